@@ -1,0 +1,37 @@
+"""`python -m bot`: read the settings, build the service, serve until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.runtime import build_app
+from bot.settings import Settings, describe_settings_error
+
+SHUTDOWN_TIMEOUT_SECONDS = 25.0
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(describe_settings_error(exc), file=sys.stderr)
+        return 2
+    logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
+    web.run_app(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+        print=None,
+        access_log=None,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

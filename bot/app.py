@@ -1,0 +1,120 @@
+"""The application: Bolt with our handlers, inside an aiohttp server with /healthz and a clean lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import BotError
+from bot.handlers import buttons, commands, reactions
+from bot.handlers.deps import Deps
+from bot.handlers.flow import expire_due
+from bot.slack_request import to_slack_request
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024  # Slack's payloads are far smaller; anything bigger is not from Slack
+SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
+    app = AsyncApp(
+        client=deps.slack,
+        signing_secret=signing_secret,
+        # Our handlers ack and return at once, leaving slow work to our own tasks, so Bolt need not poll
+        # for the ack in a task of its own (it polls every 10 ms when this is False).
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+    )
+    commands.register(app, deps)
+    buttons.register(app, deps)
+    reactions.register(app, deps)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        # The last net: log it; Slack gets a plain 500 from Bolt and never a stack trace.
+        log.error("unhandled error in a Slack handler: %s", type(error).__name__, exc_info=error)
+
+    return app
+
+
+def create_web_app(bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0) -> web.Application:
+    """The HTTP server: POST /slack/events for everything from Slack, GET /healthz for probes."""
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+
+    async def slack_events(request: web.Request) -> web.Response:
+        try:
+            bolt_request = await to_slack_request(request)
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": "unreadable body"}, status=400)
+        bolt_response = await bolt.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(request: web.Request) -> web.Response:
+        try:
+            await deps.store.ping()
+        except BotError as exc:
+            return web.json_response({"status": "unavailable", "redis": str(exc)}, status=503)
+        return web.json_response({"status": "ok", "redis": "ok", "tasks_in_flight": deps.tasks.in_flight})
+
+    web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_get("/healthz", healthz)
+    web_app.cleanup_ctx.append(_expiry_sweeper(deps, expiry_interval))
+    web_app.on_shutdown.append(_drain(deps))
+    return web_app
+
+
+def _expiry_sweeper(deps: Deps, interval: float) -> Any:
+    async def sweeper(_: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    await expire_due(deps)
+                except BotError as exc:
+                    log.warning("expiry sweep skipped: %s", exc)
+                except Exception:
+                    log.exception("expiry sweep failed")
+                await asyncio.sleep(interval)
+
+        task = asyncio.create_task(loop(), name="expiry-sweeper")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return sweeper
+
+
+def _drain(deps: Deps) -> Any:
+    async def drain(_: web.Application) -> None:
+        cut = await deps.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+        if cut:
+            log.warning("shutdown cut %d background tasks short", cut)
+
+    return drain
+
+
+def slack_client(token: str, base_url: str, session: aiohttp.ClientSession) -> AsyncWebClient:
+    """The bot's Web API client: retries connection errors once and honours 429 Retry-After."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        session=session,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )

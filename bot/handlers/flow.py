@@ -1,0 +1,194 @@
+"""The conversation, after the ack: preview -> post -> Confirm/Cancel -> run -> result in the thread."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.actions import ActionRequest
+from bot.errors import BotError
+from bot.handlers.deps import Deps
+from bot.handlers.replies import Privately, post, slack_error_code, slack_error_text, update
+from bot.messages import (
+    cancelled_note,
+    confirmed_note,
+    describe_failure,
+    escape,
+    expired_note,
+    failure_message,
+    full_result_messages,
+    notice_message,
+    preview_message,
+    result_message,
+    user,
+)
+from bot.records import Preview
+from bot.service import PreviewRefused, Where
+
+log = logging.getLogger(__name__)
+
+EXPIRED = "This preview has expired, so nothing was run. Send the command again for a new preview."
+
+
+async def preview_and_post(
+    deps: Deps, request: ActionRequest, where: Where, *, thread_ts: str | None, privately: Privately
+) -> None:
+    """Ask for a preview and post it with the buttons: in the channel, or in the mention's thread."""
+    title = f"{request.app} {request.action}"
+    try:
+        preview = await deps.service.preview(request, where)
+    except PreviewRefused as exc:
+        await privately.say(
+            deps, f":warning: Zapier could not preview `{title}`: {_said(exc)} Nothing was run."
+        )
+        return
+    except BotError as exc:
+        log.warning("preview of %s failed: %s", title, type(exc).__name__)
+        await privately.send(deps, failure_message(f"Preview of {title}", exc, "preview"))
+        return
+    try:
+        ts = await post(deps, where.channel, preview_message(preview), thread_ts=thread_ts)
+    except SlackApiError as exc:
+        log.warning("could not post the preview in %s: %s", where.channel, slack_error_code(exc))
+        await privately.say(deps, f":warning: {slack_error_text(exc)} Nothing was run.")
+        return
+    try:
+        await deps.service.shown(preview, message_ts=ts, thread_ts=thread_ts or "")
+    except BotError as exc:
+        # The preview is in Slack but we could not record where: its buttons would thread results oddly.
+        log.warning("could not record the preview message: %s", type(exc).__name__)
+        await update(
+            deps, where.channel, ts, preview_message(preview, closed=describe_failure(exc, "preview"))
+        )
+
+
+async def confirm(deps: Deps, preview_id: str, where: Where, privately: Privately) -> None:
+    """One click on Confirm. Exactly one click per preview wins the claim and runs the action."""
+    try:
+        claim = await deps.service.decide(preview_id, where, confirm=True)
+    except BotError as exc:
+        await privately.say(deps, describe_failure(exc, "preview"))
+        return
+    if claim.outcome != "claimed" or claim.preview is None:
+        await _explain_refusal(deps, claim.outcome, claim.decided_by, claim.preview, privately)
+        return
+    preview = claim.preview
+    await update(
+        deps,
+        preview.channel,
+        preview.message_ts,
+        preview_message(preview, closed=confirmed_note(where.user) + " · running…"),
+    )
+    await _run_and_report(deps, preview, where.user)
+
+
+async def _run_and_report(deps: Deps, preview: Preview, confirmed_by: str) -> None:
+    thread = preview.thread_ts or preview.message_ts
+    try:
+        outcome = await deps.service.run(preview)
+    except BotError as exc:
+        log.warning("run of preview %s failed: %s", preview.id, type(exc).__name__)
+        message = failure_message(f"{preview.result.action_used}", exc, "run")
+        await _post_in_thread(deps, preview, message, thread)
+        await update(
+            deps,
+            preview.channel,
+            preview.message_ts,
+            preview_message(preview, closed=confirmed_note(confirmed_by) + " · it failed, see the thread"),
+        )
+        return
+    message = result_message(preview, outcome.result, fallback_reason=outcome.fallback_reason)
+    ts = await _post_in_thread(deps, preview, message, thread)
+    if ts is not None:
+        try:
+            await deps.service.record_result(preview, outcome.result, message_ts=ts)
+        except BotError as exc:
+            log.warning("could not record result %s: %s", outcome.result.execution_log_id, type(exc).__name__)
+    await update(
+        deps,
+        preview.channel,
+        preview.message_ts,
+        preview_message(preview, closed=confirmed_note(confirmed_by) + " · result in the thread"),
+    )
+
+
+async def _post_in_thread(
+    deps: Deps, preview: Preview, message: dict[str, object], thread: str
+) -> str | None:
+    try:
+        return await post(deps, preview.channel, message, thread_ts=thread)
+    except SlackApiError as exc:
+        code = slack_error_code(exc)
+        log.warning("could not post in thread %s: %s", thread, code)
+    # The action ran; its outcome must reach the thread even if Slack refused the full message.
+    short = notice_message(
+        f"The outcome of *{preview.result.action_used}* could not be shown here (`{code}`). "
+        f"execution_log_id `{preview.result.execution_log_id}`"
+    )
+    try:
+        return await post(deps, preview.channel, short, thread_ts=thread)
+    except SlackApiError:
+        log.exception("could not post any outcome for preview %s", preview.id)
+        return None
+
+
+async def cancel(deps: Deps, preview_id: str, where: Where, privately: Privately) -> None:
+    try:
+        claim = await deps.service.decide(preview_id, where, confirm=False)
+    except BotError as exc:
+        await privately.say(deps, describe_failure(exc, "preview"))
+        return
+    if claim.outcome != "claimed" or claim.preview is None:
+        await _explain_refusal(deps, claim.outcome, claim.decided_by, claim.preview, privately)
+        return
+    preview = claim.preview
+    await update(
+        deps, preview.channel, preview.message_ts, preview_message(preview, closed=cancelled_note(where.user))
+    )
+
+
+async def _explain_refusal(
+    deps: Deps, outcome: str, decided_by: str, preview: Preview | None, privately: Privately
+) -> None:
+    if outcome == "expired_now" and preview is not None:
+        await update(
+            deps, preview.channel, preview.message_ts, preview_message(preview, closed=expired_note())
+        )
+    who = user(decided_by) if decided_by else "someone"
+    text = {
+        "running": f"{who} already confirmed this; it is running now. The result will appear in the thread.",
+        "done": f"{who} already confirmed this and it has run: the result is in the thread.",
+        "cancelled": f"{who} cancelled this preview, so nothing was run.",
+        "expired": EXPIRED,
+        "expired_now": EXPIRED,
+    }.get(outcome, "I don't know this preview (it may be too old or from elsewhere), so nothing was run.")
+    await privately.say(deps, text)
+
+
+async def expire_due(deps: Deps) -> int:
+    """Mark previews past their time as expired in Slack. Any replica may do it; each is done once."""
+    expired = await deps.service.expire_due()
+    for preview in expired:
+        if preview.message_ts:
+            await update(
+                deps, preview.channel, preview.message_ts, preview_message(preview, closed=expired_note())
+            )
+    return len(expired)
+
+
+async def show_full_result(deps: Deps, execution_log_id: str, privately: Privately) -> None:
+    try:
+        full = await deps.service.full_result(execution_log_id)
+    except BotError as exc:
+        await privately.say(deps, describe_failure(exc, "preview"))
+        return
+    if full is None:
+        await privately.say(deps, "I no longer have the full result of this run.")
+        return
+    for message in full_result_messages(full):
+        await privately.send(deps, message)
+
+
+def _said(exc: PreviewRefused) -> str:
+    return escape(exc.result.error or exc.result.status.value) + "."

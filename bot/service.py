@@ -1,0 +1,192 @@
+"""Use-cases: preview, confirm or cancel, run, expire. No Slack and no HTTP here: those are the edges'."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.actions import ActionRequest, ActionResult, ActionsBackend, Param, ParamMode, ParamValue, RunStatus
+from bot.errors import BotError
+from bot.records import Preview, PreviewState, result_to_json
+from bot.store import Claim, Store
+
+
+class PreviewRefused(BotError):
+    """Zapier answered the preview, but with a status that is not a usable preview."""
+
+    def __init__(self, result: ActionResult) -> None:
+        super().__init__(result.error or f"Zapier answered the preview with status {result.status.value}.")
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a request came from in Slack: the workspace, the channel and who asked."""
+
+    team: str
+    channel: str
+    user: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    result: ActionResult
+    fallback_reason: str | None  # set when the run could not use exactly the previewed params
+
+
+class ZapService:
+    def __init__(
+        self,
+        backend: ActionsBackend,
+        store: Store,
+        *,
+        preview_ttl: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._backend = backend
+        self._store = store
+        self._preview_ttl = preview_ttl
+        self._clock = clock
+
+    async def preview(self, request: ActionRequest, where: Where) -> Preview:
+        """Ask the backend what would run, and remember it so that any replica can confirm it."""
+        result = await self._backend.preview(request)
+        if result.status not in (RunStatus.PREVIEW, RunStatus.SUCCESS):
+            raise PreviewRefused(result)
+        now = self._clock()
+        preview = Preview(
+            id=secrets.token_urlsafe(16),
+            team=where.team,
+            channel=where.channel,
+            requested_by=where.user,
+            request=request,
+            result=result,
+            created_at=now,
+            expires_at=now + self._preview_ttl,
+        )
+        await self._store.save_preview(preview)
+        return preview
+
+    async def shown(self, preview: Preview, *, message_ts: str, thread_ts: str) -> None:
+        """Record where the preview was posted, so results thread under it and reactions rate its log."""
+        preview.message_ts, preview.thread_ts = message_ts, thread_ts
+        await self._store.update_preview(preview.id, message_ts=message_ts, thread_ts=thread_ts)
+        await self._store.save_execution(
+            preview.result.execution_log_id,
+            self._execution_fields(preview, preview.result, confirmed_by="", message_ts=message_ts),
+            message=(preview.channel, message_ts),
+        )
+
+    async def decide(self, preview_id: str, where: Where, *, confirm: bool) -> Claim:
+        """Confirm or cancel: exactly one click, on any replica, moves a pending preview on."""
+        to = PreviewState.RUNNING if confirm else PreviewState.CANCELLED
+        return await self._store.claim_preview(
+            preview_id, team=where.team, channel=where.channel, to=to, by=where.user, now=self._clock()
+        )
+
+    async def run(self, preview: Preview) -> RunOutcome:
+        """Run what was previewed. Called once per preview, after a successful confirm claim."""
+        request, fallback_reason = locked_request(preview)
+        try:
+            result = await self._backend.execute(request, skip_param_guessing=fallback_reason is None)
+        finally:
+            await self._store.update_preview(preview.id, state=PreviewState.DONE.value)
+        return RunOutcome(result, fallback_reason)
+
+    async def record_result(self, preview: Preview, result: ActionResult, *, message_ts: str) -> None:
+        fields = self._execution_fields(
+            preview, result, confirmed_by=preview.decided_by, message_ts=message_ts
+        )
+        fields["result"] = result_to_json(result)
+        await self._store.save_execution(
+            result.execution_log_id, fields, message=(preview.channel, message_ts)
+        )
+
+    async def expire_due(self) -> list[Preview]:
+        """Previews past their expiry that this replica should mark expired in Slack."""
+        expired = []
+        for preview_id in await self._store.take_due_expiries(self._clock()):
+            claim = await self._store.claim_preview(
+                preview_id,
+                team="",
+                channel="",
+                to=PreviewState.EXPIRED,
+                by="",
+                now=self._clock(),
+                any_place=True,
+            )
+            if claim.outcome == "expired_now" and claim.preview is not None:
+                expired.append(claim.preview)
+        return expired
+
+    async def full_result(self, execution_log_id: str) -> str | None:
+        return (await self._store.get_execution(execution_log_id)).get("result")
+
+    def _execution_fields(
+        self, preview: Preview, result: ActionResult, *, confirmed_by: str, message_ts: str
+    ) -> dict[str, str]:
+        return {
+            "execution_log_id": result.execution_log_id,
+            "kind": "preview" if result.status is RunStatus.PREVIEW else "run",
+            "app": preview.request.app,
+            "action": preview.request.action,
+            "action_type": preview.request.action_type.value,
+            "action_used": result.action_used,
+            "status": result.status.value,
+            "team": preview.team,
+            "channel": preview.channel,
+            "message_ts": message_ts,
+            "thread_ts": preview.thread_ts or preview.message_ts,
+            "requested_by": preview.requested_by,
+            "confirmed_by": confirmed_by,
+            "preview_id": preview.id,
+            "created_at": f"{self._clock():.3f}",
+        }
+
+
+def locked_request(preview: Preview) -> tuple[ActionRequest, str | None]:
+    """The previewed params, all locked, for a run with no guessing; or the original request and why not."""
+    given = preview.request.params
+    resolved = preview.result.resolved_params
+    if not resolved:
+        return (
+            preview.request,
+            "The preview resolved no params, so Zapier worked them out again when running.",
+        )
+    params: dict[str, Param] = {
+        key: param for key, param in given.items() if param.mode in (ParamMode.LOCKED, ParamMode.IGNORED)
+    }
+    for key, value in resolved.items():
+        if key in params:
+            continue
+        locked = lockable(value)
+        if locked is None:
+            reason = f"The previewed `{key}` could not be pinned down, so Zapier resolved the params again."
+            return preview.request, reason
+        params[key] = Param(ParamMode.LOCKED, locked)
+    missing = [key for key in given if key not in params]
+    if missing:
+        reason = (
+            f"The preview did not resolve `{missing[0]}`, so Zapier resolved the params again when running."
+        )
+        return preview.request, reason
+    return replace(preview.request, params=params), None
+
+
+def lockable(value: Any) -> ParamValue:
+    """A resolved value in a form Zapier accepts as `locked`, or None when there is none."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return [str(v) for v in value]
+    if isinstance(value, dict):
+        if "value" in value and isinstance(value["value"], str | int | float):
+            return str(value["value"])
+        if all(isinstance(v, str | int | float) for v in value.values()):
+            return {str(k): str(v) for k, v in value.items()}
+    return None

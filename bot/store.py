@@ -1,0 +1,170 @@
+"""Redis: the only module that talks to it. Every key is built here, under one prefix.
+
+Keys (prefix `zapbot` by default):
+    {p}:preview:{id}                  hash   a preview and its state; kept a day past its expiry
+    {p}:previews:expiring             zset   preview id -> expires_at, for the expiry sweeper
+    {p}:execution:{execution_log_id}  hash   one execution (a preview's or a run's): what, where, who
+    {p}:message:{channel}:{ts}        string the execution_log_id a bot message shows (for reactions)
+    {p}:event:{event_id}              string a Slack event already handled (expires after an hour)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.errors import StoreError
+from bot.records import Preview, PreviewState
+
+T = TypeVar("T")
+
+PREVIEW_GRACE_SECONDS = 24 * 3600  # a preview's record outlives its expiry so a late click hears "expired"
+EVENT_DEDUP_SECONDS = 3600
+
+# Move a preview out of `pending` atomically, so that of many clicks on many replicas exactly one wins.
+# Returns the outcome and the state the preview was in: claimed, unknown, expired, or the state it had.
+_CLAIM = """
+local f = redis.call('HMGET', KEYS[1], 'state', 'expires_at', 'team', 'channel', 'decided_by')
+if not f[1] then return {'unknown', ''} end
+if ARGV[7] ~= '1' and (f[3] ~= ARGV[1] or f[4] ~= ARGV[2]) then return {'unknown', ''} end
+if f[1] ~= 'pending' then return {f[1], f[5] or ''} end
+if tonumber(f[2]) <= tonumber(ARGV[3]) or ARGV[4] == 'expired' then
+  redis.call('HSET', KEYS[1], 'state', 'expired')
+  redis.call('ZREM', KEYS[2], ARGV[6])
+  return {'expired_now', ''}
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[4], 'decided_by', ARGV[5])
+redis.call('ZREM', KEYS[2], ARGV[6])
+return {'claimed', ARGV[5]}
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What happened when someone tried to move a preview on: `outcome` is `claimed` when it was them."""
+
+    outcome: str
+    decided_by: str
+    preview: Preview | None
+
+
+class Store:
+    def __init__(self, redis: Redis, *, prefix: str = "zapbot") -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._claim = redis.register_script(_CLAIM)
+
+    def __repr__(self) -> str:
+        return f"Store(prefix={self._prefix!r})"
+
+    # keys ------------------------------------------------------------------------------------------
+    def _preview_key(self, preview_id: str) -> str:
+        return f"{self._prefix}:preview:{preview_id}"
+
+    def _expiring_key(self) -> str:
+        return f"{self._prefix}:previews:expiring"
+
+    def execution_key(self, execution_log_id: str) -> str:
+        return f"{self._prefix}:execution:{execution_log_id}"
+
+    def _message_key(self, channel: str, ts: str) -> str:
+        return f"{self._prefix}:message:{channel}:{ts}"
+
+    def _event_key(self, event_id: str) -> str:
+        return f"{self._prefix}:event:{event_id}"
+
+    # health ----------------------------------------------------------------------------------------
+    async def ping(self) -> None:
+        await self._call(cast(Awaitable[Any], self._redis.ping()))
+
+    # previews --------------------------------------------------------------------------------------
+    async def save_preview(self, preview: Preview) -> None:
+        key = self._preview_key(preview.id)
+        ttl = max(1, int(preview.expires_at - time.time()) + PREVIEW_GRACE_SECONDS)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=_hash(preview.to_fields()))
+            pipe.expire(key, ttl)
+            pipe.zadd(self._expiring_key(), {preview.id: preview.expires_at})
+            await self._call(pipe.execute())
+
+    async def get_preview(self, preview_id: str) -> Preview | None:
+        fields = await self._call(
+            cast(Awaitable[dict[str, str]], self._redis.hgetall(self._preview_key(preview_id)))
+        )
+        return Preview.from_fields(fields) if fields else None
+
+    async def update_preview(self, preview_id: str, **fields: str) -> None:
+        await self._call(self._redis.hset(self._preview_key(preview_id), mapping=_hash(fields)))
+
+    async def claim_preview(
+        self,
+        preview_id: str,
+        *,
+        team: str,
+        channel: str,
+        to: PreviewState,
+        by: str,
+        now: float,
+        any_place: bool = False,
+    ) -> Claim:
+        """Move a pending preview to `to`, if it belongs to this team and channel (unless `any_place`)."""
+        keys = [self._preview_key(preview_id), self._expiring_key()]
+        args = [team, channel, repr(now), to.value, by, preview_id, "1" if any_place else "0"]
+        outcome, decided_by = await self._call(cast(Awaitable[list[str]], self._claim(keys=keys, args=args)))
+        preview = await self.get_preview(preview_id) if outcome != "unknown" else None
+        return Claim(outcome, decided_by, preview)
+
+    async def take_due_expiries(self, now: float, limit: int = 100) -> list[str]:
+        """Preview ids past their expiry that this replica now owns (ZREM decides who)."""
+        key = self._expiring_key()
+        due = await self._call(
+            cast(Awaitable[list[str]], self._redis.zrangebyscore(key, "-inf", now, start=0, num=limit))
+        )
+        owned = []
+        for preview_id in due:
+            if await self._call(self._redis.zrem(key, preview_id)):
+                owned.append(preview_id)
+        return owned
+
+    # executions ------------------------------------------------------------------------------------
+    async def save_execution(
+        self, execution_log_id: str, fields: dict[str, str], *, message: tuple[str, str]
+    ) -> None:
+        channel, ts = message
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.execution_key(execution_log_id), mapping=_hash(fields))
+            pipe.set(self._message_key(channel, ts), execution_log_id)
+            await self._call(pipe.execute())
+
+    async def get_execution(self, execution_log_id: str) -> dict[str, str]:
+        key = self.execution_key(execution_log_id)
+        return await self._call(cast(Awaitable[dict[str, str]], self._redis.hgetall(key)))
+
+    async def execution_for_message(self, channel: str, ts: str) -> str | None:
+        return await self._call(cast(Awaitable[str | None], self._redis.get(self._message_key(channel, ts))))
+
+    # events ----------------------------------------------------------------------------------------
+    async def first_delivery(self, event_id: str) -> bool:
+        """True for the first delivery of a Slack event, on any replica; False for a re-delivery."""
+        key = self._event_key(event_id)
+        return bool(
+            await self._call(
+                cast(Awaitable[bool | None], self._redis.set(key, "1", nx=True, ex=EVENT_DEDUP_SECONDS))
+            )
+        )
+
+    async def _call(self, awaitable: Awaitable[T]) -> T:
+        try:
+            return await awaitable
+        except RedisError as exc:
+            raise StoreError(f"Redis did not answer ({type(exc).__name__}).") from exc
+
+
+def _hash(fields: dict[str, str]) -> dict[Any, Any]:
+    # redis-py types hash mappings invariantly over bytes|str|int|float; a str->str dict is one of those.
+    return cast(dict[Any, Any], fields)

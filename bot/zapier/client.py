@@ -1,0 +1,183 @@
+"""The Zapier AI Actions API v2 client: the only module that speaks HTTP to Zapier."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from bot.actions import ActionRequest, ActionResult, RunStatus
+from bot.errors import (
+    ZapierAuthError,
+    ZapierConnectionError,
+    ZapierError,
+    ZapierRateLimited,
+    ZapierRejected,
+    ZapierResponseError,
+    ZapierServerError,
+    ZapierStatusError,
+)
+from bot.zapier.models import ErrorResponse, ExecuteResponse, ParamConstraint, StatelessExecuteRequest
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Zapier gives an action about 30 s plus the AI's guessing time; the read timeout must sit well above that.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=90.0, write=10.0, pool=10.0)
+MAX_RETRY_AFTER = 30.0
+
+
+def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+    """The one shared HTTP client for Zapier. Proxies come from the environment as usual."""
+    return httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=200))
+
+
+class ZapierClient:
+    """Typed access to the endpoints we use. Safe calls (preview, rate) retry; a real run never does."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_key: SecretStr,
+        base_url: str = "https://actions.zapier.com",
+        provider_id: str | None = None,
+        retries: int = 2,
+        backoff: float = 0.5,
+    ) -> None:
+        self._http = http
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._provider_id = provider_id
+        self._retries = retries
+        self._backoff = backoff
+
+    def __repr__(self) -> str:
+        return f"ZapierClient(base_url={self._base_url!r})"
+
+    async def preview(self, request: ActionRequest) -> ActionResult:
+        body = _request_body(request)
+        return await self._retrying(lambda: self._execute(body, {"preview_only": "true"}))
+
+    async def execute(self, request: ActionRequest, *, skip_param_guessing: bool) -> ActionResult:
+        query = {"skip_param_guessing": "true"} if skip_param_guessing else {}
+        return await self._execute(_request_body(request), query)
+
+    async def rate(self, execution_log_id: str, rating: int, feedback: str | None = None) -> None:
+        query: dict[str, str] = {"rating": str(rating)}
+        if feedback:
+            query["feedback"] = feedback
+        path = f"/api/v2/execute/log/{quote(execution_log_id, safe='')}/rate/"
+        await self._retrying(lambda: self._post(path, query, None))
+
+    async def _execute(self, body: dict[str, Any], query: dict[str, str]) -> ActionResult:
+        if self._provider_id:
+            query = {**query, "provider_id": self._provider_id}
+        payload = await self._post("/api/v2/execute/", query, body)
+        try:
+            parsed = ExecuteResponse.model_validate(payload)
+        except ValidationError as exc:
+            fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()[:5])
+            raise ZapierResponseError(f"Zapier's answer does not fit the API contract ({fields}).") from exc
+        return _to_result(parsed)
+
+    async def _post(self, path: str, query: dict[str, str], body: dict[str, Any] | None) -> Any:
+        headers = {"x-api-key": self._api_key.get_secret_value(), "accept": "application/json"}
+        try:
+            response = await self._http.post(self._base_url + path, params=query, json=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise ZapierConnectionError("Zapier did not answer in time.", timed_out=True) from exc
+        except httpx.TransportError as exc:
+            raise ZapierConnectionError(
+                f"Could not reach Zapier ({type(exc).__name__}).", timed_out=False
+            ) from exc
+        if response.status_code >= 300:
+            raise status_error(response)
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ZapierResponseError(
+                f"Zapier answered HTTP {response.status_code} with a non-JSON body."
+            ) from exc
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except (ZapierConnectionError, ZapierServerError, ZapierRateLimited) as exc:
+                if attempt >= self._retries:
+                    raise
+                delay = self._backoff * 2**attempt
+                if isinstance(exc, ZapierRateLimited) and exc.retry_after is not None:
+                    delay = min(exc.retry_after, MAX_RETRY_AFTER)
+                attempt += 1
+                log.warning("zapier call failed (%s); retry %d in %.1fs", type(exc).__name__, attempt, delay)
+                await asyncio.sleep(delay)
+
+
+def status_error(response: httpx.Response) -> ZapierStatusError:
+    """Map an HTTP error status to the matching error class, with Zapier's own words where it gave them."""
+    code = response.status_code
+    error, detail = _error_text(response)
+    if code in (401, 403):
+        return ZapierAuthError(code, error, detail)
+    if code == 429:
+        return ZapierRateLimited(code, error, detail, retry_after=_retry_after(response))
+    if code >= 500:
+        return ZapierServerError(code, error, detail)
+    return ZapierRejected(code, error, detail)
+
+
+def _error_text(response: httpx.Response) -> tuple[str, str | None]:
+    try:
+        parsed = ErrorResponse.model_validate(response.json())
+    except (ValueError, ValidationError):
+        return response.reason_phrase or f"HTTP {response.status_code}", None
+    detail = parsed.detail
+    if detail is not None and not isinstance(detail, str):
+        detail = json.dumps(detail)[:500]
+    return parsed.error, detail
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers["retry-after"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _request_body(request: ActionRequest) -> dict[str, Any]:
+    body = StatelessExecuteRequest(
+        instructions=request.instructions,
+        app=request.app,
+        action=request.action,
+        action_type=request.action_type.value,
+        params={key: ParamConstraint(mode=p.mode.value, value=p.value) for key, p in request.params.items()},
+    )
+    return body.model_dump(exclude_none=True)
+
+
+def _to_result(response: ExecuteResponse) -> ActionResult:
+    results = response.results if response.results is not None else response.full_results
+    labels = {str(k): str(v) for k, v in (response.result_field_labels or {}).items()}
+    return ActionResult(
+        execution_log_id=response.execution_log_id,
+        action_used=response.action_used,
+        status=RunStatus(response.status),
+        input_params=response.input_params,
+        resolved_params=response.resolved_params or {},
+        results=results or [],
+        result_field_labels=labels,
+        error=response.error,
+    )
+
+
+__all__ = ["DEFAULT_TIMEOUT", "ZapierClient", "ZapierError", "new_http_client", "status_error"]
