@@ -1,0 +1,85 @@
+"""Fixtures shared by every test: a real Redis, the Slack and Zapier stand-ins, an HTTP session.
+
+Everything listens on 127.0.0.1 and nothing talks to any other address.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import pytest
+import redis.asyncio
+
+from tests.fakes.slack_server import FakeSlack
+from tests.fakes.zapier_server import FakeZapier
+from tests.redis_process import NOT_FOUND, RedisNotFoundError, RedisProcess
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_proxies() -> Iterator[None]:
+    """slack-sdk honours proxy variables but not NO_PROXY: without this, local calls could leave the host."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in PROXY_VARIABLES:
+            patch.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis for the whole session: ``ZAPBOT_TEST_REDIS_URL`` if set, else our own redis-server."""
+    if url := os.environ.get("ZAPBOT_TEST_REDIS_URL"):
+        yield url
+        return
+    try:
+        server = RedisProcess(tmp_path_factory.mktemp("redis"))
+    except RedisNotFoundError:
+        pytest.fail(NOT_FOUND, pytrace=False)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def redis_url(redis_server_url: str) -> str:
+    """The session's Redis URL, its database emptied before the test."""
+    client = redis.asyncio.Redis.from_url(redis_server_url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+    return redis_server_url
+
+
+@pytest.fixture
+async def fake_zapier() -> AsyncIterator[FakeZapier]:
+    """A running FakeZapier; the test fails at teardown if any exchange broke the spec."""
+    fake = FakeZapier()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+    assert fake.violations == [], "requests or answers broke the Zapier spec:\n" + "\n".join(fake.violations)
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """A running FakeSlack (Web API and response URLs)."""
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest.fixture
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An aiohttp client session, closed after the test."""
+    async with aiohttp.ClientSession() as session:
+        yield session
