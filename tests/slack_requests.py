@@ -54,10 +54,11 @@ class SlackSender:
         self.signing_secret = signing_secret
         self.response_url_base = response_url_base.rstrip("/") + "/"
         self._ids = itertools.count(1)
+        self._response_keys = itertools.count(1)
 
     def _response_url(self, given: str | None) -> str:
         """A given URL, or a fresh one under the base: .../r1, .../r2, ..."""
-        return given or f"{self.response_url_base}r{next(self._ids)}"
+        return given or f"{self.response_url_base}r{next(self._response_keys)}"
 
     def _ts(self) -> str:
         return f"{int(time.time())}.{next(self._ids):06d}"
