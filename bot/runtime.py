@@ -40,7 +40,7 @@ async def build_app(
         socket_timeout=5,
         health_check_interval=15,
     )
-    zapier_http = new_http_client()
+    zapier_http = new_http_client(settings.zapier_timeout_seconds)
     slack_http = aiohttp.ClientSession()
     store = Store(redis)
     zapier = ZapierClient(

@@ -19,8 +19,9 @@ class Settings(BaseSettings):
     zapier_api_key: SecretStr
     zapier_base_url: str = "https://actions.zapier.com"
     zapier_provider_id: str | None = None
+    zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
     redis_url: str = "redis://localhost:6379/0"
-    preview_ttl_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
+    preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default; HOST narrows it
     port: int = Field(default=3000, ge=0, le=65535)
 

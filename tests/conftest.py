@@ -13,6 +13,8 @@ import aiohttp
 import pytest
 import redis.asyncio
 
+from bot.settings import Settings
+from tests.bot_server import RunningBot, running_bot, settings_for
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.zapier_server import FakeZapier
 from tests.redis_process import NOT_FOUND, RedisProcess
@@ -83,3 +85,28 @@ async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
     """An aiohttp client session, closed after the test."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def bot_settings(fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_url: str) -> Settings:
+    """Settings pointing the bot at the stand-ins and the test Redis; tests may copy and change them."""
+    return settings_for(fake_slack, fake_zapier, redis_url)
+
+
+@pytest.fixture
+async def bot(
+    bot_settings: Settings, http_session: aiohttp.ClientSession, fake_slack: FakeSlack
+) -> AsyncIterator[RunningBot]:
+    """The real bot, built as `python -m bot` builds it, serving HTTP on 127.0.0.1."""
+    async with running_bot(bot_settings, http_session, fake_slack.response_url_base) as running:
+        yield running
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    """A Redis client for looking at what the bot stored."""
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()

@@ -34,8 +34,11 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=90.0, write=10.0, pool=10.0)
 MAX_RETRY_AFTER = 30.0
 
 
-def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+def new_http_client(read_timeout: float = DEFAULT_TIMEOUT.read or 90.0) -> httpx.AsyncClient:
     """The one shared HTTP client for Zapier. Proxies come from the environment as usual."""
+    timeout = httpx.Timeout(
+        DEFAULT_TIMEOUT.connect, read=read_timeout, write=DEFAULT_TIMEOUT.write, pool=10.0
+    )
     return httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=200))
 
 

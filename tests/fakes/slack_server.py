@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -32,6 +32,7 @@ class SlackCall:
     method: str
     args: dict[str, Any]
     headers: dict[str, str]
+    answer: dict[str, Any] = field(default_factory=dict)  # what the fake answered (e.g. the posted ts)
 
 
 @dataclass
@@ -133,7 +134,8 @@ class FakeSlack:
         method = request.match_info["method"]
         args = {**request.query, **await _body_args(request)}
         headers = {k.lower(): v for k, v in request.headers.items()}
-        self.calls.append(SlackCall(method, args, headers))
+        call = SlackCall(method, args, headers)
+        self.calls.append(call)
         token = headers.get("authorization", "").removeprefix("Bearer ") or args.get("token")
         if not token:
             return _ok_false("not_authed")
@@ -149,6 +151,7 @@ class FakeSlack:
                 )
             return _ok_false(failure.error or "unknown_error")
         answer = self._answers[method](args) if method in self._answers else {"ok": True}
+        call.answer = answer
         headers_out = {"X-OAuth-Scopes": SCOPES} if method == "auth.test" else {}
         return web.json_response(answer, headers=headers_out)
 
