@@ -43,13 +43,26 @@ class HelpCommand:
 
 
 @dataclass(frozen=True)
+class SubCommand:
+    """A built-in word other than help (`/zap ratings Gmail`): `name` and the rest of the text, verbatim."""
+
+    name: str
+    args: str
+
+
+@dataclass(frozen=True)
 class RunCommand:
     """Preview (and, once confirmed, run) one action."""
 
     request: ActionRequest
 
 
-Command = HelpCommand | RunCommand
+Command = HelpCommand | SubCommand | RunCommand
+
+# Built-in words: never app keys, never shortcut names. Each has a handler registered by its feature.
+BUILTIN_WORDS = frozenset(
+    {"help", "ratings", "audit", "apps", "actions", "save", "shortcuts", "forget", "form"}
+)
 
 
 def strip_bot_mention(text: str) -> str:
@@ -65,6 +78,8 @@ def parse_command(text: str) -> Command:
     if not text or text.lower() in {"help", "-h", "--help", "?"}:
         return HelpCommand()
     app, pos = _next_word(text, 0)
+    if app.lower() in BUILTIN_WORDS:
+        return SubCommand(app.lower(), text[pos:].strip())
     if not _KEY_RE.match(app):
         raise UsageError(f"`{_plain(app)}` is not an app key: app keys are one word, like `SlackAPI`.")
     action_word, pos = _next_word(text, pos)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.errors import UsageError
-from bot.handlers.deps import Deps
+from bot.handlers.deps import CommandContext, Deps
 from bot.handlers.flow import preview_and_post
 from bot.handlers.replies import Privately
-from bot.messages import escape, help_message, notice_message
-from bot.parsing import HelpCommand, RunCommand, parse_command, strip_bot_mention
+from bot.messages import Message, escape, help_message, notice_message
+from bot.parsing import Command, HelpCommand, SubCommand, parse_command, strip_bot_mention
 from bot.service import Where
 from bot.tasks import TooBusy
 
@@ -24,31 +25,10 @@ BUSY = "zapbot is very busy right now and did not start this. Nothing was run; t
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.command("/zap")
     async def zap_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        try:
-            parsed = parse_command(command.get("text", ""))
-        except UsageError as exc:
-            await ack(**help_message(exc.problem))
-            return
-        if isinstance(parsed, HelpCommand):
-            await ack(**help_message(parsed.problem))
-            return
         where = Where(team=command["team_id"], channel=command["channel_id"], user=command["user_id"])
-        privately = Privately(
-            user=where.user, channel=where.channel, response_url=command.get("response_url")
-        )
-        request = parsed.request
-        try:
-            deps.tasks.spawn(
-                preview_and_post(deps, request, where, thread_ts=None, privately=privately), name="preview"
-            )
-        except TooBusy:
-            await ack(**notice_message(BUSY))
-            return
-        await ack(
-            **notice_message(
-                f"Asking Zapier for a preview of `{escape(request.app)} {escape(request.action)}`…"
-            )
-        )
+        privately = Privately(where.user, where.channel, response_url=command.get("response_url"))
+        context = CommandContext(where, privately, trigger_id=command.get("trigger_id"))
+        await ack(**start(deps, command.get("text", ""), context, thread_ts=None).message)
 
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -59,22 +39,50 @@ def register(app: AsyncApp, deps: Deps) -> None:
             log.warning("dropped a mention: too many tasks in flight")
 
 
+@dataclass(frozen=True)
+class Started:
+    """What `start` did: whether work began in the background, and what to show the caller now."""
+
+    began: bool
+    message: Message
+
+
+def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | None) -> Started:
+    """Parse the text and start the work in the background; says what only the caller sees at once."""
+    try:
+        parsed: Command = parse_command(text)
+    except UsageError as exc:
+        return Started(False, help_message(exc.problem))
+    if isinstance(parsed, HelpCommand):
+        return Started(False, help_message(parsed.problem))
+    if isinstance(parsed, SubCommand):
+        handler = deps.subcommands.get(parsed.name)
+        if handler is None:
+            return Started(
+                False, help_message(f"`{parsed.name}` is not available in this version of zapbot.")
+            )
+        job, note = handler(deps, parsed.args, context), None
+    else:
+        request = parsed.request
+        job = preview_and_post(deps, request, context.where, thread_ts=thread_ts, privately=context.privately)
+        note = f"Asking Zapier for a preview of `{escape(request.app)} {escape(request.action)}`…"
+    try:
+        deps.tasks.spawn(job, name=type(parsed).__name__)
+    except TooBusy:
+        return Started(False, notice_message(BUSY))
+    return Started(True, notice_message(note) if note else {})
+
+
 async def _handle_mention(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> None:
     thread_ts = event.get("thread_ts") or event["ts"]
     where = Where(
         team=body.get("team_id") or event.get("team", ""), channel=event["channel"], user=event["user"]
     )
-    privately = Privately(user=where.user, channel=where.channel, thread_ts=thread_ts)
+    context = CommandContext(where, Privately(where.user, where.channel, thread_ts=thread_ts))
     event_id = body.get("event_id")
     if event_id and not await deps.store.first_delivery(event_id):
         log.info("ignored a re-delivery of event %s", event_id)
         return
-    try:
-        parsed = parse_command(strip_bot_mention(event.get("text", "")))
-    except UsageError as exc:
-        await privately.send(deps, help_message(exc.problem))
-        return
-    if isinstance(parsed, RunCommand):
-        await preview_and_post(deps, parsed.request, where, thread_ts=thread_ts, privately=privately)
-    else:
-        await privately.send(deps, help_message(parsed.problem))
+    started = start(deps, strip_bot_mention(event.get("text", "")), context, thread_ts=thread_ts)
+    if not started.began:
+        await context.privately.send(deps, started.message)

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.service import ZapService
+from bot.handlers.replies import Privately
+from bot.service import Where, ZapService
 from bot.store import Store
 from bot.tasks import BackgroundTasks
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Where a /zap subcommand came from and how to answer the person who typed it."""
+
+    where: Where
+    privately: Privately
+    trigger_id: str | None = None  # for opening a modal (valid for 3 s after the command)
+
+
+# A built-in subcommand (`/zap ratings`, `/zap audit`, ...): runs in the background after the ack.
+SubcommandHandler = Callable[["Deps", str, CommandContext], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -19,3 +35,4 @@ class Deps:
     slack: AsyncWebClient  # the bot token's client, shared by all background work
     slack_http: aiohttp.ClientSession  # also carries posts to response_urls
     tasks: BackgroundTasks
+    subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.handlers.deps import Deps
+if TYPE_CHECKING:
+    from bot.handlers.deps import Deps
 from bot.messages import Message, notice_message
 
 log = logging.getLogger(__name__)
