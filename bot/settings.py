@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
     redis_url: str = "redis://localhost:6379/0"
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    max_background_tasks: int = Field(default=1000, ge=1, le=100_000)
     host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default; HOST narrows it
     port: int = Field(default=3000, ge=0, le=65535)
 
