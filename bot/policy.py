@@ -33,9 +33,9 @@ from bot.errors import BotError
 MAX_APPROVALS = 50
 MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{1,20}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,20}$")
 _TARGET = re.compile(r"^(?P<app>[A-Za-z][A-Za-z0-9_]*)(?:\.(?P<action>[A-Za-z0-9_][A-Za-z0-9_.\-]*))?$")
 
 ConfirmKind = Literal["anyone", "requester", "others", "listed"]
@@ -138,6 +138,10 @@ class Rule:
 def _confirm_by(value: Any) -> ConfirmBy:
     if isinstance(value, str) and value in ("anyone", "requester", "others"):
         return ConfirmBy(value)  # type: ignore[arg-type]  # one of the three literals
+    if isinstance(value, str) and not (_USER_ID.match(value) or _GROUP_ID.match(value)):
+        raise ValueError(
+            f"must be anyone, requester, others, or a list of user and user group IDs, not {value!r}"
+        )
     ids = [value] if isinstance(value, str) else value
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
         raise ValueError("must be anyone, requester, others, or a list of user and user group IDs")
