@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio
+from slack_sdk.models.views import View
 
 from tests.bot_server import RunningBot
 from tests.fakes.slack_server import FakeSlack, SlackCall
@@ -59,6 +60,7 @@ async def test_an_edit_replaces_the_preview_and_discards_approvals_of_the_old_pa
         opened = await open_form(bot, fake_slack, previewed.preview_id, previewed.ts, "U1")
         view = opened.args["view"]
         assert opened.args["trigger_id"] == "trig-U1" and view["callback_id"] == "zap_edit_view"
+        View(**view).validate_json()  # within Slack's limits for modals
         fields = {
             b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"
         }
