@@ -28,7 +28,6 @@ from bot.team_store import TeamStore
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ENTRIES = 100_000
-SCAN_LIMIT = 20_000  # `/zap audit` looks this far back in the shared stream for a channel's entries
 DETAIL_CHARS = 300
 
 
@@ -79,12 +78,6 @@ class AuditEntry:
             preview_id=fields.get("preview_id", ""),
             detail=fields.get("detail", ""),
         )
-
-
-@dataclass(frozen=True)
-class Recent:
-    entries: list[AuditEntry]  # oldest first
-    scanned: int  # stream entries looked at to find them
 
 
 class Audit:
@@ -148,8 +141,7 @@ class Audit:
             detail=detail,
         )
 
-    async def recent(self, channel: str, count: int) -> Recent:
+    async def recent(self, channel: str, count: int) -> list[AuditEntry]:
         """The newest `count` entries of `channel`, oldest first. Raises StoreError if Redis is down."""
-        found, scanned = await self._store.audit_recent(count=count, scan_limit=SCAN_LIMIT, channel=channel)
-        entries = [AuditEntry.from_fields(entry_id, fields) for entry_id, fields in reversed(found)]
-        return Recent(entries, scanned)
+        found = await self._store.audit_recent(channel, count)
+        return [AuditEntry.from_fields(entry_id, fields) for entry_id, fields in reversed(found)]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from bot.actions import ActionRequest, ActionType
 from bot.approvals import MAX_EDIT_CHARS, Refusal, editable_params
-from bot.audit import AuditEntry, Recent
+from bot.audit import AuditEntry
 from bot.messages import (
     EDIT,
     SECTION_CHARS,
@@ -233,14 +233,14 @@ def audit_line(entry: AuditEntry) -> str:
     return " · ".join(parts)
 
 
-def audit_message(recent: Recent, asked: int) -> Message:
-    if not recent.entries:
+def audit_message(entries: list[AuditEntry], asked: int) -> Message:
+    if not entries:
         return notice_message("No steps recorded in this channel yet (or none recently).")
-    head = f"*Audit trail of this channel*: the last {len(recent.entries)} steps, oldest first"
-    if len(recent.entries) < asked:
-        head += f" (only {len(recent.entries)} found)"
+    head = f"*Audit trail of this channel*: the last {len(entries)} steps, oldest first"
+    if len(entries) < asked:
+        head += f" (only {len(entries)} found)"
     sections: list[str] = [head]
-    for line in (audit_line(e) for e in recent.entries):
+    for line in (audit_line(e) for e in entries):
         if len(sections[-1]) + len(line) + 1 > SECTION_CHARS:
             sections.append(line)
         else:

@@ -77,12 +77,15 @@ async def test_zap_audit_shows_the_caller_the_last_steps_of_this_channel_only(
 
 async def test_the_stream_is_capped_and_other_features_can_append(redis_client: redis.asyncio.Redis) -> None:
     """`Audit.append` (what the ratings feature calls) adds an entry; XADD MAXLEN ~ keeps the stream near
-    AUDIT_MAX_ENTRIES, dropping the oldest; `recent` finds a channel's newest entries."""
+    AUDIT_MAX_ENTRIES, dropping the oldest; `recent` finds a channel's newest entries that are still kept."""
     audit = Audit(TeamStore(redis_client), max_entries=100)
     for n in range(1000):
         await audit.append(Step.RATED, who="U1", channel=f"C{n % 2}", execution_log_id=f"log{n}", detail="+1")
     length = await redis_client.xlen("zapbot:audit")
     assert 100 <= length < 300  # approximate trimming removes whole nodes of entries at a time
     recent = await audit.recent("C1", 3)
-    assert [e.execution_log_id for e in recent.entries] == ["log995", "log997", "log999"]
-    assert all(e.step == "rated" and e.detail == "+1" for e in recent.entries)
+    assert [e.execution_log_id for e in recent] == ["log995", "log997", "log999"]
+    assert all(e.step == "rated" and e.detail == "+1" for e in recent)
+    in_stream = [f["execution_log_id"] for f in await audit_entries(redis_client) if f["channel"] == "C1"]
+    assert [e.execution_log_id for e in await audit.recent("C1", 200)] == in_stream  # trimmed ones skipped
+    assert await audit.recent("C7", 10) == []
