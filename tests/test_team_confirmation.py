@@ -264,11 +264,11 @@ async def test_allow_and_deny_refuse_clearly_and_call_nothing(
         await command_to_preview(bot, fake_slack, "GmailV2API send_email Say hi", channel="C2")
         assert len(fake_zapier.of("preview")) == 2
     denied = [e for e in await audit_entries(redis_client) if e["step"] == "denied"]
-    assert [(e["app"], e["action"], e["channel"], e["who"]) for e in denied] == [
+    assert sorted((e["app"], e["action"], e["channel"], e["who"]) for e in denied) == [
         ("GmailV2API", "send_email", "C1", "U1"),
         ("SlackAPI", "channel_message", "C1", "U1"),
         ("gmailv2api", "DELETE_EMAIL", "C2", "U1"),
-    ]
+    ]  # each request is handled by its own background task: the order of their entries is not fixed
 
 
 async def test_only_the_requester_or_a_confirmer_may_cancel(
