@@ -81,18 +81,25 @@ def create_web_app(bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0) 
 
 def _expiry_sweeper(deps: Deps, interval: float) -> Any:
     async def sweeper(_: web.Application) -> AsyncIterator[None]:
+        # A flag as well as cancel(): redis-py 8.1 sometimes loses a cancellation that arrives during a
+        # command (the command just completes), and a sweeper that missed it would loop forever and hang
+        # the shutdown. With the flag it stops at its next turn at the latest.
+        stopping = asyncio.Event()
+
         async def loop() -> None:
-            while True:
+            while not stopping.is_set():
                 try:
                     await expire_due(deps)
                 except BotError as exc:
                     log.warning("expiry sweep skipped: %s", exc)
                 except Exception:
                     log.exception("expiry sweep failed")
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), interval)
 
         task = asyncio.create_task(loop(), name="expiry-sweeper")
         yield
+        stopping.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
