@@ -8,6 +8,7 @@ import sys
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.policy import PolicyError, load_policy_file
 from bot.runtime import build_app
 from bot.settings import Settings, describe_settings_error
 
@@ -21,9 +22,16 @@ def main(argv: list[str]) -> int:
     except ValidationError as exc:
         print(describe_settings_error(exc), file=sys.stderr)
         return 2
+    try:
+        policy = load_policy_file(settings.policy_file)
+    except PolicyError as exc:
+        print("Configuration error: " + " ".join(str(exc).splitlines()), file=sys.stderr)
+        return 2
+    if policy.source:
+        logging.getLogger("bot").info("confirmation policy from %s", policy.source)
     logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
     web.run_app(
-        build_app(settings),
+        build_app(settings, policy=policy),
         host=settings.host,
         port=settings.port,
         shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,

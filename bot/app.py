@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import BotError
-from bot.handlers import buttons, commands, reactions
+from bot.handlers import buttons, commands, edit, reactions, team
 from bot.handlers.deps import Deps
 from bot.handlers.flow import expire_due
 from bot.slack_request import to_slack_request
@@ -42,6 +42,8 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
     commands.register(app, deps)
     buttons.register(app, deps)
     reactions.register(app, deps)
+    edit.register(app, deps)  # team confirmation: the Edit form
+    team.register(deps)  # team confirmation: /zap audit
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -79,18 +81,25 @@ def create_web_app(bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0) 
 
 def _expiry_sweeper(deps: Deps, interval: float) -> Any:
     async def sweeper(_: web.Application) -> AsyncIterator[None]:
+        # A flag as well as cancel(): redis-py 8.1 sometimes loses a cancellation that arrives during a
+        # command (the command just completes), and a sweeper that missed it would loop forever and hang
+        # the shutdown. With the flag it stops at its next turn at the latest.
+        stopping = asyncio.Event()
+
         async def loop() -> None:
-            while True:
+            while not stopping.is_set():
                 try:
                     await expire_due(deps)
                 except BotError as exc:
                     log.warning("expiry sweep skipped: %s", exc)
                 except Exception:
                     log.exception("expiry sweep failed")
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), interval)
 
         task = asyncio.create_task(loop(), name="expiry-sweeper")
         yield
+        stopping.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -21,6 +21,7 @@ from bot.errors import (
     ZapierResponseError,
     ZapierServerError,
 )
+from bot.policy import ConfirmBy
 from bot.records import Preview
 
 Message = dict[str, Any]
@@ -29,6 +30,7 @@ Stage = Literal["preview", "run"]
 CONFIRM = "zap_confirm"
 CANCEL = "zap_cancel"
 FULL_RESULT = "zap_full_result"
+EDIT = "zap_edit"
 
 SECTION_CHARS = 3000
 FIELD_CHARS = 2000
@@ -40,6 +42,7 @@ MAX_RESULTS_SHOWN = 5
 FULL_RESULT_CHUNK = 2900
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{1,20}$")
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
 
 USAGE = """*Usage:* `/zap APP ACTION[:TYPE] [PARAM]... INSTRUCTIONS`
@@ -151,6 +154,8 @@ def preview_message(preview: Preview, *, closed: str | None = None) -> Message:
     blocks.extend(_fields_sections(lines) if lines else [_context("The AI resolved no params.")])
     if closed is None:
         expires = int(preview.expires_at)
+        if needs := needs_text(preview):
+            blocks.append(_context(needs))
         blocks.append(
             _context(
                 f"Preview only: nothing has run yet. Expires <!date^{expires}^{{time}}|in a few minutes>. "
@@ -162,7 +167,9 @@ def preview_message(preview: Preview, *, closed: str | None = None) -> Message:
                 "type": "actions",
                 "block_id": "zap_preview",
                 "elements": [
-                    _button("Confirm", CONFIRM, preview.id, style="primary"),
+                    # The fingerprint of the params shown: a click runs these params or nothing.
+                    _button("Confirm", CONFIRM, f"{preview.id}:{preview.fingerprint}", style="primary"),
+                    _button("Edit", EDIT, preview.id),
                     _button("Cancel", CANCEL, preview.id),
                 ],
             }
@@ -183,6 +190,41 @@ def _button(label: str, action_id: str, value: str, *, style: str | None = None)
     if style:
         button["style"] = style
     return button
+
+
+# team confirmation (bot/policy.py) --------------------------------------------------------------------
+def group(group_id: str) -> str:
+    """A user group, shown as its @handle (Slack notifies its members where the message is posted)."""
+    return f"<!subteam^{group_id}>" if _GROUP_ID.match(group_id) else escape(group_id)
+
+
+def confirmers(confirm_by: ConfirmBy, requester: str) -> str:
+    """Who may confirm, in words: "anyone", "<@U1>", "anyone but <@U1>", "<!subteam^S1> or <@U2>"."""
+    if confirm_by.kind == "requester":
+        return user(requester)
+    if confirm_by.kind == "others":
+        return f"anyone but {user(requester)}"
+    if confirm_by.kind == "listed":
+        names = [group(g) for g in confirm_by.groups] + [user(u) for u in confirm_by.users]
+        return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return "anyone"
+
+
+def needs_text(preview: Preview) -> str | None:
+    """What a pending preview still needs ("Needs 2 approvals from @ops-team, 1 so far: @ann"), and who
+    edited it; None when one click by anyone runs it (no policy) and it was not edited."""
+    confirm_by = ConfirmBy.decode(preview.confirm_by)
+    needed = preview.approvals_needed
+    parts = []
+    if confirm_by.kind != "anyone" or needed > 1:
+        who = confirmers(confirm_by, preview.requested_by)
+        text = f"Needs {needed} approvals from {who}" if needed > 1 else f"Needs a confirmation from {who}"
+        if preview.approved_by:
+            text += f", {len(preview.approved_by)} so far: " + ", ".join(user(u) for u in preview.approved_by)
+        parts.append(f":busts_in_silhouette: {text}.")
+    if preview.revision and preview.edited_by:
+        parts.append(f":pencil2: Edited by {user(preview.edited_by)}: a new preview, approvals start over.")
+    return " ".join(parts) or None
 
 
 def confirmed_note(user_id: str) -> str:

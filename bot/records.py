@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -34,6 +36,26 @@ class Preview:
     message_ts: str = ""
     thread_ts: str = ""
     decided_by: str = ""
+    # Team confirmation (bot/policy.py, bot/approvals.py): who may confirm, how many must, who has.
+    confirm_by: str = "anyone"  # `ConfirmBy.encode()` of the policy when the preview was made
+    approvals_needed: int = 1
+    approved_by: tuple[str, ...] = ()  # changed only by the store's atomic approve script
+    revision: int = 0  # how many times the preview was edited
+    edited_by: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of what the preview shows (the action and every param): a Confirm runs only this."""
+        shown = {
+            "app": self.request.app,
+            "action": self.request.action,
+            "action_type": self.request.action_type.value,
+            "instructions": self.request.instructions,
+            "params": {k: [p.mode.value, p.value] for k, p in sorted(self.request.params.items())},
+            "resolved": self.result.resolved_params,
+        }
+        canonical = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
     def to_fields(self) -> dict[str, str]:
         return {
@@ -49,6 +71,12 @@ class Preview:
             "message_ts": self.message_ts,
             "thread_ts": self.thread_ts,
             "decided_by": self.decided_by,
+            "confirm_by": self.confirm_by,
+            "approvals_needed": str(self.approvals_needed),
+            "approved_by": " ".join(self.approved_by),
+            "revision": str(self.revision),
+            "edited_by": self.edited_by,
+            "fingerprint": self.fingerprint,
         }
 
     @classmethod
@@ -66,6 +94,11 @@ class Preview:
             message_ts=fields.get("message_ts", ""),
             thread_ts=fields.get("thread_ts", ""),
             decided_by=fields.get("decided_by", ""),
+            confirm_by=fields.get("confirm_by", "anyone"),
+            approvals_needed=int(fields.get("approvals_needed", "1")),
+            approved_by=tuple(fields.get("approved_by", "").split()),
+            revision=int(fields.get("revision", "0")),
+            edited_by=fields.get("edited_by", ""),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import urlsplit
 
@@ -9,12 +10,17 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import create_bolt_app, create_web_app, slack_client
+from bot.approvals import Approvals
+from bot.audit import Audit
 from bot.errors import BotError
 from bot.handlers.deps import Deps
+from bot.handlers.groups import SlackGroups
+from bot.policy import Policy, load_policy_file
 from bot.service import ZapService
 from bot.settings import Settings
-from bot.store import Store, connect
+from bot.store import connect
 from bot.tasks import BackgroundTasks
+from bot.team_store import TeamStore
 from bot.zapier.client import ZapierClient, new_http_client
 
 log = logging.getLogger(__name__)
@@ -29,13 +35,20 @@ def redacted(url: str) -> str:
 
 
 async def build_app(
-    settings: Settings, *, expiry_interval: float = 5.0, zapier_retry_backoff: float = 0.5
+    settings: Settings,
+    *,
+    expiry_interval: float = 5.0,
+    zapier_retry_backoff: float = 0.5,
+    policy: Policy | None = None,
 ) -> web.Application:
-    """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients."""
+    """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients.
+    `policy` defaults to the POLICY_FILE setting's (raises `PolicyError` when that file is malformed)."""
+    if policy is None:
+        policy = await asyncio.to_thread(load_policy_file, settings.policy_file)
     redis = connect(settings.redis_url)
     zapier_http = new_http_client(settings.zapier_timeout_seconds)
     slack_http = aiohttp.ClientSession()
-    store = Store(redis)
+    store = TeamStore(redis)  # the Store plus team confirmation's keys (bot/team_store.py)
     zapier = ZapierClient(
         zapier_http,
         api_key=settings.zapier_api_key,
@@ -43,12 +56,16 @@ async def build_app(
         provider_id=settings.zapier_provider_id,
         backoff=zapier_retry_backoff,
     )
+    slack = slack_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http)
+    groups = SlackGroups(slack, store, cache_seconds=settings.usergroup_cache_seconds)
     deps = Deps(
-        service=ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds),
+        service=ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy),
         store=store,
-        slack=slack_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http),
+        slack=slack,
         slack_http=slack_http,
         tasks=BackgroundTasks(limit=settings.max_background_tasks),
+        approvals=Approvals(zapier, store, groups),
+        audit=Audit(store, max_entries=settings.audit_max_entries),
     )
     bolt = create_bolt_app(deps, signing_secret=settings.slack_signing_secret.get_secret_value())
     web_app = create_web_app(bolt, deps, expiry_interval=expiry_interval)

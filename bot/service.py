@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.actions import ActionRequest, ActionResult, ActionsBackend, Param, ParamMode, ParamValue, RunStatus
 from bot.errors import BotError
+from bot.policy import Policy
 from bot.records import Preview, PreviewState, result_to_json
 from bot.store import Claim, Store
 
@@ -45,20 +46,26 @@ class ZapService:
         *,
         preview_ttl: int,
         clock: Callable[[], float] = time.time,
+        policy: Policy | None = None,
     ) -> None:
         self._backend = backend
         self._store = store
         self._preview_ttl = preview_ttl
         self._clock = clock
+        self.policy = policy or Policy.none()  # team confirmation rules (bot/policy.py)
 
     async def preview(self, request: ActionRequest, where: Where) -> Preview:
-        """Ask the backend what would run, and remember it so that any replica can confirm it."""
+        """Ask the backend what would run, and remember it so that any replica can confirm it.
+        Raises `PolicyDenied`, calling nothing, when the channel's policy does not allow the action."""
+        rule = self.policy.rule_for(where.channel, request)
+        rule.check_allowed(request)
         # Without Redis the preview could never be confirmed: say so before spending a Zapier call.
         await self._store.ping()
         result = await self._backend.preview(request)
         if result.status not in (RunStatus.PREVIEW, RunStatus.SUCCESS):
             raise PreviewRefused(result)
         now = self._clock()
+        at_once = rule.runs_at_once(request.action_type)  # auto_run: claimed for the requester already
         preview = Preview(
             id=secrets.token_urlsafe(16),
             team=where.team,
@@ -67,7 +74,11 @@ class ZapService:
             request=request,
             result=result,
             created_at=now,
-            expires_at=now + self._preview_ttl,
+            expires_at=now + (rule.expires or self._preview_ttl),
+            state=PreviewState.RUNNING if at_once else PreviewState.PENDING,
+            decided_by=where.user if at_once else "",
+            confirm_by=rule.confirm_by.encode(),
+            approvals_needed=rule.approvals,
         )
         await self._store.save_preview(preview)
         return preview

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +27,10 @@ class Settings(BaseSettings):
     max_background_tasks: int = Field(default=1000, ge=1, le=100_000)
     host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default; HOST narrows it
     port: int = Field(default=3000, ge=0, le=65535)
+    # Team confirmation (docs/policy.md): rules file, audit stream cap, user group cache.
+    policy_file: Path | None = None
+    audit_max_entries: int = Field(default=100_000, ge=100, le=10_000_000)
+    usergroup_cache_seconds: int = Field(default=300, ge=0, le=24 * 3600)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "zapier_api_key")
     @classmethod
@@ -47,6 +53,11 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("policy_file", mode="before")
+    @classmethod
+    def _blank_policy_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("redis_url")
     @classmethod

@@ -42,6 +42,7 @@ class Previewed:
     preview_id: str
     ts: str
     call: SlackCall
+    confirm_value: str = ""  # the Confirm button's value: `preview_id:fingerprint` of the params shown
 
 
 async def command_to_preview(bot: RunningBot, slack: FakeSlack, text: str, **kw: Any) -> Previewed:
@@ -52,4 +53,4 @@ async def command_to_preview(bot: RunningBot, slack: FakeSlack, text: str, **kw:
     posts = await slack.wait_for("chat.postMessage", before + 1)
     call = posts[before]
     ids = buttons(call)
-    return Previewed(ids["zap_confirm"], str(call.answer["ts"]), call)
+    return Previewed(ids["zap_cancel"], str(call.answer["ts"]), call, ids["zap_confirm"])

@@ -26,7 +26,7 @@ MANIFEST_PATH = REPO / "manifest.yml"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "spec" / "slack-app-manifest.schema.json"
 
 EVENTS_PATH = "/slack/events"
-BOT_SCOPES = {"commands", "app_mentions:read", "chat:write", "reactions:read"}
+BOT_SCOPES = {"commands", "app_mentions:read", "chat:write", "reactions:read", "usergroups:read"}
 BOT_EVENTS = {"app_mention", "reaction_added", "reaction_removed"}
 
 Manifest = dict[str, Any]
@@ -170,7 +170,8 @@ def test_zap_command_escapes_and_has_usage_hint(manifest: Manifest) -> None:
 
 
 def test_bot_scopes_are_exactly_the_needed_ones(manifest: Manifest) -> None:
-    """The bot asks for exactly commands, app_mentions:read, chat:write and reactions:read; no user scopes."""
+    """The bot asks for exactly commands, app_mentions:read, chat:write, reactions:read and usergroups:read
+    (user groups in the confirmation policy); no user scopes."""
     scopes = manifest["oauth_config"]["scopes"]
     assert sorted(scopes["bot"]) == sorted(BOT_SCOPES)
     assert set(scopes) == {"bot"}

@@ -39,13 +39,13 @@ async def test_command_acks_at_once_and_posts_a_preview_with_buttons(
     [post] = await fake_slack.wait_for("chat.postMessage")
     assert post.args["channel"] == "C1"
     assert "thread_ts" not in post.args  # a slash command's preview is the root of a new thread
-    assert set(buttons(post)) == {"zap_confirm", "zap_cancel"}
+    assert set(buttons(post)) == {"zap_confirm", "zap_edit", "zap_cancel"}
     shown = text_of(post)
     assert "<@U1>" in shown and "Channel Message" in shown and "pirates delivering pizza" in shown
     assert "#general" in shown and "guessed by the AI" in shown  # where each value came from
     assert "Expires" in shown
     assert_valid_blocks(post.args["blocks"])
-    preview_id = buttons(post)["zap_confirm"]
+    preview_id = buttons(post)["zap_cancel"]
     stored = await redis_client.hgetall(f"zapbot:preview:{preview_id}")
     assert stored["state"] == "pending" and stored["message_ts"] == post.answer["ts"]
     assert await redis_client.ttl(f"zapbot:preview:{preview_id}") > 0

@@ -9,6 +9,8 @@ from typing import Any
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.approvals import Approvals
+from bot.audit import Audit
 from bot.handlers.replies import Privately
 from bot.service import Where, ZapService
 from bot.store import Store
@@ -35,4 +37,6 @@ class Deps:
     slack: AsyncWebClient  # the bot token's client, shared by all background work
     slack_http: aiohttp.ClientSession  # also carries posts to response_urls
     tasks: BackgroundTasks
+    approvals: Approvals  # team confirmation: who may confirm, N-of-M approvals, edits (bot/approvals.py)
+    audit: Audit  # the audit trail; any feature may `await deps.audit.append(...)` (bot/audit.py)
     subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)

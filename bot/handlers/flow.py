@@ -7,9 +7,11 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.actions import ActionRequest
+from bot.audit import Step
 from bot.errors import BotError
 from bot.handlers.deps import Deps
 from bot.handlers.replies import Privately, post, slack_error_code, slack_error_text, update
+from bot.handlers.team import approve_click, may_cancel
 from bot.messages import (
     cancelled_note,
     confirmed_note,
@@ -23,8 +25,10 @@ from bot.messages import (
     result_message,
     user,
 )
-from bot.records import Preview
+from bot.policy import PolicyDenied
+from bot.records import Preview, PreviewState
 from bot.service import PreviewRefused, Where
+from bot.team_messages import approvals_note, auto_run_note, denied_text
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +40,14 @@ async def preview_and_post(
 ) -> None:
     """Ask for a preview and post it with the buttons: in the channel, or in the mention's thread."""
     title = f"{request.app} {request.action}"
+    what = {"who": where.user, "team": where.team, "channel": where.channel}
+    await deps.audit.append(Step.REQUESTED, **what, app=request.app, action=request.action)
     try:
         preview = await deps.service.preview(request, where)
+    except PolicyDenied as exc:
+        await deps.audit.append(Step.DENIED, **what, app=request.app, action=request.action)
+        await privately.say(deps, denied_text(request, exc.denial))
+        return
     except PreviewRefused as exc:
         await privately.say(
             deps, f":warning: Zapier could not preview `{title}`: {_said(exc)} Nothing was run."
@@ -47,8 +57,11 @@ async def preview_and_post(
         log.warning("preview of %s failed: %s", title, type(exc).__name__)
         await privately.send(deps, failure_message(f"Preview of {title}", exc, "preview"))
         return
+    await deps.audit.preview_step(Step.PREVIEWED, preview, who=where.user)
+    at_once = preview.state is PreviewState.RUNNING  # the policy's auto_run: no buttons, it runs now
+    note = auto_run_note(request.action_type) + " · running…" if at_once else None
     try:
-        ts = await post(deps, where.channel, preview_message(preview), thread_ts=thread_ts)
+        ts = await post(deps, where.channel, preview_message(preview, closed=note), thread_ts=thread_ts)
     except SlackApiError as exc:
         log.warning("could not post the preview in %s: %s", where.channel, slack_error_code(exc))
         await privately.say(deps, f":warning: {slack_error_text(exc)} Nothing was run.")
@@ -61,14 +74,21 @@ async def preview_and_post(
         await update(
             deps, where.channel, ts, preview_message(preview, closed=describe_failure(exc, "preview"))
         )
+        return
+    if at_once:
+        await deps.audit.preview_step(Step.CONFIRMED, preview, who=where.user, detail="auto_run")
+        await _run_and_report(deps, preview, where.user, note=auto_run_note(request.action_type))
 
 
 async def confirm(deps: Deps, preview_id: str, where: Where, privately: Privately) -> None:
-    """One click on Confirm. Exactly one click per preview wins the claim and runs the action."""
+    """One click on Confirm: one approval (bot/handlers/team.py). Exactly one click per preview, the one
+    that completes the approvals the policy asks for, wins the claim and runs the action."""
     try:
-        claim = await deps.service.decide(preview_id, where, confirm=True)
+        claim = await approve_click(deps, preview_id, where, privately)
     except BotError as exc:
         await privately.say(deps, describe_failure(exc, "preview"))
+        return
+    if claim is None:
         return
     if claim.outcome != "claimed" or claim.preview is None:
         await _explain_refusal(deps, claim.outcome, claim.decided_by, claim.preview, privately)
@@ -78,16 +98,24 @@ async def confirm(deps: Deps, preview_id: str, where: Where, privately: Privatel
         deps,
         preview.channel,
         preview.message_ts,
-        preview_message(preview, closed=confirmed_note(where.user) + " · running…"),
+        preview_message(preview, closed=confirmed_note(where.user) + approvals_note(preview) + " · running…"),
     )
-    await _run_and_report(deps, preview, where.user)
+    await _run_and_report(
+        deps, preview, where.user, note=confirmed_note(where.user) + approvals_note(preview)
+    )
 
 
-async def _run_and_report(deps: Deps, preview: Preview, confirmed_by: str) -> None:
+async def _run_and_report(
+    deps: Deps, preview: Preview, confirmed_by: str, *, note: str | None = None
+) -> None:
     thread = preview.thread_ts or preview.message_ts
+    head = note or confirmed_note(confirmed_by)
     try:
         outcome = await deps.service.run(preview)
     except BotError as exc:
+        await deps.audit.preview_step(
+            Step.EXECUTED, preview, who=confirmed_by, detail=f"failed: {type(exc).__name__}"
+        )
         log.warning("run of preview %s failed: %s", preview.id, type(exc).__name__)
         message = failure_message(f"{preview.result.action_used}", exc, "run")
         await _post_in_thread(deps, preview, message, thread)
@@ -95,9 +123,17 @@ async def _run_and_report(deps: Deps, preview: Preview, confirmed_by: str) -> No
             deps,
             preview.channel,
             preview.message_ts,
-            preview_message(preview, closed=confirmed_note(confirmed_by) + " · it failed, see the thread"),
+            preview_message(preview, closed=head + " · it failed, see the thread"),
         )
         return
+    result = outcome.result
+    await deps.audit.preview_step(
+        Step.EXECUTED,
+        preview,
+        who=confirmed_by,
+        execution_log_id=result.execution_log_id,
+        detail=result.status.value,
+    )
     message = result_message(preview, outcome.result, fallback_reason=outcome.fallback_reason)
     ts = await _post_in_thread(deps, preview, message, thread)
     if ts is not None:
@@ -109,7 +145,7 @@ async def _run_and_report(deps: Deps, preview: Preview, confirmed_by: str) -> No
         deps,
         preview.channel,
         preview.message_ts,
-        preview_message(preview, closed=confirmed_note(confirmed_by) + " · result in the thread"),
+        preview_message(preview, closed=head + " · result in the thread"),
     )
 
 
@@ -135,6 +171,8 @@ async def _post_in_thread(
 
 async def cancel(deps: Deps, preview_id: str, where: Where, privately: Privately) -> None:
     try:
+        if not await may_cancel(deps, preview_id, where, privately):  # the policy (bot/handlers/team.py)
+            return
         claim = await deps.service.decide(preview_id, where, confirm=False)
     except BotError as exc:
         await privately.say(deps, describe_failure(exc, "preview"))
@@ -143,6 +181,7 @@ async def cancel(deps: Deps, preview_id: str, where: Where, privately: Privately
         await _explain_refusal(deps, claim.outcome, claim.decided_by, claim.preview, privately)
         return
     preview = claim.preview
+    await deps.audit.preview_step(Step.CANCELLED, preview, who=where.user)
     await update(
         deps, preview.channel, preview.message_ts, preview_message(preview, closed=cancelled_note(where.user))
     )
@@ -170,6 +209,7 @@ async def expire_due(deps: Deps) -> int:
     """Mark previews past their time as expired in Slack. Any replica may do it; each is done once."""
     expired = await deps.service.expire_due()
     for preview in expired:
+        await deps.audit.preview_step(Step.EXPIRED, preview, who="")
         if preview.message_ts:
             await update(
                 deps, preview.channel, preview.message_ts, preview_message(preview, closed=expired_note())
