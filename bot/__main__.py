@@ -8,6 +8,7 @@ import sys
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.errors import BotError
 from bot.runtime import build_app
 from bot.settings import Settings, describe_settings_error
 
@@ -21,15 +22,22 @@ def main(argv: list[str]) -> int:
     except ValidationError as exc:
         print(describe_settings_error(exc), file=sys.stderr)
         return 2
-    logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
-    web.run_app(
-        build_app(settings),
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-        print=None,
-        access_log=None,
+    mode = "Socket Mode" if settings.socket_mode else "HTTP (POST /slack/events)"
+    logging.getLogger("bot").info(
+        "zapbot listening on %s:%d, Slack over %s", settings.host, settings.port, mode
     )
+    try:
+        web.run_app(
+            build_app(settings),
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+            print=None,
+            access_log=None,
+        )
+    except BotError as exc:  # a start-up check failed (e.g. Slack refused SLACK_APP_TOKEN): one line
+        print(f"zapbot could not start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

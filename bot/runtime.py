@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -14,6 +15,7 @@ from bot.errors import BotError
 from bot.handlers.deps import Deps
 from bot.service import ZapService
 from bot.settings import Settings
+from bot.socket_mode import SocketModeConnection
 from bot.store import Store
 from bot.tasks import BackgroundTasks
 from bot.zapier.client import ZapierClient, new_http_client
@@ -57,8 +59,13 @@ async def build_app(
         slack_http=slack_http,
         tasks=BackgroundTasks(),
     )
-    bolt = create_bolt_app(deps, signing_secret=settings.slack_signing_secret.get_secret_value())
-    web_app = create_web_app(bolt, deps, expiry_interval=expiry_interval)
+    signing_secret = settings.slack_signing_secret
+    bolt = create_bolt_app(deps, signing_secret=signing_secret.get_secret_value() if signing_secret else "")
+    web_app = create_web_app(
+        bolt, deps, expiry_interval=expiry_interval, http_events=not settings.socket_mode
+    )
+    if settings.slack_app_token is not None:
+        SocketModeConnection(bolt, settings.slack_app_token.get_secret_value()).install(web_app)
 
     async def check_redis(_: web.Application) -> None:
         try:
@@ -69,11 +76,14 @@ async def build_app(
                 redacted(settings.redis_url),
             )
 
-    async def close_clients(_: web.Application) -> None:
+    async def clients(_: web.Application) -> AsyncIterator[None]:
+        yield
         await slack_http.close()
         await zapier_http.aclose()
         await redis.aclose()
 
     web_app.on_startup.append(check_redis)
-    web_app.on_cleanup.append(close_clients)
+    # A cleanup context placed first is unwound last, and also when a start-up hook fails (on_cleanup
+    # handlers are not run then), so the clients are closed in every case, after everything using them.
+    web_app.cleanup_ctx.insert(0, clients)
     return web_app

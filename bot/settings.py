@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from typing import Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "ValidationError", "describe_settings_error"]
@@ -14,7 +16,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     slack_bot_token: SecretStr
-    slack_signing_secret: SecretStr
+    # HTTP mode checks every request with the signing secret; Socket Mode (an app-level `xapp-` token)
+    # receives everything over a WebSocket the bot opens, so it needs no signing secret and no public URL.
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     zapier_api_key: SecretStr
     zapier_base_url: str = "https://actions.zapier.com"
@@ -25,13 +30,45 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default; HOST narrows it
     port: int = Field(default=3000, ge=0, le=65535)
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "zapier_api_key")
+    @field_validator("slack_bot_token", "zapier_api_key")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
-        # An empty signing secret makes Bolt answer every request with 500: refuse it at start-up instead.
         if not value.get_secret_value().strip():
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty signing secret makes Bolt answer every request with 500: HTTP mode refuses to start
+        # without one (see `_a_way_to_hear_from_slack`); Socket Mode does not need it.
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # `SLACK_APP_TOKEN=` (e.g. left blank in .env) means HTTP mode
+        if not value.get_secret_value().strip().startswith("xapp-"):
+            raise ValueError(
+                "must be an app-level token starting with xapp- "
+                "(Slack app settings > Basic Information > App-Level Tokens, scope connections:write)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _a_way_to_hear_from_slack(self) -> Self:
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is not set: set it for HTTP mode (Slack app settings > Basic "
+                "Information > Signing Secret), or set SLACK_APP_TOKEN (xapp-...) for Socket Mode"
+            )
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        """True when the bot connects to Slack over Socket Mode instead of receiving HTTP requests."""
+        return self.slack_app_token is not None
 
     @field_validator("slack_api_url")
     @classmethod
@@ -59,7 +96,7 @@ def describe_settings_error(error: ValidationError) -> str:
     """One line naming each bad setting by its environment variable, without echoing any value."""
     parts = []
     for item in error.errors():
-        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
         reason = "is not set" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
-        parts.append(f"{name} {reason}")
+        # A rule about several settings (no `loc`) names them in its own message.
+        parts.append(f"{str(item['loc'][0]).upper()} {reason}" if item["loc"] else reason)
     return "Configuration error: " + "; ".join(parts)
