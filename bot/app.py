@@ -83,18 +83,24 @@ def create_web_app(
 
 def _expiry_sweeper(deps: Deps, interval: float) -> Any:
     async def sweeper(_: web.Application) -> AsyncIterator[None]:
+        # redis-py (8.1) can swallow a cancellation that lands while it connects, so the loop also
+        # checks `stopping`: cancelling it alone could leave shutdown waiting forever.
+        stopping = asyncio.Event()
+
         async def loop() -> None:
-            while True:
+            while not stopping.is_set():
                 try:
                     await expire_due(deps)
                 except BotError as exc:
                     log.warning("expiry sweep skipped: %s", exc)
                 except Exception:
                     log.exception("expiry sweep failed")
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), interval)
 
         task = asyncio.create_task(loop(), name="expiry-sweeper")
         yield
+        stopping.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
