@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
         )
     except BotError as exc:  # a start-up check failed (e.g. Slack refused SLACK_APP_TOKEN): one line
         print(f"zapbot could not start: {exc}", file=sys.stderr)
-        return 1
+        return 2  # like a bad setting: the configuration needs fixing
     return 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -15,7 +14,7 @@ from bot.errors import BotError
 from bot.handlers.deps import Deps
 from bot.service import ZapService
 from bot.settings import Settings
-from bot.socket_mode import SocketModeConnection
+from bot.socket_mode import SocketModeConnection, first_url
 from bot.store import Store
 from bot.tasks import BackgroundTasks
 from bot.zapier.client import ZapierClient, new_http_client
@@ -35,6 +34,9 @@ async def build_app(
     settings: Settings, *, expiry_interval: float = 5.0, zapier_retry_backoff: float = 0.5
 ) -> web.Application:
     """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients."""
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    # Before any client exists, so that a refused app token (SocketModeRefused) leaves nothing to close.
+    socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = Redis.from_url(
         settings.redis_url,
         decode_responses=True,
@@ -64,8 +66,8 @@ async def build_app(
     web_app = create_web_app(
         bolt, deps, expiry_interval=expiry_interval, http_events=not settings.socket_mode
     )
-    if settings.slack_app_token is not None:
-        SocketModeConnection(bolt, settings.slack_app_token.get_secret_value()).install(web_app)
+    if app_token:
+        SocketModeConnection(bolt, app_token, url=socket_url).install(web_app)
 
     async def check_redis(_: web.Application) -> None:
         try:
@@ -76,14 +78,11 @@ async def build_app(
                 redacted(settings.redis_url),
             )
 
-    async def clients(_: web.Application) -> AsyncIterator[None]:
-        yield
+    async def close_clients(_: web.Application) -> None:
         await slack_http.close()
         await zapier_http.aclose()
         await redis.aclose()
 
     web_app.on_startup.append(check_redis)
-    # A cleanup context placed first is unwound last, and also when a start-up hook fails (on_cleanup
-    # handlers are not run then), so the clients are closed in every case, after everything using them.
-    web_app.cleanup_ctx.insert(0, clients)
+    web_app.on_cleanup.append(close_clients)
     return web_app

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Self
-
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "ValidationError", "describe_settings_error"]
@@ -16,10 +15,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     slack_bot_token: SecretStr
-    # HTTP mode checks every request with the signing secret; Socket Mode (an app-level `xapp-` token)
-    # receives everything over a WebSocket the bot opens, so it needs no signing secret and no public URL.
-    slack_signing_secret: SecretStr | None = None
+    # Socket Mode (an app-level `xapp-` token) receives everything over a WebSocket the bot opens, so it
+    # needs no signing secret and no public URL; HTTP mode checks every request with the signing secret.
+    # (The app token comes first: the signing secret's check reads it.)
     slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = Field(default=None, validate_default=True)
     slack_api_url: str = "https://slack.com/api/"
     zapier_api_key: SecretStr
     zapier_base_url: str = "https://actions.zapier.com"
@@ -37,13 +37,6 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("slack_signing_secret")
-    @classmethod
-    def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
-        # An empty signing secret makes Bolt answer every request with 500: HTTP mode refuses to start
-        # without one (see `_a_way_to_hear_from_slack`); Socket Mode does not need it.
-        return value if value is not None and value.get_secret_value().strip() else None
-
     @field_validator("slack_app_token")
     @classmethod
     def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -56,14 +49,21 @@ class Settings(BaseSettings):
             )
         return value
 
-    @model_validator(mode="after")
-    def _a_way_to_hear_from_slack(self) -> Self:
-        if self.slack_app_token is None and self.slack_signing_secret is None:
-            raise ValueError(
-                "SLACK_SIGNING_SECRET is not set: set it for HTTP mode (Slack app settings > Basic "
-                "Information > Signing Secret), or set SLACK_APP_TOKEN (xapp-...) for Socket Mode"
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _signing_secret_unless_socket_mode(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        # An empty signing secret makes Bolt answer every request with 500: refuse to start without one,
+        # unless Socket Mode (a valid app token, validated just before) makes it unnecessary.
+        if value is not None and value.get_secret_value().strip():
+            return value
+        if info.data.get("slack_app_token") is None:
+            # Reported as a missing setting, like any other required one (type "missing").
+            raise PydanticCustomError(
+                "missing", "Field required for HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
             )
-        return self
+        return None
 
     @property
     def socket_mode(self) -> bool:
@@ -96,7 +96,7 @@ def describe_settings_error(error: ValidationError) -> str:
     """One line naming each bad setting by its environment variable, without echoing any value."""
     parts = []
     for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
         reason = "is not set" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
-        # A rule about several settings (no `loc`) names them in its own message.
-        parts.append(f"{str(item['loc'][0]).upper()} {reason}" if item["loc"] else reason)
+        parts.append(f"{name} {reason}")
     return "Configuration error: " + "; ".join(parts)

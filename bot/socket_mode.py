@@ -23,27 +23,56 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import BotError
 
 log = logging.getLogger(__name__)
+
+CONNECTIONS_OPEN_TIMEOUT_SECONDS = 10
 
 
 class SocketModeRefused(BotError):
     """Slack refused to open a Socket Mode connection for the app-level token (a setup problem)."""
 
 
+async def first_url(app_token: str, api_url: str) -> str | None:
+    """A Socket Mode URL from `apps.connections.open`, asked before anything else is built so that a
+    refused token stops the start with one clear line (SocketModeRefused) instead of a retry loop.
+
+    None when Slack cannot be reached: the connection then keeps trying in the background.
+    """
+    # No session given: slack-sdk opens one for the call and closes it.
+    client = AsyncWebClient(base_url=api_url, timeout=CONNECTIONS_OPEN_TIMEOUT_SECONDS)
+    try:
+        response = await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        code = str(exc.response.get("error", "unknown_error"))
+        raise SocketModeRefused(
+            f"Slack refused to open a Socket Mode connection ({code}). Check SLACK_APP_TOKEN: an "
+            "app-level token (xapp-...) with the connections:write scope, with Socket Mode enabled in "
+            "the app's settings."
+        ) from exc
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        log.warning("could not reach Slack for Socket Mode (%s); will keep trying", type(exc).__name__)
+        return None
+    return str(response["url"])
+
+
 class SocketModeConnection:
     """One Socket Mode connection for the life of the aiohttp application.
 
-    `install` hooks it into the application: it connects at start-up (failing the start when Slack
-    refuses the token, so a wrong token is one clear line, not a retry loop) and disconnects first thing
-    at shutdown, before background work is drained, so that no new envelope is acked that could not run.
+    `install` hooks it into the application: it connects in the background once the application starts
+    (the probes answer meanwhile), and disconnects first thing at shutdown, before background work is
+    drained, so that Slack sends new envelopes to other connections rather than to a replica leaving.
     """
 
-    def __init__(self, bolt: AsyncApp, app_token: str, *, ping_interval: float = 10.0) -> None:
+    def __init__(
+        self, bolt: AsyncApp, app_token: str, *, url: str | None = None, ping_interval: float = 10.0
+    ) -> None:
         self._bolt = bolt
         self._app_token = app_token
+        self._url = url  # from first_url(); None: the client asks Slack for one
         self._ping_interval = ping_interval
         self._handler: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -52,40 +81,20 @@ class SocketModeConnection:
         web_app.cleanup_ctx.append(self._lifetime)  # also unwound when a later start-up hook fails
         web_app.on_shutdown.insert(0, self._stop)  # first at shutdown: before background tasks are drained
 
-    async def connected(self) -> bool:
-        """Whether the WebSocket to Slack is open and answering pings right now."""
-        return self._handler is not None and await self._handler.client.is_connected()
-
     async def _lifetime(self, _: web.Application) -> AsyncIterator[None]:
-        await self._start()
-        try:
-            yield
-        finally:
-            await self._stop()
-
-    async def _start(self) -> None:
         # The handler's client starts tasks when built, so it is built here, inside the running loop.
         handler = AsyncSocketModeHandler(
             self._bolt, app_token=self._app_token, ping_interval=self._ping_interval
         )
+        handler.client.wss_uri = self._url
         self._handler = handler
-        try:
-            handler.client.wss_uri = await handler.client.issue_new_wss_url()
-        except SlackApiError as exc:
-            await self._stop()  # a context that failed to enter is not unwound
-            code = str(exc.response.get("error", "unknown_error"))
-            raise SocketModeRefused(
-                f"Slack refused to open a Socket Mode connection ({code}). Check SLACK_APP_TOKEN: an "
-                "app-level token (xapp-...) with the connections:write scope, with Socket Mode enabled in "
-                "the app's settings."
-            ) from exc
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:  # not reached: the client retries
-            log.warning("could not reach Slack for Socket Mode (%s); retrying", type(exc).__name__)
-        # Connecting (and the client's retries when Slack cannot be reached) runs in the background, so the
-        # probes on HOST:PORT answer meanwhile.
         connect = handler.connect_async()  # type: ignore[no-untyped-call]  # slack-bolt leaves it untyped
         self._connecting = asyncio.create_task(connect, name="socket-mode-connect")
         log.info("connecting to Slack over Socket Mode")
+        try:
+            yield
+        finally:
+            await self._stop()
 
     async def _stop(self, _: web.Application | None = None) -> None:
         handler, self._handler = self._handler, None

@@ -174,7 +174,8 @@ async def test_socket_mode_replicas_share_the_work_and_one_can_leave(
 async def test_a_refused_app_token_ends_the_process_with_one_line(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    """`python -m bot` with an app token Slack refuses exits 1, saying what to fix, with no traceback."""
+    """`python -m bot` with an app token Slack refuses exits 2 (as for a bad setting), its last line saying
+    what to fix, with no traceback and nothing left unclosed."""
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bot"),
         cwd=tmp_path,
@@ -184,6 +185,8 @@ async def test_a_refused_app_token_ends_the_process_with_one_line(
     )
     _, err = await asyncio.wait_for(process.communicate(), timeout=40)
     stderr = err.decode()
-    assert process.returncode == 1, stderr
-    assert "zapbot could not start: Slack refused to open a Socket Mode connection (invalid_auth)" in stderr
-    assert "Traceback" not in stderr and "xapp-revoked" not in stderr
+    assert process.returncode == 2, stderr
+    last = stderr.strip().splitlines()[-1]  # after the start-up log line: the reason, and nothing after it
+    assert last.startswith("zapbot could not start: Slack refused to open a Socket Mode connection")
+    assert "(invalid_auth)" in last and "SLACK_APP_TOKEN" in last
+    assert "Traceback" not in stderr and "Unclosed" not in stderr and "xapp-revoked" not in stderr

@@ -13,13 +13,14 @@ import redis.asyncio
 from aiohttp import web
 
 from bot.runtime import build_app
-from bot.settings import Settings
+from bot.settings import Settings, ValidationError, describe_settings_error
 from bot.socket_mode import SocketModeRefused
-from tests.bot_server import RunningBot
+from tests.bot_server import RunningBot, settings_for
 from tests.fakes._http import wait_until
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.zapier_server import FakeZapier
 from tests.helpers import assert_valid_blocks, buttons, command_to_preview, text_of
+from tests.redis_process import free_port
 from tests.socket_bot import APP_TOKEN, SocketSender, running_socket_bot, socket_settings
 
 COMMAND = 'SlackAPI channel_message channel~="#general" Send a joke about pirates delivering pizza'
@@ -228,32 +229,51 @@ async def test_a_refused_app_token_stops_start_up_with_a_clear_message(
 ) -> None:
     """A token Slack refuses fails the start with one message naming SLACK_APP_TOKEN, not a retry loop."""
     wrong = socket_settings(fake_slack, fake_zapier, redis_url, slack_app_token="xapp-revoked")
-    runner = web.AppRunner(await build_app(wrong), access_log=None)
-    try:
-        with pytest.raises(SocketModeRefused) as refused:
-            await runner.setup()
-    finally:
-        await runner.cleanup()
+    with pytest.raises(SocketModeRefused) as refused:
+        await build_app(wrong)
     message = str(refused.value)
     assert "SLACK_APP_TOKEN" in message and "invalid_auth" in message and "xapp-revoked" not in message
     assert fake_slack.socket.connections == []
 
 
+async def test_slack_out_of_reach_at_start_does_not_stop_the_bot(
+    settings: Settings, http_session: aiohttp.ClientSession
+) -> None:
+    """When Slack cannot be reached at start, the bot starts anyway (its client keeps trying in the
+    background), the probes answer, and it stops cleanly."""
+    unreachable = settings.model_copy(update={"slack_api_url": f"http://127.0.0.1:{free_port()}/api/"})
+    app = await build_app(unreachable)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        async with http_session.get(url + "/healthz") as health:
+            assert health.status == 200
+    finally:
+        await runner.cleanup()
+
+
 def test_socket_mode_needs_no_signing_secret_but_http_mode_does(
     fake_slack: FakeSlack, fake_zapier: FakeZapier
 ) -> None:
-    """SLACK_APP_TOKEN alone is enough; with neither it and nor a signing secret the error names both."""
-    from bot.settings import ValidationError, describe_settings_error
-    from tests.bot_server import settings_for
-
-    assert socket_settings(fake_slack, fake_zapier, "redis://127.0.0.1:1/0").socket_mode
-    assert not settings_for(fake_slack, fake_zapier, "redis://127.0.0.1:1/0").socket_mode
-    with pytest.raises(ValidationError) as neither:
-        settings_for(fake_slack, fake_zapier, "redis://127.0.0.1:1/0", slack_signing_secret=None)
-    told = describe_settings_error(neither.value)
-    assert "SLACK_SIGNING_SECRET is not set" in told and "SLACK_APP_TOKEN" in told
+    """SLACK_APP_TOKEN alone is enough; with neither it nor a signing secret, the signing secret is reported
+    missing like any required setting (blank counts as unset); a token that is not xapp- is refused."""
+    redis_url = "redis://127.0.0.1:1/0"
+    assert socket_settings(fake_slack, fake_zapier, redis_url).socket_mode
+    assert socket_settings(fake_slack, fake_zapier, redis_url, slack_signing_secret="  ").socket_mode
+    assert not settings_for(fake_slack, fake_zapier, redis_url).socket_mode
+    for blank in (None, "   "):
+        with pytest.raises(ValidationError) as neither:
+            settings_for(fake_slack, fake_zapier, redis_url, slack_signing_secret=blank)
+        [error] = neither.value.errors()
+        assert error["type"] == "missing" and "SLACK_APP_TOKEN" in error["msg"]
+        assert (
+            describe_settings_error(neither.value) == "Configuration error: SLACK_SIGNING_SECRET is not set"
+        )
     with pytest.raises(ValidationError) as bot_token:
-        socket_settings(fake_slack, fake_zapier, "redis://127.0.0.1:1/0", slack_app_token="xoxb-123")
+        socket_settings(fake_slack, fake_zapier, redis_url, slack_app_token="xoxb-123")
     told = describe_settings_error(bot_token.value)
     assert told.startswith("Configuration error: SLACK_APP_TOKEN must be an app-level token")
     assert "xoxb-123" not in told
