@@ -41,7 +41,7 @@ async def socket_bot(
         yield running
 
 
-async def test_the_bot_opens_a_socket_with_its_app_token_and_acks_the_hello(
+async def test_the_bot_opens_a_socket_with_its_app_token(
     socket_bot: RunningBot, fake_slack: FakeSlack
 ) -> None:
     """At start the bot calls apps.connections.open with the xapp token and connects to the URL it got."""
