@@ -22,24 +22,26 @@ def main(argv: list[str]) -> int:
     except ValidationError as exc:
         print(describe_settings_error(exc), file=sys.stderr)
         return 2
-    mode = "Socket Mode" if settings.socket_mode else "HTTP (POST /slack/events)"
-    logging.getLogger("bot").info(
-        "zapbot listening on %s:%d, Slack over %s", settings.host, settings.port, mode
+    logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
+    web.run_app(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+        print=None,
+        access_log=None,
     )
-    try:
-        web.run_app(
-            build_app(settings),
-            host=settings.host,
-            port=settings.port,
-            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-            print=None,
-            access_log=None,
-        )
-    except BotError as exc:  # a start-up check failed (e.g. Slack refused SLACK_APP_TOKEN): one line
-        print(f"zapbot could not start: {exc}", file=sys.stderr)
-        return 2  # like a bad setting: the configuration needs fixing
     return 0
 
 
+def run(argv: list[str]) -> int:
+    """`main`, with a start-up check that fails (e.g. Slack refusing SLACK_APP_TOKEN) told in one line."""
+    try:
+        return main(argv)
+    except BotError as exc:
+        print(f"zapbot could not start: {exc}", file=sys.stderr)
+        return 2  # like a bad setting: the configuration needs fixing
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(sys.argv[1:]))
