@@ -8,6 +8,7 @@ import sys
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.errors import BotError
 from bot.policy import PolicyError, load_policy_file
 from bot.runtime import build_app
 from bot.settings import Settings, describe_settings_error
@@ -41,5 +42,14 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def run(argv: list[str]) -> int:
+    """`main`, with a start-up check that fails (e.g. Slack refusing SLACK_APP_TOKEN) told in one line."""
+    try:
+        return main(argv)
+    except BotError as exc:
+        print(f"zapbot could not start: {exc}", file=sys.stderr)
+        return 2  # like a bad setting: the configuration needs fixing
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(sys.argv[1:]))

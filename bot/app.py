@@ -53,8 +53,11 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
     return app
 
 
-def create_web_app(bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0) -> web.Application:
-    """The HTTP server: POST /slack/events for everything from Slack, GET /healthz for probes."""
+def create_web_app(
+    bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0, http_events: bool = True
+) -> web.Application:
+    """The HTTP server: POST /slack/events for everything from Slack (unless `http_events` is False, in
+    Socket Mode), GET /healthz for probes."""
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -72,7 +75,8 @@ def create_web_app(bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0) 
             return web.json_response({"status": "unavailable", "redis": str(exc)}, status=503)
         return web.json_response({"status": "ok", "redis": "ok", "tasks_in_flight": deps.tasks.in_flight})
 
-    web_app.router.add_post("/slack/events", slack_events)
+    if http_events:
+        web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.cleanup_ctx.append(_expiry_sweeper(deps, expiry_interval))
     web_app.on_shutdown.append(_drain(deps))

@@ -18,6 +18,7 @@ from bot.handlers.groups import SlackGroups
 from bot.policy import Policy, load_policy_file
 from bot.service import ZapService
 from bot.settings import Settings
+from bot.socket_mode import SocketModeConnection, first_url
 from bot.store import connect
 from bot.tasks import BackgroundTasks
 from bot.team_store import TeamStore
@@ -45,6 +46,9 @@ async def build_app(
     `policy` defaults to the POLICY_FILE setting's (raises `PolicyError` when that file is malformed)."""
     if policy is None:
         policy = await asyncio.to_thread(load_policy_file, settings.policy_file)
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    # Before any client exists, so that a refused app token (SocketModeRefused) leaves nothing to close.
+    socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = connect(settings.redis_url)
     zapier_http = new_http_client(settings.zapier_timeout_seconds)
     slack_http = aiohttp.ClientSession()
@@ -67,8 +71,13 @@ async def build_app(
         approvals=Approvals(zapier, store, groups),
         audit=Audit(store, max_entries=settings.audit_max_entries),
     )
-    bolt = create_bolt_app(deps, signing_secret=settings.slack_signing_secret.get_secret_value())
-    web_app = create_web_app(bolt, deps, expiry_interval=expiry_interval)
+    signing_secret = settings.slack_signing_secret
+    bolt = create_bolt_app(deps, signing_secret=signing_secret.get_secret_value() if signing_secret else "")
+    web_app = create_web_app(
+        bolt, deps, expiry_interval=expiry_interval, http_events=not settings.socket_mode
+    )
+    if app_token:
+        SocketModeConnection(bolt, app_token, url=socket_url).install(web_app)
 
     async def check_redis(_: web.Application) -> None:
         try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "ValidationError", "describe_settings_error"]
@@ -16,7 +17,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     slack_bot_token: SecretStr
-    slack_signing_secret: SecretStr
+    # Socket Mode (an app-level `xapp-` token) receives everything over a WebSocket the bot opens, so it
+    # needs no signing secret and no public URL; HTTP mode checks every request with the signing secret.
+    # (The app token comes first: the signing secret's check reads it.)
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = Field(default=None, validate_default=True)
     slack_api_url: str = "https://slack.com/api/"
     zapier_api_key: SecretStr
     zapier_base_url: str = "https://actions.zapier.com"
@@ -32,13 +37,45 @@ class Settings(BaseSettings):
     audit_max_entries: int = Field(default=100_000, ge=100, le=10_000_000)
     usergroup_cache_seconds: int = Field(default=300, ge=0, le=24 * 3600)
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "zapier_api_key")
+    @field_validator("slack_bot_token", "zapier_api_key")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
-        # An empty signing secret makes Bolt answer every request with 500: refuse it at start-up instead.
         if not value.get_secret_value().strip():
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # `SLACK_APP_TOKEN=` (e.g. left blank in .env) means HTTP mode
+        if not value.get_secret_value().strip().startswith("xapp-"):
+            raise ValueError(
+                "must be an app-level token starting with xapp- "
+                "(Slack app settings > Basic Information > App-Level Tokens, scope connections:write)"
+            )
+        return value
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _signing_secret_unless_socket_mode(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        # An empty signing secret makes Bolt answer every request with 500: refuse to start without one,
+        # unless Socket Mode (a valid app token, validated just before) makes it unnecessary.
+        if value is not None and value.get_secret_value().strip():
+            return value
+        if info.data.get("slack_app_token") is None:
+            # Reported as a missing setting, like any other required one (type "missing").
+            raise PydanticCustomError(
+                "missing", "Field required for HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+        return None
+
+    @property
+    def socket_mode(self) -> bool:
+        """True when the bot connects to Slack over Socket Mode instead of receiving HTTP requests."""
+        return self.slack_app_token is not None
 
     @field_validator("slack_api_url")
     @classmethod

@@ -3,7 +3,8 @@
 Point ``AsyncWebClient(base_url=fake.api_url)`` at it. Every call is recorded with its arguments, whether
 slack-sdk sent them as JSON, as a form or in the query string. Tests can make the next calls of a method
 fail (``fail``) or be rate limited (``rate_limit``); otherwise it answers like Slack for the methods the
-bot uses and ``{"ok": true}`` for any other.
+bot uses and ``{"ok": true}`` for any other. ``apps.connections.open`` (with the app-level token) hands
+out a Socket Mode URL on this same server; ``socket`` (a FakeSocketMode) is Slack's end of those sockets.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes._http import LocalServer, wait_until
+from tests.fakes.slack_socket import FakeSocketMode
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -63,8 +65,14 @@ class _Sequence:
 class FakeSlack:
     """Slack's Web API and response URLs on 127.0.0.1, recording everything it receives."""
 
-    def __init__(self, bot_token: str = "xoxb-test-token") -> None:  # noqa: S107 (a test token)
+    def __init__(
+        self,
+        bot_token: str = "xoxb-test-token",  # noqa: S107 (a test token)
+        app_token: str = "xapp-test-token",  # noqa: S107 (a test token)
+    ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket = FakeSocketMode()
         self.calls: list[SlackCall] = []
         self.response_posts: list[ResponseUrlPost] = []
         self.users_in_group: dict[str, list[str]] = {}
@@ -80,10 +88,16 @@ class FakeSlack:
             "views.update": self._view,
             "views.push": self._view,
             "usergroups.users.list": self._group_users,
+            "apps.connections.open": lambda args: {
+                "ok": True,
+                "url": self.socket.issue_url(self._server.url),
+            },
         }
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_get("/link", self.socket.handle)
+        app.on_shutdown.append(self.socket.close_all)
         self._server = LocalServer(app)
 
     @property
@@ -139,7 +153,10 @@ class FakeSlack:
         token = headers.get("authorization", "").removeprefix("Bearer ") or args.get("token")
         if not token:
             return _ok_false("not_authed")
-        if token != self.bot_token:
+        if method == "apps.connections.open":  # the one method that takes the app-level token
+            if token != self.app_token:
+                return _ok_false("not_allowed_token_type" if token == self.bot_token else "invalid_auth")
+        elif token != self.bot_token:
             return _ok_false("invalid_auth")
         if queue := self._failures.get(method):
             failure = queue.pop(0)
