@@ -10,10 +10,14 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.app import create_bolt_app, create_web_app, slack_client
+from bot.discovery import Finder
+from bot.discovery_store import DiscoveryStore
 from bot.errors import BotError
+from bot.handlers import discovery
 from bot.handlers.deps import Deps
 from bot.service import ZapService
 from bot.settings import Settings
+from bot.shortcuts import ShortcutBook
 from bot.store import Store
 from bot.tasks import BackgroundTasks
 from bot.zapier.client import ZapierClient, new_http_client
@@ -58,6 +62,16 @@ async def build_app(
         tasks=BackgroundTasks(),
     )
     bolt = create_bolt_app(deps, signing_secret=settings.slack_signing_secret.get_secret_value())
+    found = DiscoveryStore(redis)
+    discovery.register(
+        bolt,
+        deps,
+        finder=Finder(
+            zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
+        ),
+        shortcuts=ShortcutBook(found),
+        options_wait=settings.options_wait_seconds,
+    )
     web_app = create_web_app(bolt, deps, expiry_interval=expiry_interval)
 
     async def check_redis(_: web.Application) -> None:

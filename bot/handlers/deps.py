@@ -36,3 +36,6 @@ class Deps:
     slack_http: aiohttp.ClientSession  # also carries posts to response_urls
     tasks: BackgroundTasks
     subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)
+    # Text that is neither a built-in word nor an app key (plain English, or a shortcut's name); the text
+    # comes as `args`. Without a handler such text gets the usage help.
+    plain_text: SubcommandHandler | None = None
