@@ -174,7 +174,11 @@ async def test_only_key_shaped_first_words_are_app_keys(
     previews = await fake_zapier.wait_for("preview", 2)
     assert sorted(p.json["app"] for p in previews) == ["SlackAPI", "WebhooksCLIAPI@1.0.9"]
     assert fake_zapier.of("guess") == []
-    for words in ("GitHub open an issue about login", "OK send hi to the team", "slackapi channel_message hi"):
+    for words in (
+        "GitHub open an issue about login",
+        "OK send hi to the team",
+        "slackapi channel_message hi",
+    ):
         await bot.slack.command(words)
     guesses = await fake_zapier.wait_for("guess", 3)
     assert sorted(g.json["query"] for g in guesses) == sorted(
