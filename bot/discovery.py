@@ -8,11 +8,12 @@ candidates a guessed preview can switch to, so that any replica can handle the c
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from bot.discovery_store import DiscoveryStore
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 GUESS_TYPES = (ActionType.WRITE, ActionType.SEARCH, ActionType.READ)  # Zapier's own default for guessing
 MAX_ALTERNATIVES = 3  # candidates offered as "Not this?" buttons under a guessed preview
@@ -89,6 +92,7 @@ class Finder:
         self._store = store
         self._guess_count = guess_count
         self._cache_seconds = cache_seconds
+        self._in_flight: dict[str, asyncio.Future[Any]] = {}
 
     async def guess(self, query: str) -> list[ActionChoice]:
         """Candidates for a plain-English request, best first, each (app, action, type) once."""
@@ -107,30 +111,42 @@ class Finder:
 
     async def apps(self, query: str) -> list[AppChoice]:
         """Apps matching `query`; answered from a short-lived cache when the same search was just made."""
-        key = _cache_key("apps", query.strip().lower())
-        cached = await self._store.cached(key)
-        if cached is not None:
-            try:
-                return _APPS.validate_json(cached)
-            except ValidationError:
-                log.warning("ignored an unreadable cached app search")
-        apps = await self._backend.search_apps(query.strip())
-        await self._store.cache(key, _APPS.dump_json(apps).decode(), seconds=self._cache_seconds)
-        return apps
+        query = query.strip()
+        key = _cache_key("apps", query.lower())
+        return await self._cached(key, _APPS, lambda: self._backend.search_apps(query))
 
     async def actions(self, app: str, query: str | None = None) -> list[ActionChoice]:
         """The actions of `app` matching `query`, cached like `apps`."""
         query = (query or "").strip() or None
         key = _cache_key("actions", app, (query or "").lower())
+        return await self._cached(key, _ACTIONS, lambda: self._backend.search_actions(app, query))
+
+    async def _cached(self, key: str, adapter: TypeAdapter[T], fetch: Callable[[], Awaitable[T]]) -> T:
         cached = await self._store.cached(key)
         if cached is not None:
             try:
-                return _ACTIONS.validate_json(cached)
+                return adapter.validate_json(cached)
             except ValidationError:
-                log.warning("ignored an unreadable cached action search")
-        actions = await self._backend.search_actions(app, query)
-        await self._store.cache(key, _ACTIONS.dump_json(actions).decode(), seconds=self._cache_seconds)
-        return actions
+                log.warning("ignored an unreadable cached look-up")
+        # One look-up per key at a time in this process: people type faster than Zapier answers, and a
+        # menu request that stopped waiting must not start the same search again.
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._fetch(key, adapter, fetch))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda done: self._finished(key, done))
+        result: T = await asyncio.shield(task)
+        return result
+
+    async def _fetch(self, key: str, adapter: TypeAdapter[T], fetch: Callable[[], Awaitable[T]]) -> T:
+        found = await fetch()
+        await self._store.cache(key, adapter.dump_json(found).decode(), seconds=self._cache_seconds)
+        return found
+
+    def _finished(self, key: str, task: asyncio.Future[Any]) -> None:
+        self._in_flight.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter may have stopped waiting
 
 
 def candidates_to_json(candidates: Candidates) -> str:
