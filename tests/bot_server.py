@@ -50,7 +50,7 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     build.setdefault("expiry_interval", 0.1)
     build.setdefault("zapier_retry_backoff", 0.01)
-    runner = web.AppRunner(await build_app(settings, **build), access_log=None)
+    runner = web.AppRunner(await build_app(settings, **build), access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
