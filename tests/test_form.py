@@ -245,3 +245,23 @@ async def test_a_slow_lookup_answers_slack_in_time_and_fills_the_cache(
                 break
         assert [o["value"] for o in later["options"]] == ["SlackAPI"]
         assert len(fake_zapier.of("apps")) == 1
+
+
+async def test_when_slack_will_not_open_the_form_the_caller_hears_why(
+    bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier
+) -> None:
+    """A refused views.open (e.g. the trigger expired) is told to the caller with Slack's reason."""
+    fake_slack.fail("views.open", "expired_trigger_id")
+    await bot.slack.command("form")
+    [told] = await fake_slack.wait_for_response_posts(1)
+    assert "Slack did not open the form (`expired_trigger_id`)" in text_of(told.json)
+
+
+async def test_a_mention_cannot_open_the_form_and_says_how(
+    bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier
+) -> None:
+    """@zapbot form has no trigger to open a modal with: the reply points to the slash command."""
+    await bot.slack.mention("form", ts="1700000300.000001")
+    [told] = await fake_slack.wait_for("chat.postEphemeral")
+    assert "`/zap form`" in told.args["text"] and told.args["thread_ts"] == "1700000300.000001"
+    assert fake_slack.of("views.open") == []
