@@ -17,7 +17,7 @@ SWITCH = "zap_switch_"  # + the candidate's index: one action_id per button, as 
 BUTTON_CHARS = 75
 LIST_LIMIT = 15  # apps or actions listed in one answer
 TEXT_CHARS = 3000
-_NEEDS_QUOTES = frozenset(' \t\n"“”„[!')
+_NEEDS_QUOTES = frozenset('"“”„[!,')  # and any space: what the /zap grammar reads specially
 
 NO_MATCH_HINT = (
     "Try saying what to do and where, naming the app: "
@@ -73,7 +73,7 @@ def _param_text(key: str, param: Param) -> str:
 
 
 def _quoted(value: str) -> str:
-    if value and not any(c in _NEEDS_QUOTES or c == "," for c in value):
+    if value and not any(c in _NEEDS_QUOTES or c.isspace() for c in value):
         return value
     return f"“{value}”" if '"' in value else f'"{value}"'
 

@@ -182,7 +182,8 @@ def _parse_params(text: str, pos: int) -> tuple[dict[str, Param], int]:
             raise UsageError(f"`{key}` is given twice; give each param once.")
         if len(params) >= MAX_PARAMS:
             raise UsageError(f"Too many params: at most {MAX_PARAMS}.")
-        params[key] = _make_param(key, operator, raw)
+        quoted = text[head.end()] in _QUOTES  # a quoted "!" is the text "!", not "leave it empty"
+        params[key] = _make_param(key, operator, raw, quoted=quoted)
 
 
 def _read_value(text: str, pos: int, key: str) -> tuple[str | list[str], int]:
@@ -227,7 +228,7 @@ def _unquote(item: str) -> str:
     return item
 
 
-def _make_param(key: str, operator: str, raw: str | list[str]) -> Param:
+def _make_param(key: str, operator: str, raw: str | list[str], *, quoted: bool = False) -> Param:
     if isinstance(raw, list):
         if operator == "~=":
             raise UsageError(f"A list of choices is written `{key}=[a,b]`, without `~`.")
@@ -236,7 +237,7 @@ def _make_param(key: str, operator: str, raw: str | list[str]) -> Param:
         if len(raw) > MAX_CHOICES:
             raise UsageError(f"`{key}` lists {len(raw)} choices; the limit is {MAX_CHOICES}.")
         return Param(ParamMode.CHOOSE_FROM, [_check_size(key, _plain(item, keep_ids=True)) for item in raw])
-    if raw == "!" and operator == "=":
+    if raw == "!" and operator == "=" and not quoted:
         return Param(ParamMode.IGNORED)
     if operator == "~=":
         return Param(ParamMode.GUESS, _check_size(key, _plain(raw)))
