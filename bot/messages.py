@@ -284,9 +284,7 @@ def describe_failure(error: BotError, stage: Stage) -> str:  # noqa: PLR0911 - o
         "The outcome is unknown: the action may or may not have run. Check in the app before you try again."
     )
     if isinstance(error, ZapierAuthError):
-        return (
-            "Zapier rejected zapbot's API key, so nothing was run. An admin needs to check `ZAPIER_API_KEY`."
-        )
+        return "Zapier rejected zapbot's API key. Nothing was run; an admin needs to check `ZAPIER_API_KEY`."
     if isinstance(error, ZapierRejected):
         detail = f" ({escape(error.detail)})" if error.detail else ""
         return f"Zapier refused the request: {escape(error.error)}{detail}. Nothing was run."

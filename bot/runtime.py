@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
 
 from bot.app import create_bolt_app, create_web_app, slack_client
 from bot.discovery import Finder
@@ -18,7 +17,7 @@ from bot.handlers.deps import Deps
 from bot.service import ZapService
 from bot.settings import Settings
 from bot.shortcuts import ShortcutBook
-from bot.store import Store
+from bot.store import Store, connect
 from bot.tasks import BackgroundTasks
 from bot.zapier.client import ZapierClient, new_http_client
 
@@ -37,13 +36,7 @@ async def build_app(
     settings: Settings, *, expiry_interval: float = 5.0, zapier_retry_backoff: float = 0.5
 ) -> web.Application:
     """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients."""
-    redis = Redis.from_url(
-        settings.redis_url,
-        decode_responses=True,
-        socket_connect_timeout=2,
-        socket_timeout=5,
-        health_check_interval=15,
-    )
+    redis = connect(settings.redis_url)
     zapier_http = new_http_client(settings.zapier_timeout_seconds)
     slack_http = aiohttp.ClientSession()
     store = Store(redis)
@@ -59,7 +52,7 @@ async def build_app(
         store=store,
         slack=slack_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http),
         slack_http=slack_http,
-        tasks=BackgroundTasks(),
+        tasks=BackgroundTasks(limit=settings.max_background_tasks),
     )
     bolt = create_bolt_app(deps, signing_secret=settings.slack_signing_secret.get_secret_value())
     found = DiscoveryStore(redis)

@@ -53,6 +53,8 @@ class ZapService:
 
     async def preview(self, request: ActionRequest, where: Where) -> Preview:
         """Ask the backend what would run, and remember it so that any replica can confirm it."""
+        # Without Redis the preview could never be confirmed: say so before spending a Zapier call.
+        await self._store.ping()
         result = await self._backend.preview(request)
         if result.status not in (RunStatus.PREVIEW, RunStatus.SUCCESS):
             raise PreviewRefused(result)

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
     redis_url: str = "redis://localhost:6379/0"
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    max_background_tasks: int = Field(default=1000, ge=1, le=100_000)
     # Finding actions (plain English, look-ups, the form)
     guess_count: int = Field(default=5, ge=1, le=25)  # candidates asked of guess-actions
     lookup_cache_seconds: int = Field(default=300, ge=1, le=24 * 3600)  # app and action searches

@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import StoreError
 from bot.records import Preview, PreviewState
@@ -43,6 +47,21 @@ redis.call('HSET', KEYS[1], 'state', ARGV[4], 'decided_by', ARGV[5])
 redis.call('ZREM', KEYS[2], ARGV[6])
 return {'claimed', ARGV[5]}
 """
+
+
+def connect(url: str) -> Redis:
+    """The process's one Redis client (a connection pool); close it with `aclose()`."""
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=15,
+        # Retry a dropped connection at once (Redis restarted), but give up fast while it is down, so
+        # users hear "temporarily unavailable" quickly rather than after redis-py's multi-second backoff.
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.errors import UsageError
+from bot.errors import BotError, UsageError
 from bot.handlers.deps import CommandContext, Deps
 from bot.handlers.flow import preview_and_post
 from bot.handlers.replies import Privately
-from bot.messages import Message, escape, help_message, notice_message
+from bot.messages import Message, describe_failure, escape, help_message, notice_message
 from bot.parsing import Command, HelpCommand, PlainCommand, SubCommand, parse_command, strip_bot_mention
 from bot.service import Where
 from bot.tasks import TooBusy
@@ -85,7 +85,12 @@ async def _handle_mention(deps: Deps, body: dict[str, Any], event: dict[str, Any
     )
     context = CommandContext(where, Privately(where.user, where.channel, thread_ts=thread_ts))
     event_id = body.get("event_id")
-    if event_id and not await deps.store.first_delivery(event_id):
+    try:
+        first = not event_id or await deps.store.first_delivery(event_id)
+    except BotError as exc:
+        await context.privately.say(deps, describe_failure(exc, "preview"))
+        return
+    if not first:
         log.info("ignored a re-delivery of event %s", event_id)
         return
     started = start(deps, strip_bot_mention(event.get("text", "")), context, thread_ts=thread_ts)
