@@ -114,7 +114,7 @@ _word = st.text(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     app=st.from_regex(r"[A-Z][A-Za-z0-9]{0,8}API", fullmatch=True),
     action=st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
