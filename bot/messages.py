@@ -55,6 +55,11 @@ USAGE = """*Usage:* `/zap APP ACTION[:TYPE] [PARAM]... INSTRUCTIONS`
 • `/zap SlackAPI channel_message channel~="#general" Send a joke about pirates delivering pizza`
 • `/zap GoogleSheetsV2API add_row spreadsheet~="Leads" Add Ada Lovelace, ada@example.com`
 • `/zap GmailV2API find_email:search Find the last email from Bob`
+*Don't know the keys?* Just say it: `/zap send a Slack message to #general saying hi`. \
+zapbot previews the action that fits best and offers the next ones as buttons.
+• `/zap apps QUERY` finds app keys; `/zap actions APP [QUERY]` lists an app's actions.
+• `/zap save NAME = APP ACTION ...` saves a shortcut; `/zap NAME [more words]` runs it; \
+`/zap shortcuts` lists them; `/zap forget NAME` removes one. `/zap form` opens a form.
 You will see a preview first; nothing runs until someone clicks *Confirm*."""
 
 

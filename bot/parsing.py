@@ -3,6 +3,16 @@
 Grammar (the same after `/zap` and after an @mention of the bot):
 
     APP ACTION[:TYPE] [PARAM]... INSTRUCTIONS
+    BUILTIN [ARGS]                          a built-in word (`BUILTIN_WORDS`): help, apps, save, ...
+    INSTRUCTIONS                            anything else: plain English, or a saved shortcut's name
+
+The first word decides, without looking anything up: a built-in word wins, then an app key, and anything
+else is plain text (`PlainCommand`). An app key is one word that starts with an upper-case letter, has only
+letters, digits and `_`, and ends in `API`, optionally with a version: `SlackAPI`, `GoogleSheetsV2API`,
+`GoogleMailV2CLIAPI`, `WebhooksCLIAPI@1.0.9`. Every Zapier app key has that shape, while the app names people
+type in a sentence (`GitHub`, `HubSpot`, `OK`) do not, so those go to the action guesser rather than failing
+as unknown apps. A shortcut name (`SHORTCUT_NAME_RE`) is all lower-case, so it never looks like an app key,
+and may not be a built-in word; plain text whose first word names a saved shortcut runs that shortcut.
 
 PARAM is `need=value` (locked), `need~=value` (guess), `need=[a,b,c]` (choose_from) or `need=!` (ignored).
 A value may be double-quoted (straight or curly quotes) to hold spaces. The first word that is not a PARAM
@@ -27,7 +37,9 @@ MAX_PARAMS = 25
 MAX_VALUE_CHARS = 1000
 MAX_CHOICES = 50
 
-_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+APP_KEY_RE = re.compile(r"^[A-Z][A-Za-z0-9_]*API(?:@[0-9][A-Za-z0-9.\-]*)?$")
+SHORTCUT_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+MAX_SHORTCUT_NAME_CHARS = 32
 _ACTION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _PARAM_HEAD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*)(~=|=)")
 _SLACK_REF_RE = re.compile(r"<([^<>]*)>")
@@ -57,7 +69,14 @@ class RunCommand:
     request: ActionRequest
 
 
-Command = HelpCommand | SubCommand | RunCommand
+@dataclass(frozen=True)
+class PlainCommand:
+    """Text that is not a built-in word nor an app key: plain English, or a shortcut's name and more words."""
+
+    text: str
+
+
+Command = HelpCommand | SubCommand | RunCommand | PlainCommand
 
 # Built-in words: never app keys, never shortcut names. Each has a handler registered by its feature.
 BUILTIN_WORDS = frozenset(
@@ -80,8 +99,8 @@ def parse_command(text: str) -> Command:
     app, pos = _next_word(text, 0)
     if app.lower() in BUILTIN_WORDS:
         return SubCommand(app.lower(), text[pos:].strip())
-    if not _KEY_RE.match(app):
-        raise UsageError(f"`{_plain(app)}` is not an app key: app keys are one word, like `SlackAPI`.")
+    if not is_app_key(app):
+        return PlainCommand(_plain(text))
     action_word, pos = _next_word(text, pos)
     if not action_word:
         return HelpCommand(problem=f"Missing the ACTION (and the instructions) after `{app}`.")
@@ -91,6 +110,40 @@ def parse_command(text: str) -> Command:
     if not instructions:
         return HelpCommand(problem=f"Missing the instructions: say in words what `{app} {action}` should do.")
     return RunCommand(ActionRequest(app, action, instructions, action_type, params))
+
+
+def is_app_key(word: str) -> bool:
+    """Whether `word` is read as an app key (see the module docstring for the rule)."""
+    return bool(APP_KEY_RE.match(word))
+
+
+def is_shortcut_name(word: str) -> bool:
+    """Whether `word` can name a shortcut: lower-case, at most 32 characters, and not a built-in word."""
+    return (
+        len(word) <= MAX_SHORTCUT_NAME_CHARS
+        and bool(SHORTCUT_NAME_RE.match(word))
+        and word not in BUILTIN_WORDS
+    )
+
+
+def parse_action(text: str) -> ActionRequest:
+    """`APP ACTION[:TYPE] [PARAM]... [INSTRUCTIONS]`, where the instructions may be empty (a shortcut's body).
+
+    Raises `UsageError` for text that does not fit.
+    """
+    text = text.strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise UsageError(f"The text is {len(text):,} characters long; the limit is {MAX_TEXT_CHARS:,}.")
+    app, pos = _next_word(text, 0)
+    if not is_app_key(app):
+        shown = _plain(app) or "nothing"
+        raise UsageError(f"Expected an app key (like `SlackAPI`) but found `{shown}`.")
+    action_word, pos = _next_word(text, pos)
+    if not action_word:
+        raise UsageError(f"Missing the ACTION after `{app}`.")
+    action, action_type = _split_action(action_word)
+    params, pos = _parse_params(text, pos)
+    return ActionRequest(app, action, _plain(text[pos:].strip()), action_type, params)
 
 
 def _next_word(text: str, pos: int) -> tuple[str, int]:
@@ -129,7 +182,8 @@ def _parse_params(text: str, pos: int) -> tuple[dict[str, Param], int]:
             raise UsageError(f"`{key}` is given twice; give each param once.")
         if len(params) >= MAX_PARAMS:
             raise UsageError(f"Too many params: at most {MAX_PARAMS}.")
-        params[key] = _make_param(key, operator, raw)
+        quoted = text[head.end()] in _QUOTES  # a quoted "!" is the text "!", not "leave it empty"
+        params[key] = _make_param(key, operator, raw, quoted=quoted)
 
 
 def _read_value(text: str, pos: int, key: str) -> tuple[str | list[str], int]:
@@ -174,7 +228,7 @@ def _unquote(item: str) -> str:
     return item
 
 
-def _make_param(key: str, operator: str, raw: str | list[str]) -> Param:
+def _make_param(key: str, operator: str, raw: str | list[str], *, quoted: bool = False) -> Param:
     if isinstance(raw, list):
         if operator == "~=":
             raise UsageError(f"A list of choices is written `{key}=[a,b]`, without `~`.")
@@ -183,7 +237,7 @@ def _make_param(key: str, operator: str, raw: str | list[str]) -> Param:
         if len(raw) > MAX_CHOICES:
             raise UsageError(f"`{key}` lists {len(raw)} choices; the limit is {MAX_CHOICES}.")
         return Param(ParamMode.CHOOSE_FROM, [_check_size(key, _plain(item, keep_ids=True)) for item in raw])
-    if raw == "!" and operator == "=":
+    if raw == "!" and operator == "=" and not quoted:
         return Param(ParamMode.IGNORED)
     if operator == "~=":
         return Param(ParamMode.GUESS, _check_size(key, _plain(raw)))

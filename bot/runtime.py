@@ -12,12 +12,16 @@ from aiohttp import web
 from bot.app import create_bolt_app, create_web_app, slack_client
 from bot.approvals import Approvals
 from bot.audit import Audit
+from bot.discovery import Finder
+from bot.discovery_store import DiscoveryStore
 from bot.errors import BotError
+from bot.handlers import discovery
 from bot.handlers.deps import Deps
 from bot.handlers.groups import SlackGroups
 from bot.policy import Policy, load_policy_file
 from bot.service import ZapService
 from bot.settings import Settings
+from bot.shortcuts import ShortcutBook
 from bot.socket_mode import SocketModeConnection, first_url
 from bot.store import connect
 from bot.tasks import BackgroundTasks
@@ -73,6 +77,16 @@ async def build_app(
     )
     signing_secret = settings.slack_signing_secret
     bolt = create_bolt_app(deps, signing_secret=signing_secret.get_secret_value() if signing_secret else "")
+    found = DiscoveryStore(redis)
+    discovery.register(
+        bolt,
+        deps,
+        finder=Finder(
+            zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
+        ),
+        shortcuts=ShortcutBook(found),
+        options_wait=settings.options_wait_seconds,
+    )
     web_app = create_web_app(
         bolt, deps, expiry_interval=expiry_interval, http_events=not settings.socket_mode
     )

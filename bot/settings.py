@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     redis_url: str = "redis://localhost:6379/0"
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     max_background_tasks: int = Field(default=1000, ge=1, le=100_000)
+    # Finding actions (plain English, look-ups, the form)
+    guess_count: int = Field(default=5, ge=1, le=25)  # candidates asked of guess-actions
+    lookup_cache_seconds: int = Field(default=300, ge=1, le=24 * 3600)  # app and action searches
+    options_wait_seconds: float = Field(default=2.0, gt=0, le=2.5)  # a menu's look-up, within Slack's 3 s
     host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default; HOST narrows it
     port: int = Field(default=3000, ge=0, le=65535)
     # Team confirmation (docs/policy.md): rules file, audit stream cap, user group cache.

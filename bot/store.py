@@ -2,6 +2,7 @@
 
 Keys (prefix `zapbot` by default):
     {p}:preview:{id}                  hash   a preview and its state; kept a day past its expiry
+                                             (`candidates`: the other actions a guessed preview offers)
     {p}:previews:expiring             zset   preview id -> expires_at, for the expiry sweeper
     {p}:execution:{execution_log_id}  hash   one execution (a preview's or a run's): what, where, who
     {p}:message:{channel}:{ts}        string the execution_log_id a bot message shows (for reactions)
@@ -119,6 +120,11 @@ class Store:
 
     async def update_preview(self, preview_id: str, **fields: str) -> None:
         await self._call(self._redis.hset(self._preview_key(preview_id), mapping=_hash(fields)))
+
+    async def preview_field(self, preview_id: str, name: str) -> str | None:
+        """One extra field a feature keeps with a preview (set with `update_preview`), e.g. `candidates`."""
+        key = self._preview_key(preview_id)
+        return await self._call(cast(Awaitable[str | None], self._redis.hget(key, name)))
 
     async def claim_preview(
         self,

@@ -252,6 +252,95 @@ class SlackSender:
         }
         return await self._interactive(payload)
 
+    async def block_suggestion(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        block_id: str,
+        view: dict[str, Any] | None = None,
+        user: str = "U1",
+        team: str = "T1",
+    ) -> SentResponse:
+        """A menu of external data asking for options as the user types ``value`` (in a modal ``view``)."""
+        payload = {
+            "type": "block_suggestion",
+            "user": {"id": user, "username": f"user-{user.lower()}", "team_id": team},
+            "container": {"type": "view", "view_id": (view or {}).get("id", "V1")},
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+            "team": {"id": team, "domain": "test"},
+            "view": self._view_payload(view or {}, team),
+        }
+        return await self._interactive(payload)
+
+    async def view_block_action(
+        self,
+        action_id: str,
+        selected_option: dict[str, Any],
+        *,
+        view: dict[str, Any],
+        block_id: str,
+        user: str = "U1",
+        team: str = "T1",
+    ) -> SentResponse:
+        """A choice in a modal's select menu that dispatches an action (``block_actions`` from a view)."""
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": f"user-{user.lower()}", "team_id": team},
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": view.get("id", "V1")},
+            "trigger_id": "trig-view-action",
+            "team": {"id": team, "domain": "test"},
+            "view": self._view_payload(view, team),
+            "actions": [
+                {
+                    "type": "external_select",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "selected_option": selected_option,
+                    "action_ts": self._ts(),
+                }
+            ],
+        }
+        return await self._interactive(payload)
+
+    async def global_shortcut(
+        self, callback_id: str, *, user: str = "U1", team: str = "T1", trigger_id: str = "trig-shortcut"
+    ) -> SentResponse:
+        """A global shortcut chosen from Slack's shortcut menu (no channel comes with it)."""
+        payload = {
+            "type": "shortcut",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": self._ts(),
+            "team": {"id": team, "domain": "test"},
+            "user": {"id": user, "username": f"user-{user.lower()}", "team_id": team},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": trigger_id,
+        }
+        return await self._interactive(payload)
+
+    @staticmethod
+    def _view_payload(view: dict[str, Any], team: str) -> dict[str, Any]:
+        """A modal as Slack echoes it in interactions: what was opened, with an id, a hash and a state."""
+        return {
+            "id": "V1",
+            "team_id": team,
+            "type": "modal",
+            "hash": "h1",
+            "app_id": APP_ID,
+            "bot_id": "BBOT",
+            "private_metadata": "",
+            "state": {"values": {}},
+            **view,
+        }
+
     async def _interactive(self, payload: dict[str, Any]) -> SentResponse:
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post_raw(body, content_type="application/x-www-form-urlencoded")

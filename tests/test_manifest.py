@@ -28,6 +28,7 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "spec" / "slack-a
 EVENTS_PATH = "/slack/events"
 BOT_SCOPES = {"commands", "app_mentions:read", "chat:write", "reactions:read", "usergroups:read"}
 BOT_EVENTS = {"app_mention", "reaction_added", "reaction_removed"}
+FORM_SHORTCUT = {"type": "global", "callback_id": "zap_form"}  # bot/form_view.py FORM_SHORTCUT
 
 Manifest = dict[str, Any]
 
@@ -166,7 +167,18 @@ def test_zap_command_escapes_and_has_usage_hint(manifest: Manifest) -> None:
     hint = zap["usage_hint"]
     assert "APP ACTION" in hint
     assert "param=value" in hint
+    assert "plain words" in hint
     assert "help" in hint
+
+
+def test_the_only_shortcut_is_the_global_form(manifest: Manifest) -> None:
+    """One global shortcut opens the /zap form; its callback_id is the one the bot listens for."""
+    from bot.form_view import FORM_SHORTCUT as LISTENED_FOR
+
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert {k: shortcut[k] for k in FORM_SHORTCUT} == FORM_SHORTCUT
+    assert shortcut["callback_id"] == LISTENED_FOR
+    assert shortcut["name"].strip() and shortcut["description"].strip()
 
 
 def test_bot_scopes_are_exactly_the_needed_ones(manifest: Manifest) -> None:

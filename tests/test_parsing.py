@@ -46,24 +46,24 @@ def test_the_documented_example() -> None:
 )
 def test_locked_and_ignored(word: str, expected: Param) -> None:
     """`need=value` locks the value; `need=!` leaves the need empty."""
-    assert run(f"App act x={word} do it").request.params["x"] == expected
+    assert run(f"AppAPI act x={word} do it").request.params["x"] == expected
 
 
 def test_choose_from_with_quoted_items() -> None:
     """`need=[a,"b c"]` gives the AI a list to choose from, quotes holding spaces."""
-    assert run('App act x=[a, "b c",d] go').request.params["x"] == Param(
+    assert run('AppAPI act x=[a, "b c",d] go').request.params["x"] == Param(
         ParamMode.CHOOSE_FROM, ["a", "b c", "d"]
     )
 
 
 def test_curly_quotes_count_as_quotes() -> None:
     """Slack turns quotes curly on some clients; “…” holds spaces just like "…"."""
-    assert run("App act title=“Weekly report” go").request.params["title"].value == "Weekly report"
+    assert run("AppAPI act title=“Weekly report” go").request.params["title"].value == "Weekly report"
 
 
 def test_instructions_run_verbatim_from_the_first_word_that_is_not_a_param() -> None:
     """Once the instructions start, an `x=y` inside them is part of the text, not a param."""
-    request = run("App act a=1 say  a=2   twice").request
+    request = run("AppAPI act a=1 say  a=2   twice").request
     assert request.params == {"a": Param(ParamMode.LOCKED, "1")}
     assert request.instructions == "say  a=2   twice"
 
@@ -71,13 +71,13 @@ def test_instructions_run_verbatim_from_the_first_word_that_is_not_a_param() -> 
 @pytest.mark.parametrize("type_name", ["write", "search", "read", "read_bulk", "SEARCH"])
 def test_action_types(type_name: str) -> None:
     """ACTION:TYPE accepts the four action types, in any case."""
-    assert run(f"App act:{type_name} go").request.action_type == ActionType(type_name.lower())
+    assert run(f"AppAPI act:{type_name} go").request.action_type == ActionType(type_name.lower())
 
 
 def test_slack_markup_becomes_what_the_user_typed() -> None:
     """Escaped characters are restored; a locked channel keeps its ID; a guessed one its #name."""
     request = run(
-        "App act ch=<#C1|ops> near~=<#C2|gen> who=<@U9|ann> Tell <@U9|ann> &lt;hi&gt; &amp; bye"
+        "AppAPI act ch=<#C1|ops> near~=<#C2|gen> who=<@U9|ann> Tell <@U9|ann> &lt;hi&gt; &amp; bye"
     ).request
     assert request.params["ch"].value == "C1"
     assert request.params["near"].value == "#gen"
@@ -94,9 +94,9 @@ def test_help(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("App", "Missing the ACTION"),
-        ("App act", "Missing the instructions"),
-        ("App act x=1", "Missing the instructions"),
+        ("AppAPI", "Missing the ACTION"),
+        ("AppAPI act", "Missing the instructions"),
+        ("AppAPI act x=1", "Missing the instructions"),
     ],
 )
 def test_incomplete_commands_say_what_is_missing(text: str, problem: str) -> None:
@@ -108,19 +108,18 @@ def test_incomplete_commands_say_what_is_missing(text: str, problem: str) -> Non
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("App act x= go", "has no value"),
-        ('App act x="open go', "never closed"),
-        ("App act x=[a go", "no closing"),
-        ("App act x~=[a,b] go", "without `~`"),
-        ("App act x=[] go", "is empty"),
-        ("App act x=1 x=2 go", "twice"),
-        ("App act:nope go", "not an action type"),
-        ("App a/b go", "not an action key"),
-        ("#app act go", "not an app key"),
-        ('App act x="a"b go', "Put a space"),
-        ("App act " + "x" * MAX_TEXT_CHARS, "limit"),
-        ("App act v=" + "y" * (MAX_VALUE_CHARS + 1) + " go", "limit"),
-        ("App act " + " ".join(f"p{i}=1" for i in range(MAX_PARAMS + 1)) + " go", "Too many"),
+        ("AppAPI act x= go", "has no value"),
+        ('AppAPI act x="open go', "never closed"),
+        ("AppAPI act x=[a go", "no closing"),
+        ("AppAPI act x~=[a,b] go", "without `~`"),
+        ("AppAPI act x=[] go", "is empty"),
+        ("AppAPI act x=1 x=2 go", "twice"),
+        ("AppAPI act:nope go", "not an action type"),
+        ("AppAPI a/b go", "not an action key"),
+        ('AppAPI act x="a"b go', "Put a space"),
+        ("AppAPI act " + "x" * MAX_TEXT_CHARS, "limit"),
+        ("AppAPI act v=" + "y" * (MAX_VALUE_CHARS + 1) + " go", "limit"),
+        ("AppAPI act " + " ".join(f"p{i}=1" for i in range(MAX_PARAMS + 1)) + " go", "Too many"),
     ],
 )
 def test_bad_input_raises_a_usage_error_naming_the_problem(text: str, problem: str) -> None:
@@ -165,7 +164,7 @@ _word = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Zs", "Cc
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.from_regex(r"[A-Z][A-Za-z0-9]{0,10}", fullmatch=True),
+    st.from_regex(r"[A-Z][A-Za-z0-9]{0,10}API", fullmatch=True),
     st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True),
     st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), _word, max_size=5),
     st.lists(_word, min_size=1, max_size=8),
@@ -173,7 +172,8 @@ _word = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Zs", "Cc
 def test_quoted_params_round_trip(app: str, action: str, params: dict[str, str], words: list[str]) -> None:
     """Any values written quoted come back exactly as locked params, and the instructions as typed."""
     params = {
-        k: v.replace('"', "").replace("“", "").replace("”", "").replace("„", "") or "v"
+        # No quotes, and no Slack markup (Slack sends a typed "<" or "&" escaped, so "<…>" is a reference).
+        k: "".join(c for c in v if c not in '"“”„<>&') or "v"
         for k, v in params.items()
     }
     if app.lower() in {"help", "ratings", "audit", "apps", "actions", "save", "shortcuts", "forget", "form"}:

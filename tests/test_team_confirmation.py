@@ -245,7 +245,7 @@ async def test_allow_and_deny_refuse_clearly_and_call_nothing(
         refused = {
             "app": ("GmailV2API send_email Say hi", "C1"),
             "action": ("SlackAPI channel_message Say hi", "C1"),
-            "default": ("gmailv2api DELETE_EMAIL Delete the last one", "C2"),
+            "default": ("GmailV2API DELETE_EMAIL Delete the last one", "C2"),
         }
         for key, (text, channel) in refused.items():
             response = await bot.slack.command(
@@ -265,9 +265,9 @@ async def test_allow_and_deny_refuse_clearly_and_call_nothing(
         assert len(fake_zapier.of("preview")) == 2
     denied = [e for e in await audit_entries(redis_client) if e["step"] == "denied"]
     assert sorted((e["app"], e["action"], e["channel"], e["who"]) for e in denied) == [
+        ("GmailV2API", "DELETE_EMAIL", "C2", "U1"),
         ("GmailV2API", "send_email", "C1", "U1"),
         ("SlackAPI", "channel_message", "C1", "U1"),
-        ("gmailv2api", "DELETE_EMAIL", "C2", "U1"),
     ]  # each request is handled by its own background task: the order of their entries is not fixed
 
 

@@ -13,13 +13,14 @@ from bot.handlers.deps import CommandContext, Deps
 from bot.handlers.flow import preview_and_post
 from bot.handlers.replies import Privately
 from bot.messages import Message, describe_failure, escape, help_message, notice_message
-from bot.parsing import Command, HelpCommand, SubCommand, parse_command, strip_bot_mention
+from bot.parsing import Command, HelpCommand, PlainCommand, SubCommand, parse_command, strip_bot_mention
 from bot.service import Where
 from bot.tasks import TooBusy
 
 log = logging.getLogger(__name__)
 
 BUSY = "zapbot is very busy right now and did not start this. Nothing was run; try again in a minute."
+FINDING = "Looking for the Zapier action that fits…"
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -62,6 +63,10 @@ def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | No
                 False, help_message(f"`{parsed.name}` is not available in this version of zapbot.")
             )
         job, note = handler(deps, parsed.args, context), None
+    elif isinstance(parsed, PlainCommand):
+        if deps.plain_text is None:
+            return Started(False, help_message("Start with an app key, like `SlackAPI`."))
+        job, note = deps.plain_text(deps, parsed.text, context), FINDING
     else:
         request = parsed.request
         job = preview_and_post(deps, request, context.where, thread_ts=thread_ts, privately=context.privately)

@@ -40,3 +40,6 @@ class Deps:
     approvals: Approvals  # team confirmation: who may confirm, N-of-M approvals, edits (bot/approvals.py)
     audit: Audit  # the audit trail; any feature may `await deps.audit.append(...)` (bot/audit.py)
     subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)
+    # Text that is neither a built-in word nor an app key (plain English, or a shortcut's name); the text
+    # comes as `args`. Without a handler such text gets the usage help.
+    plain_text: SubcommandHandler | None = None

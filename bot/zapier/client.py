@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from bot.actions import ActionRequest, ActionResult, RunStatus
+from bot.actions import ActionRequest, ActionResult, ActionType, RunStatus
+from bot.discovery import ActionChoice, AppChoice
 from bot.errors import (
     ZapierAuthError,
     ZapierConnectionError,
@@ -23,7 +24,14 @@ from bot.errors import (
     ZapierServerError,
     ZapierStatusError,
 )
-from bot.zapier.models import ErrorResponse, ExecuteResponse, ParamConstraint, StatelessExecuteRequest
+from bot.zapier.lookups import read_actions, read_apps, read_guesses
+from bot.zapier.models import (
+    ErrorResponse,
+    ExecuteResponse,
+    GuessActionsRequest,
+    ParamConstraint,
+    StatelessExecuteRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,23 @@ class ZapierClient:
         path = f"/api/v2/execute/log/{quote(execution_log_id, safe='')}/rate/"
         await self._retrying(lambda: self._post(path, query, None))
 
+    # discovery (read-only, so retried like a preview) ------------------------------------------------
+    async def guess_actions(
+        self, query: str, *, action_types: Sequence[ActionType], count: int
+    ) -> list[ActionChoice]:
+        body = GuessActionsRequest(query=query, action_types=[t.value for t in action_types], count=count)
+        payload = await self._retrying(lambda: self._post("/api/v2/guess-actions/", {}, body.model_dump()))
+        return read_guesses(payload)
+
+    async def search_apps(self, query: str) -> list[AppChoice]:
+        payload = await self._retrying(lambda: self._get("/api/v2/apps/search/", {"query": query}))
+        return read_apps(payload)
+
+    async def search_actions(self, app: str, query: str | None = None) -> list[ActionChoice]:
+        path = f"/api/v2/apps/{quote(app, safe='')}/actions/"
+        payload = await self._retrying(lambda: self._get(path, {"query": query} if query else {}))
+        return read_actions(payload, app)
+
     async def _execute(self, body: dict[str, Any], query: dict[str, str]) -> ActionResult:
         if self._provider_id:
             query = {**query, "provider_id": self._provider_id}
@@ -92,9 +117,17 @@ class ZapierClient:
         return _to_result(parsed)
 
     async def _post(self, path: str, query: dict[str, str], body: dict[str, Any] | None) -> Any:
+        return await self._send("POST", path, query, body)
+
+    async def _get(self, path: str, query: dict[str, str]) -> Any:
+        return await self._send("GET", path, query, None)
+
+    async def _send(self, method: str, path: str, query: dict[str, str], body: dict[str, Any] | None) -> Any:
         headers = {"x-api-key": self._api_key.get_secret_value(), "accept": "application/json"}
         try:
-            response = await self._http.post(self._base_url + path, params=query, json=body, headers=headers)
+            response = await self._http.request(
+                method, self._base_url + path, params=query, json=body, headers=headers
+            )
         except httpx.TimeoutException as exc:
             raise ZapierConnectionError("Zapier did not answer in time.", timed_out=True) from exc
         except httpx.TransportError as exc:

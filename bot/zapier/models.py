@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 ActionTypeName = Literal["read", "write", "search", "read_bulk"]
 ConstraintMode = Literal["locked", "guess", "choose_from", "ignored"]
@@ -49,3 +49,58 @@ class ErrorResponse(BaseModel):
 
     error: str
     detail: Any = None
+
+
+# Discovery endpoints (guess-actions, apps/search, apps/{app}/actions). Zapier documents these less precisely
+# than execute, so each item is read leniently: unknown fields are ignored, a few alternative field names are
+# accepted, and an item that still does not fit is skipped rather than failing the whole answer.
+
+
+class GuessActionsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str
+    action_types: list[ActionTypeName]
+    count: int
+
+
+class GuessedActionItem(BaseModel):
+    """One element of the JSON array guess-actions answers."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    app: str = Field(min_length=1)
+    action: str = Field(min_length=1)
+    action_type: str = Field(default="write", validation_alias=AliasChoices("action_type", "type"))
+    name: str | None = None
+    description: str | None = None
+    image: str | None = None
+    score: float | None = None
+
+
+class AppItem(BaseModel):
+    """One app in apps/search `results`: its key, name, and counts of actions by type."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    app: str = Field(min_length=1)
+    name: str | None = Field(default=None, validation_alias=AliasChoices("name", "title", "label"))
+    description: str | None = None
+    actions: dict[str, int] | None = Field(
+        default=None, validation_alias=AliasChoices("actions", "action_counts")
+    )
+    write_action_count: int | None = None
+    search_action_count: int | None = None
+    read_action_count: int | None = None
+
+
+class ActionItem(BaseModel):
+    """One action in apps/{app}/actions `results`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    app: str | None = None
+    action: str = Field(min_length=1, validation_alias=AliasChoices("action", "key"))
+    action_type: str = Field(default="write", validation_alias=AliasChoices("action_type", "type"))
+    name: str | None = Field(default=None, validation_alias=AliasChoices("name", "display_name", "label"))
+    description: str | None = None

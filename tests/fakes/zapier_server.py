@@ -4,6 +4,8 @@ Each request is checked against the shared OpenAPI document (path, method, query
 credentials) and each answer the fake gives is checked too, unless the test marked it ``off_spec``.
 Anything that does not fit lands in ``violations``; the ``fake_zapier`` fixture fails a test that leaves
 any behind. Tests script answers per operation (``script``); otherwise the fake answers like Zapier would.
+Endpoints the spec file does not describe (``zapier_extras``: ``guess``, ``apps``, ``actions``) are checked
+against small JSON schemas of our own instead.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request.exceptions import SecurityValidationError
 
+from tests.fakes import zapier_extras
 from tests.fakes._http import LocalServer, wait_until
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "spec" / "zapier-ai-actions-v2.openapi.yaml"
@@ -52,7 +55,7 @@ class Drop:
 class ZapierRequest:
     """One request as received. ``headers`` keys are lower-case."""
 
-    operation: str  # "preview" | "execute" | "rate" | "unknown"
+    operation: str  # "preview" | "execute" | "rate" | an extra ("guess", "apps", "actions") | "unknown"
     method: str
     path: str
     query: dict[str, str]
@@ -150,7 +153,12 @@ class FakeZapier:
                 query=MultiDict(request.query), header=CIMultiDict(request.headers), cookie={}
             ),
         )
-        problems = self._request_problems(spec_request, record)
+        extra = zapier_extras.find_extra(record.method, record.path)
+        if extra is not None:
+            problems = zapier_extras.request_problems(extra, record.query, raw, record.json)
+            problems += _credential_problems(record)
+        else:
+            problems = self._request_problems(spec_request, record)
         self.violations += [f"{record.method} {request.path_qs}: {p}" for p in problems]
         reply = self._choose_reply(record, problems)
         await asyncio.sleep(self.latency + (reply.delay if isinstance(reply, Reply) else 0.0))
@@ -160,7 +168,12 @@ class FakeZapier:
             return web.Response(status=500)  # never sent: the connection is gone
         data = reply.body if reply.body is not None else json.dumps(reply.json).encode()
         content_type = reply.headers.get("Content-Type", "application/json")
-        if not reply.off_spec:
+        if not reply.off_spec and extra is not None:
+            answer = [
+                f"answer {reply.status} to {record.operation}: {p}" for p in _extra_answer(extra, reply)
+            ]
+            self.violations += answer
+        elif not reply.off_spec:
             self._check_response(spec_request, record, reply.status, data, content_type)
         headers = {"Content-Type": content_type, **reply.headers}
         return web.Response(status=reply.status, body=data, headers=headers)
@@ -173,8 +186,7 @@ class FakeZapier:
             warnings.simplefilter("ignore", UserWarning)
             result = self._spec.unmarshal_request(spec_request)
         problems = [_explain(e) for e in result.errors if not isinstance(e, SecurityValidationError)]
-        if "x-api-key" not in record.headers and "authorization" not in record.headers:
-            problems.append("no credentials: the x-api-key header is missing")
+        problems += _credential_problems(record)
         rating = record.query.get("rating")
         if record.operation == "rate" and rating is not None and rating not in {"-1", "0", "1"}:
             problems.append(f"rating must be -1, 0 or 1, got {rating!r}")
@@ -207,6 +219,9 @@ class FakeZapier:
     # ---- default answers --------------------------------------------------------------------------
 
     def _default(self, record: ZapierRequest) -> Reply:
+        if extra := zapier_extras.find_extra(record.method, record.path):
+            status, body = zapier_extras.default_answer(extra, record.path, record.query, record.json)
+            return Reply(status, body)
         self._log_count += 1
         if record.operation == "rate":
             log_id = record.path.split("/")[-3]  # /api/v2/execute/log/{id}/rate/
@@ -232,11 +247,30 @@ class FakeZapier:
 
 
 def _operation(request: web.Request) -> str:
+    if extra := zapier_extras.find_extra(request.method, request.path):
+        return extra.name
     if request.method != "POST":
         return "unknown"
     if EXECUTE_PATH.fullmatch(request.path):
         return "preview" if request.query.get("preview_only", "").lower() == "true" else "execute"
     return "rate" if RATE_PATH.fullmatch(request.path) else "unknown"
+
+
+def _credential_problems(record: ZapierRequest) -> list[str]:
+    if "x-api-key" not in record.headers and "authorization" not in record.headers:
+        return ["no credentials: the x-api-key header is missing"]
+    return []
+
+
+def _extra_answer(extra: zapier_extras.ExtraOperation, reply: Reply) -> list[str]:
+    if reply.body is not None:
+        try:
+            body = json.loads(reply.body)
+        except ValueError:
+            return ["the answer is not JSON"]
+    else:
+        body = reply.json
+    return zapier_extras.answer_problems(extra, reply.status, body)
 
 
 def _skip_guessing_problem(record: ZapierRequest) -> str | None:
