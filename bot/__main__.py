@@ -1,4 +1,7 @@
-"""`python -m bot`: read the settings, build the service, serve until SIGTERM or Ctrl-C."""
+"""`python -m bot`: read the settings, build the service, serve until SIGTERM or Ctrl-C.
+
+`python -m bot console` talks to the bot in the terminal instead (see `bot.console`).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +11,30 @@ import sys
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.logs import configure_logging, secret_values
 from bot.runtime import build_app
-from bot.settings import Settings, describe_settings_error
+from bot.settings import Settings
+from bot.setup_help import describe_setup_error, needs_slack_setup
 
 SHUTDOWN_TIMEOUT_SECONDS = 25.0
+EXIT_BAD_SETTINGS = 2
+EXIT_NO_SLACK = 3  # only the Slack (and maybe Zapier) secrets are missing: scripts/run offers the console
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if argv[:1] == ["console"]:
+        from bot.console import main as console_main  # noqa: PLC0415 - the console's own imports, when asked
+
+        return console_main(argv[1:])
+    if argv:
+        print("usage: python -m bot [console]", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(describe_settings_error(exc), file=sys.stderr)
-        return 2
+        print(describe_setup_error(exc), file=sys.stderr)
+        return EXIT_NO_SLACK if needs_slack_setup(exc) else EXIT_BAD_SETTINGS
+    configure_logging(settings.log_format, settings.log_level, redact=secret_values(settings))
     logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
     web.run_app(
         build_app(settings),

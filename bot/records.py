@@ -34,6 +34,7 @@ class Preview:
     message_ts: str = ""
     thread_ts: str = ""
     decided_by: str = ""
+    request_id: str = ""  # the log request id of the command, so a confirm on any replica logs the same
 
     def to_fields(self) -> dict[str, str]:
         return {
@@ -49,6 +50,7 @@ class Preview:
             "message_ts": self.message_ts,
             "thread_ts": self.thread_ts,
             "decided_by": self.decided_by,
+            "request_id": self.request_id,
         }
 
     @classmethod
@@ -66,6 +68,7 @@ class Preview:
             message_ts=fields.get("message_ts", ""),
             thread_ts=fields.get("thread_ts", ""),
             decided_by=fields.get("decided_by", ""),
+            request_id=fields.get("request_id", ""),
         )
 
 

@@ -12,6 +12,8 @@ from redis.asyncio import Redis
 from bot.app import create_bolt_app, create_web_app, slack_client
 from bot.errors import BotError
 from bot.handlers.deps import Deps
+from bot.metrics import Metrics
+from bot.ops import ZapierKeyCheck, register_ops_routes
 from bot.service import ZapService
 from bot.settings import Settings
 from bot.store import Store
@@ -40,7 +42,8 @@ async def build_app(
         socket_timeout=5,
         health_check_interval=15,
     )
-    zapier_http = new_http_client(settings.zapier_timeout_seconds)
+    metrics = Metrics()
+    zapier_http = new_http_client(settings.zapier_timeout_seconds, metrics=metrics)
     slack_http = aiohttp.ClientSession()
     store = Store(redis)
     zapier = ZapierClient(
@@ -50,15 +53,22 @@ async def build_app(
         provider_id=settings.zapier_provider_id,
         backoff=zapier_retry_backoff,
     )
+    tasks = BackgroundTasks()
+    metrics.track_tasks(tasks)
     deps = Deps(
-        service=ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds),
+        service=ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds, metrics=metrics),
         store=store,
-        slack=slack_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http),
+        slack=slack_client(
+            settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http, metrics
+        ),
         slack_http=slack_http,
-        tasks=BackgroundTasks(),
+        tasks=tasks,
+        metrics=metrics,
     )
     bolt = create_bolt_app(deps, signing_secret=settings.slack_signing_secret.get_secret_value())
     web_app = create_web_app(bolt, deps, expiry_interval=expiry_interval)
+    zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
+    register_ops_routes(web_app, store=store, metrics=metrics, zapier_key=zapier_key)
 
     async def check_redis(_: web.Application) -> None:
         try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "ValidationError", "describe_settings_error"]
+__all__ = ["ConsoleSettings", "Settings", "ValidationError", "describe_settings_error"]
 
 
 class Settings(BaseSettings):
@@ -24,6 +26,9 @@ class Settings(BaseSettings):
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default; HOST narrows it
     port: int = Field(default=3000, ge=0, le=65535)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    readiness_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "zapier_api_key")
     @classmethod
@@ -32,6 +37,13 @@ class Settings(BaseSettings):
         if not value.get_secret_value().strip():
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
 
     @field_validator("slack_api_url")
     @classmethod
@@ -53,6 +65,13 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+
+class ConsoleSettings(Settings):
+    """`python -m bot console` talks to Zapier and Redis only: the Slack settings may be left unset."""
+
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_signing_secret: SecretStr = SecretStr("")
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -10,6 +10,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.handlers.replies import Privately
+from bot.metrics import Metrics
 from bot.service import Where, ZapService
 from bot.store import Store
 from bot.tasks import BackgroundTasks
@@ -36,3 +37,4 @@ class Deps:
     slack_http: aiohttp.ClientSession  # also carries posts to response_urls
     tasks: BackgroundTasks
     subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)  # the app's own registry, served at GET /metrics

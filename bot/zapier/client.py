@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -23,7 +23,17 @@ from bot.errors import (
     ZapierServerError,
     ZapierStatusError,
 )
-from bot.zapier.models import ErrorResponse, ExecuteResponse, ParamConstraint, StatelessExecuteRequest
+from bot.zapier.metered import MeteredAsyncClient
+from bot.zapier.models import (
+    AuthCheckResponse,
+    ErrorResponse,
+    ExecuteResponse,
+    ParamConstraint,
+    StatelessExecuteRequest,
+)
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +44,17 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=90.0, write=10.0, pool=10.0)
 MAX_RETRY_AFTER = 30.0
 
 
-def new_http_client(read_timeout: float = DEFAULT_TIMEOUT.read or 90.0) -> httpx.AsyncClient:
-    """The one shared HTTP client for Zapier. Proxies come from the environment as usual."""
+def new_http_client(
+    read_timeout: float = DEFAULT_TIMEOUT.read or 90.0, *, metrics: Metrics | None = None
+) -> httpx.AsyncClient:
+    """The one shared HTTP client for Zapier (timed into `metrics` when given). Proxies come from the env."""
     timeout = httpx.Timeout(
         DEFAULT_TIMEOUT.connect, read=read_timeout, write=DEFAULT_TIMEOUT.write, pool=10.0
     )
-    return httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=200))
+    limits = httpx.Limits(max_connections=200)
+    if metrics is not None:
+        return MeteredAsyncClient(metrics, timeout=timeout, limits=limits)
+    return httpx.AsyncClient(timeout=timeout, limits=limits)
 
 
 class ZapierClient:
@@ -80,6 +95,20 @@ class ZapierClient:
         path = f"/api/v2/execute/log/{quote(execution_log_id, safe='')}/rate/"
         await self._retrying(lambda: self._post(path, query, None))
 
+    async def check_auth(self) -> AuthCheckResponse:
+        """Who the key belongs to (`GET /api/v2/auth/check/`); ZapierAuthError when Zapier rejects it.
+
+        Not retried: readiness probes and the console call it, and both simply ask again later.
+        """
+        payload = await self._request("GET", "/api/v2/auth/check/", {}, None)
+        try:
+            answer = AuthCheckResponse.model_validate(payload)
+        except ValidationError as exc:
+            raise ZapierResponseError("Zapier's auth check answer does not fit the API contract.") from exc
+        if answer.success is False:
+            raise ZapierAuthError(200, "Zapier says the key is not authenticated.")
+        return answer
+
     async def _execute(self, body: dict[str, Any], query: dict[str, str]) -> ActionResult:
         if self._provider_id:
             query = {**query, "provider_id": self._provider_id}
@@ -92,9 +121,16 @@ class ZapierClient:
         return _to_result(parsed)
 
     async def _post(self, path: str, query: dict[str, str], body: dict[str, Any] | None) -> Any:
+        return await self._request("POST", path, query, body)
+
+    async def _request(
+        self, method: str, path: str, query: dict[str, str], body: dict[str, Any] | None
+    ) -> Any:
         headers = {"x-api-key": self._api_key.get_secret_value(), "accept": "application/json"}
         try:
-            response = await self._http.post(self._base_url + path, params=query, json=body, headers=headers)
+            response = await self._http.request(
+                method, self._base_url + path, params=query, json=body, headers=headers
+            )
         except httpx.TimeoutException as exc:
             raise ZapierConnectionError("Zapier did not answer in time.", timed_out=True) from exc
         except httpx.TransportError as exc:

@@ -49,3 +49,14 @@ class ErrorResponse(BaseModel):
 
     error: str
     detail: Any = None
+
+
+class AuthCheckResponse(BaseModel):
+    """A 200 from `GET /api/v2/auth/check/` (Zapier's docs; not in our spec file): who the key belongs to."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    success: bool | None = None
+    email: str | None = None
+    name: str | None = None
+    user_id: int | None = None
