@@ -104,6 +104,9 @@ def _expiry_sweeper(deps: Deps, interval: float) -> Any:
                     log.warning("expiry sweep skipped: %s", exc)
                 except Exception:
                     log.exception("expiry sweep failed")
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    return  # a library under expire_due swallowed our cancel: stop anyway, or cleanup hangs
                 await asyncio.sleep(interval)
 
         task = asyncio.create_task(loop(), name="expiry-sweeper")
