@@ -23,19 +23,19 @@ from redis.asyncio import Redis
 
 from bot.actions import ActionRequest, ActionResult
 from bot.errors import BotError, StoreError, UsageError, ZapierAuthError
-from bot.logs import configure_logging, new_request_id, secret_values
+from bot.logs import configure_logging, new_request_id, redacted_url, secret_values
 from bot.messages import (
     USAGE,
     describe_failure,
+    escape,
     failure_message,
     preview_message,
     result_message,
 )
-from bot.ops import describe_zapier_problem
 from bot.parsing import HelpCommand, SubCommand, parse_command
 from bot.plaintext import message_to_text, mrkdwn_to_text
+from bot.readiness import describe_zapier_problem
 from bot.records import Preview
-from bot.runtime import redacted
 from bot.service import PreviewRefused, Where, ZapService
 from bot.settings import ConsoleSettings
 from bot.setup_help import describe_setup_error
@@ -121,7 +121,8 @@ class Console:
     async def _command(self, text: str) -> None:
         new_request_id()
         try:
-            parsed = parse_command(text)
+            # Slack escapes &, < and > in what people type; do the same, so `<b>` is text, not a link.
+            parsed = parse_command(escape(text))
         except UsageError as exc:
             self.say(f"⚠️ {mrkdwn_to_text(exc.problem)}\nType `help` for the grammar and examples.")
             return
@@ -256,13 +257,12 @@ async def run_console(
             user=getpass.getuser(),
             rate=rate,
         )
-        console.say(
-            f"zapbot console: Zapier at {settings.zapier_base_url}, Redis at {redacted(settings.redis_url)}"
-        )
+        redis_at = redacted_url(settings.redis_url)
+        console.say(f"zapbot console: Zapier at {settings.zapier_base_url}, Redis at {redis_at}")
         try:
             await store.ping()
         except StoreError:
-            console.say(f"Could not connect to Redis at {redacted(settings.redis_url)}. Is it running?")
+            console.say(f"Could not connect to Redis at {redacted_url(settings.redis_url)}. Is it running?")
             return 1
         try:
             who = await zapier.check_auth()

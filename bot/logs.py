@@ -121,6 +121,13 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
+def redacted_url(url: str) -> str:
+    """A URL fit for a log line or a terminal: no user name or password."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+
+
 def secret_values(*sources: BaseModel | str) -> list[str]:
     """Every secret in these settings objects (each `SecretStr` field, and any password in a URL field)."""
     values: list[str] = []

@@ -13,7 +13,8 @@ from bot.app import create_bolt_app, create_web_app, slack_client
 from bot.errors import BotError
 from bot.handlers.deps import Deps
 from bot.metrics import Metrics
-from bot.ops import ZapierKeyCheck, register_ops_routes
+from bot.ops import register_ops_routes
+from bot.readiness import ZapierKeyCheck
 from bot.service import ZapService
 from bot.settings import Settings
 from bot.store import Store

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
 class ConsoleSettings(Settings):
     """`python -m bot console` talks to Zapier and Redis only: the Slack settings may be left unset."""
 
+    # pydantic-settings validates defaults; these placeholders must not meet the not-blank check.
+    model_config = SettingsConfigDict(validate_default=False)
     slack_bot_token: SecretStr = SecretStr("")
     slack_signing_secret: SecretStr = SecretStr("")
 
