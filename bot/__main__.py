@@ -12,7 +12,6 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.logs import configure_logging, secret_values
-from bot.runtime import build_app
 from bot.settings import Settings
 from bot.setup_help import describe_setup_error, needs_slack_setup
 
@@ -35,6 +34,8 @@ def main(argv: list[str]) -> int:
         print(describe_setup_error(exc), file=sys.stderr)
         return EXIT_NO_SLACK if needs_slack_setup(exc) else EXIT_BAD_SETTINGS
     configure_logging(settings.log_format, settings.log_level, redact=secret_values(settings))
+    from bot.runtime import build_app  # noqa: PLC0415 - after the settings check, so it answers at once
+
     logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
     web.run_app(
         build_app(settings),
