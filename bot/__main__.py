@@ -1,6 +1,7 @@
 """`python -m bot`: read the settings, build the service, serve until SIGTERM or Ctrl-C.
 
-`python -m bot console` talks to the bot in the terminal instead (see `bot.console`).
+`python -m bot console` talks to the bot in the terminal instead (see `bot.console`);
+`python -m bot check` says which settings are missing and where to get each (used by `scripts/run`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,24 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.logs import configure_logging, secret_values
-from bot.settings import Settings
+from bot.settings import Settings, describe_settings_error
 from bot.setup_help import describe_setup_error, needs_slack_setup
 
 SHUTDOWN_TIMEOUT_SECONDS = 25.0
 EXIT_BAD_SETTINGS = 2
-EXIT_NO_SLACK = 3  # only the Slack (and maybe Zapier) secrets are missing: scripts/run offers the console
+EXIT_NO_SLACK = 3  # `check`: only secrets are missing, Slack's among them: the console could run instead
+USAGE = "usage: python -m bot [console | check]"
+
+
+def check() -> int:
+    """Exit 0 when the bot could start; else say what to set and how to get it (3: Slack not set up)."""
+    try:
+        Settings()
+    except ValidationError as exc:
+        print(describe_setup_error(exc), file=sys.stderr)
+        return EXIT_NO_SLACK if needs_slack_setup(exc) else EXIT_BAD_SETTINGS
+    print("zapbot's settings are complete.")
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -25,14 +38,16 @@ def main(argv: list[str]) -> int:
         from bot.console import main as console_main  # noqa: PLC0415 - the console's own imports, when asked
 
         return console_main(argv[1:])
+    if argv == ["check"]:
+        return check()
     if argv:
-        print("usage: python -m bot [console]", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return EXIT_BAD_SETTINGS
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(describe_setup_error(exc), file=sys.stderr)
-        return EXIT_NO_SLACK if needs_slack_setup(exc) else EXIT_BAD_SETTINGS
+        print(describe_settings_error(exc), file=sys.stderr)
+        return EXIT_BAD_SETTINGS
     configure_logging(settings.log_format, settings.log_level, redact=secret_values(settings))
     from bot.runtime import build_app  # noqa: PLC0415 - after the settings check, so it answers at once
 

@@ -82,19 +82,21 @@ async def test_without_any_redis_it_says_how_to_get_one(tmp_path: Path) -> None:
     assert "docker run" in done.stderr and "REDIS_URL" in done.stderr
 
 
-async def test_the_bot_names_blank_slack_settings_and_exits_3_but_other_mistakes_exit_2(
+async def test_check_names_blank_slack_settings_with_where_to_get_them_and_serving_stays_one_line(
     tmp_path: Path,
 ) -> None:
-    """Blank Slack tokens in .env count as unset: exit 3 (scripts/run then offers the console) with what to
-    set; any other bad setting is one line naming it, exit 2."""
+    """`python -m bot check` counts blank Slack tokens in .env as unset and says where to get each (exit 3:
+    scripts/run then offers the console); `python -m bot` itself still stops with one line (exit 2)."""
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=\nSLACK_SIGNING_SECRET=''\nZAPIER_API_KEY=k-123456\n")
-    done = await run(python_bot(), env=clean_env(), cwd=tmp_path, seconds=60)
+    done = await run(python_bot("check"), env=clean_env(), cwd=tmp_path, seconds=60)
     assert done.code == 3
-    assert "SLACK_BOT_TOKEN" in done.stderr and "SLACK_SIGNING_SECRET" in done.stderr
+    assert "SLACK_BOT_TOKEN" in done.stderr and "OAuth & Permissions" in done.stderr
+    assert "SLACK_SIGNING_SECRET" in done.stderr and "Basic Information" in done.stderr
     assert "ZAPIER_API_KEY" not in done.stderr and "python -m bot console" in done.stderr
-    tokens = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s-1", "ZAPIER_API_KEY": "k-1"}
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    bad = await run(python_bot(), env=clean_env(PORT="http", **tokens), cwd=elsewhere, seconds=60)
-    assert bad.code == 2
-    assert bad.stderr.startswith("Configuration error: PORT") and len(bad.stderr.splitlines()) == 1
+    served = await run(python_bot(), env=clean_env(), cwd=tmp_path, seconds=60)
+    assert served.code == 2 and len(served.stderr.splitlines()) == 1
+    assert "SLACK_BOT_TOKEN" in served.stderr
+    complete = await run(
+        python_bot("check"), env=clean_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s-1"), cwd=tmp_path
+    )
+    assert complete.code == 0 and "complete" in complete.stdout
