@@ -22,6 +22,9 @@ from bot.errors import BotError
 from bot.handlers import buttons, commands, edit, reactions, team
 from bot.handlers.deps import Deps
 from bot.handlers.flow import expire_due
+from bot.handlers.metered import MeteredWebClient
+from bot.logs import new_request_id
+from bot.metrics import Metrics
 from bot.slack_request import to_slack_request
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
+    app.middleware(_request_id)
     commands.register(app, deps)
     buttons.register(app, deps)
     reactions.register(app, deps)
@@ -51,6 +55,19 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
         log.error("unhandled error in a Slack handler: %s", type(error).__name__, exc_info=error)
 
     return app
+
+
+async def _request_id(body: dict[str, Any], next: Any) -> None:
+    """Each request from Slack starts a new log request id, inherited by the work it spawns."""
+    new_request_id()
+    event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else {}
+    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
+    who = body.get("user")
+    kind = body.get("command") or event.get("type") or body.get("type") or "request"
+    action = f" {actions[0].get('action_id')}" if actions and isinstance(actions[0], dict) else ""
+    user = body.get("user_id") or (who.get("id") if isinstance(who, dict) else None) or event.get("user")
+    log.info("slack %s%s from %s", kind, action, user or "?")
+    await next()
 
 
 def create_web_app(
@@ -75,9 +92,15 @@ def create_web_app(
             return web.json_response({"status": "unavailable", "redis": str(exc)}, status=503)
         return web.json_response({"status": "ok", "redis": "ok", "tasks_in_flight": deps.tasks.in_flight})
 
+    async def livez(request: web.Request) -> web.Response:
+        # Liveness only: the event loop answers. Redis is /healthz's and /readyz's business, so that a Redis
+        # outage makes replicas unready instead of getting every one of them restarted.
+        return web.json_response({"status": "alive", "tasks_in_flight": deps.tasks.in_flight})
+
     if http_events:
         web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/livez", livez)
     web_app.cleanup_ctx.append(_expiry_sweeper(deps, expiry_interval))
     web_app.on_shutdown.append(_drain(deps))
     return web_app
@@ -120,9 +143,12 @@ def _drain(deps: Deps) -> Any:
     return drain
 
 
-def slack_client(token: str, base_url: str, session: aiohttp.ClientSession) -> AsyncWebClient:
-    """The bot's Web API client: retries connection errors once and honours 429 Retry-After."""
-    return AsyncWebClient(
+def slack_client(
+    token: str, base_url: str, session: aiohttp.ClientSession, metrics: Metrics | None = None
+) -> AsyncWebClient:
+    """The bot's Web API client: retries connection errors once and honours 429 Retry-After; timed."""
+    return MeteredWebClient(
+        metrics or Metrics(),
         token=token,
         base_url=base_url,
         session=session,

@@ -57,6 +57,8 @@ class Preview:
         canonical = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
+    request_id: str = ""  # the log request id of the command, so a confirm on any replica logs the same
+
     def to_fields(self) -> dict[str, str]:
         return {
             "id": self.id,
@@ -77,6 +79,7 @@ class Preview:
             "revision": str(self.revision),
             "edited_by": self.edited_by,
             "fingerprint": self.fingerprint,
+            "request_id": self.request_id,
         }
 
     @classmethod
@@ -99,6 +102,7 @@ class Preview:
             approved_by=tuple(fields.get("approved_by", "").split()),
             revision=int(fields.get("revision", "0")),
             edited_by=fields.get("edited_by", ""),
+            request_id=fields.get("request_id", ""),
         )
 
 

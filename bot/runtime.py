@@ -18,7 +18,10 @@ from bot.errors import BotError
 from bot.handlers import discovery
 from bot.handlers.deps import Deps
 from bot.handlers.groups import SlackGroups
+from bot.metrics import Metrics
+from bot.ops import register_ops_routes
 from bot.policy import Policy, load_policy_file
+from bot.readiness import ZapierKeyCheck
 from bot.service import ZapService
 from bot.settings import Settings
 from bot.shortcuts import ShortcutBook
@@ -54,7 +57,8 @@ async def build_app(
     # Before any client exists, so that a refused app token (SocketModeRefused) leaves nothing to close.
     socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = connect(settings.redis_url)
-    zapier_http = new_http_client(settings.zapier_timeout_seconds)
+    metrics = Metrics()
+    zapier_http = new_http_client(settings.zapier_timeout_seconds, metrics=metrics)
     slack_http = aiohttp.ClientSession()
     store = TeamStore(redis)  # the Store plus team confirmation's keys (bot/team_store.py)
     zapier = ZapierClient(
@@ -64,16 +68,23 @@ async def build_app(
         provider_id=settings.zapier_provider_id,
         backoff=zapier_retry_backoff,
     )
-    slack = slack_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http)
+    slack = slack_client(
+        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http, metrics
+    )
     groups = SlackGroups(slack, store, cache_seconds=settings.usergroup_cache_seconds)
+    tasks = BackgroundTasks(limit=settings.max_background_tasks)
+    metrics.track_tasks(tasks)
     deps = Deps(
-        service=ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy),
+        service=ZapService(
+            zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy, metrics=metrics
+        ),
         store=store,
         slack=slack,
         slack_http=slack_http,
-        tasks=BackgroundTasks(limit=settings.max_background_tasks),
+        tasks=tasks,
         approvals=Approvals(zapier, store, groups),
         audit=Audit(store, max_entries=settings.audit_max_entries),
+        metrics=metrics,
     )
     signing_secret = settings.slack_signing_secret
     bolt = create_bolt_app(deps, signing_secret=signing_secret.get_secret_value() if signing_secret else "")
@@ -90,6 +101,8 @@ async def build_app(
     web_app = create_web_app(
         bolt, deps, expiry_interval=expiry_interval, http_events=not settings.socket_mode
     )
+    zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
+    register_ops_routes(web_app, store=store, metrics=metrics, zapier_key=zapier_key)
     if app_token:
         SocketModeConnection(bolt, app_token, url=socket_url).install(web_app)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -10,9 +11,13 @@ from typing import Any
 
 from bot.actions import ActionRequest, ActionResult, ActionsBackend, Param, ParamMode, ParamValue, RunStatus
 from bot.errors import BotError
+from bot.logs import adopt_request_id, current_request_id
+from bot.metrics import Metrics
 from bot.policy import Policy
 from bot.records import Preview, PreviewState, result_to_json
 from bot.store import Claim, Store
+
+log = logging.getLogger(__name__)
 
 
 class PreviewRefused(BotError):
@@ -47,22 +52,30 @@ class ZapService:
         preview_ttl: int,
         clock: Callable[[], float] = time.time,
         policy: Policy | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._backend = backend
         self._store = store
         self._preview_ttl = preview_ttl
         self._clock = clock
         self.policy = policy or Policy.none()  # team confirmation rules (bot/policy.py)
+        self._metrics = metrics or Metrics()
 
     async def preview(self, request: ActionRequest, where: Where) -> Preview:
         """Ask the backend what would run, and remember it so that any replica can confirm it.
         Raises `PolicyDenied`, calling nothing, when the channel's policy does not allow the action."""
         rule = self.policy.rule_for(where.channel, request)
         rule.check_allowed(request)
-        # Without Redis the preview could never be confirmed: say so before spending a Zapier call.
-        await self._store.ping()
-        result = await self._backend.preview(request)
+        try:
+            # Without Redis the preview could never be confirmed: say so before spending a Zapier call.
+            await self._store.ping()
+            result = await self._backend.preview(request)
+        except BotError:
+            self._metrics.preview("failed")
+            raise
         if result.status not in (RunStatus.PREVIEW, RunStatus.SUCCESS):
+            self._metrics.preview("refused")
+            log.info("preview of %s %s refused: %s", request.app, request.action, result.status.value)
             raise PreviewRefused(result)
         now = self._clock()
         at_once = rule.runs_at_once(request.action_type)  # auto_run: claimed for the requester already
@@ -79,8 +92,14 @@ class ZapService:
             decided_by=where.user if at_once else "",
             confirm_by=rule.confirm_by.encode(),
             approvals_needed=rule.approvals,
+            request_id=current_request_id(),
         )
         await self._store.save_preview(preview)
+        self._metrics.preview("ok")
+        log.info(
+            "preview %s: %s %s -> %s (log %s)",
+            preview.id, request.app, request.action, result.action_used, result.execution_log_id,
+        )  # fmt: skip
         return preview
 
     async def shown(self, preview: Preview, *, message_ts: str, thread_ts: str) -> None:
@@ -96,17 +115,39 @@ class ZapService:
     async def decide(self, preview_id: str, where: Where, *, confirm: bool) -> Claim:
         """Confirm or cancel: exactly one click, on any replica, moves a pending preview on."""
         to = PreviewState.RUNNING if confirm else PreviewState.CANCELLED
-        return await self._store.claim_preview(
-            preview_id, team=where.team, channel=where.channel, to=to, by=where.user, now=self._clock()
-        )
+        decision = "confirm" if confirm else "cancel"
+        try:
+            claim = await self._store.claim_preview(
+                preview_id, team=where.team, channel=where.channel, to=to, by=where.user, now=self._clock()
+            )
+        except BotError:
+            self.decided(decision, "failed", preview_id, where.user, None)
+            raise
+        self.decided(decision, claim.outcome, preview_id, where.user, claim.preview)
+        return claim
+
+    def decided(
+        self, decision: str, outcome: str, preview_id: str, user: str, preview: Preview | None
+    ) -> None:
+        """Account for a click on Confirm or Cancel, however it was decided (one claim, or approvals)."""
+        if preview is not None:
+            adopt_request_id(preview.request_id)  # from here on, log as the command that made it
+        self._metrics.confirmation(decision, outcome)
+        log.info("%s of preview %s by %s: %s", decision, preview_id, user, outcome)
 
     async def run(self, preview: Preview) -> RunOutcome:
         """Run what was previewed. Called once per preview, after a successful confirm claim."""
         request, fallback_reason = locked_request(preview)
         try:
             result = await self._backend.execute(request, skip_param_guessing=fallback_reason is None)
+        except BotError as exc:
+            self._metrics.execution("failed")
+            log.info("run of preview %s failed: %s", preview.id, type(exc).__name__)
+            raise
         finally:
             await self._store.update_preview(preview.id, state=PreviewState.DONE.value)
+        self._metrics.execution(result.status.value)
+        log.info("run of preview %s: %s (log %s)", preview.id, result.status.value, result.execution_log_id)
         return RunOutcome(result, fallback_reason)
 
     async def record_result(self, preview: Preview, result: ActionResult, *, message_ts: str) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "ValidationError", "describe_settings_error"]
+__all__ = ["ConsoleSettings", "Settings", "ValidationError", "describe_settings_error"]
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     audit_max_entries: int = Field(default=100_000, ge=100, le=10_000_000)
     usergroup_cache_seconds: int = Field(default=300, ge=0, le=24 * 3600)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    readiness_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("slack_bot_token", "zapier_api_key")
     @classmethod
@@ -81,6 +85,13 @@ class Settings(BaseSettings):
         """True when the bot connects to Slack over Socket Mode instead of receiving HTTP requests."""
         return self.slack_app_token is not None
 
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_ends_with_slash(cls, value: str) -> str:
@@ -106,6 +117,15 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+
+class ConsoleSettings(Settings):
+    """`python -m bot console` talks to Zapier and Redis only: the Slack settings may be left unset."""
+
+    # pydantic-settings validates defaults; these placeholders must not meet the not-blank check.
+    model_config = SettingsConfigDict(validate_default=False)
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_signing_secret: SecretStr = SecretStr("")
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -121,7 +121,7 @@ def test_the_disruption_budget_leaves_room_to_drain_a_node(
 
 
 def test_probes_ports_and_service_line_up(manifests: dict[str, Doc], container: Doc) -> None:
-    """Liveness and startup on /healthz, readiness on /readyz, all on the named port that PORT binds; the
+    """Startup on /healthz, liveness on /livez, readiness on /readyz, on the named port that PORT binds; the
     Service targets that port and the Ingress exposes only /slack/events through the Service."""
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"http": int(env_of(container)["PORT"])}
@@ -131,7 +131,7 @@ def test_probes_ports_and_service_line_up(manifests: dict[str, Doc], container: 
     }
     assert {name: probe["path"] for name, probe in probes.items()} == {
         "startupProbe": "/healthz",
-        "livenessProbe": "/healthz",
+        "livenessProbe": "/livez",
         "readinessProbe": "/readyz",
     }
     assert all(probe["port"] in ports for probe in probes.values())
@@ -192,14 +192,8 @@ def test_the_grace_period_covers_the_pre_stop_pause_and_the_bots_drain(
     "path",
     [
         "/healthz",
-        pytest.param(
-            "/readyz",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="FOLLOW-UP: /readyz comes with the health and metrics work of issue 5; "
-                "once it is merged this passes: remove this mark.",
-            ),
-        ),
+        "/livez",
+        "/readyz",
     ],
 )
 async def test_the_bot_serves_every_probe_path(

@@ -53,7 +53,9 @@ def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | No
     try:
         parsed: Command = parse_command(text)
     except UsageError as exc:
+        deps.metrics.command("usage_error")
         return Started(False, help_message(exc.problem))
+    deps.metrics.command(command_kind(parsed))
     if isinstance(parsed, HelpCommand):
         return Started(False, help_message(parsed.problem))
     if isinstance(parsed, SubCommand):
@@ -74,8 +76,16 @@ def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | No
     try:
         deps.tasks.spawn(job, name=type(parsed).__name__)
     except TooBusy:
+        deps.metrics.command("busy")
         return Started(False, notice_message(BUSY))
     return Started(True, notice_message(note) if note else {})
+
+
+def command_kind(parsed: Command) -> str:
+    """The `kind` label of zapbot_commands_total: run, help or subcommand (never the user's words)."""
+    if isinstance(parsed, HelpCommand):
+        return "help"
+    return "subcommand" if isinstance(parsed, SubCommand) else "run"
 
 
 async def _handle_mention(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> None:

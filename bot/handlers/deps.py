@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.approvals import Approvals
 from bot.audit import Audit
 from bot.handlers.replies import Privately
+from bot.metrics import Metrics
 from bot.service import Where, ZapService
 from bot.store import Store
 from bot.tasks import BackgroundTasks
@@ -43,3 +44,4 @@ class Deps:
     # Text that is neither a built-in word nor an app key (plain English, or a shortcut's name); the text
     # comes as `args`. Without a handler such text gets the usage help.
     plain_text: SubcommandHandler | None = None
+    metrics: Metrics = field(default_factory=Metrics)  # the app's own registry, served at GET /metrics

@@ -80,16 +80,20 @@ async def preview_and_post(
         await _run_and_report(deps, preview, where.user, note=auto_run_note(request.action_type))
 
 
-async def confirm(deps: Deps, preview_id: str, where: Where, privately: Privately) -> None:
-    """One click on Confirm: one approval (bot/handlers/team.py). Exactly one click per preview, the one
-    that completes the approvals the policy asks for, wins the claim and runs the action."""
+async def confirm(deps: Deps, value: str, where: Where, privately: Privately) -> None:
+    """One click on Confirm (`value` is `preview_id:fingerprint`): one approval (bot/handlers/team.py).
+    Exactly one click per preview, the one that completes the approvals the policy asks for, wins the
+    claim and runs the action."""
+    preview_id = value.partition(":")[0]
     try:
-        claim = await approve_click(deps, preview_id, where, privately)
+        claim = await approve_click(deps, value, where, privately)
     except BotError as exc:
+        deps.service.decided("confirm", "failed", preview_id, where.user, None)
         await privately.say(deps, describe_failure(exc, "preview"))
         return
     if claim is None:
         return
+    deps.service.decided("confirm", claim.outcome, preview_id, where.user, claim.preview)
     if claim.outcome != "claimed" or claim.preview is None:
         await _explain_refusal(deps, claim.outcome, claim.decided_by, claim.preview, privately)
         return

@@ -50,12 +50,16 @@ class Privately:
         try:
             if self.response_url:
                 webhook = AsyncWebhookClient(self.response_url, session=deps.slack_http)
-                await webhook.send(
-                    text=message["text"],
-                    blocks=message["blocks"],
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
+                with deps.metrics.slack_call("response_url"):
+                    sent = await webhook.send(
+                        text=message["text"],
+                        blocks=message["blocks"],
+                        response_type="ephemeral",
+                        replace_original=False,
+                    )
+                if sent.status_code >= 400:
+                    deps.metrics.slack_error("response_url", f"http_{sent.status_code}")
+                    log.warning("Slack refused a response_url reply: HTTP %d", sent.status_code)
                 return
             kwargs: dict[str, Any] = {"thread_ts": self.thread_ts} if self.thread_ts else {}
             await deps.slack.chat_postEphemeral(

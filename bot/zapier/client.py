@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -25,13 +25,18 @@ from bot.errors import (
     ZapierStatusError,
 )
 from bot.zapier.lookups import read_actions, read_apps, read_guesses
+from bot.zapier.metered import MeteredAsyncClient
 from bot.zapier.models import (
+    AuthCheckResponse,
     ErrorResponse,
     ExecuteResponse,
     GuessActionsRequest,
     ParamConstraint,
     StatelessExecuteRequest,
 )
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +47,17 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=90.0, write=10.0, pool=10.0)
 MAX_RETRY_AFTER = 30.0
 
 
-def new_http_client(read_timeout: float = DEFAULT_TIMEOUT.read or 90.0) -> httpx.AsyncClient:
-    """The one shared HTTP client for Zapier. Proxies come from the environment as usual."""
+def new_http_client(
+    read_timeout: float = DEFAULT_TIMEOUT.read or 90.0, *, metrics: Metrics | None = None
+) -> httpx.AsyncClient:
+    """The one shared HTTP client for Zapier (timed into `metrics` when given). Proxies come from the env."""
     timeout = httpx.Timeout(
         DEFAULT_TIMEOUT.connect, read=read_timeout, write=DEFAULT_TIMEOUT.write, pool=10.0
     )
-    return httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=200))
+    limits = httpx.Limits(max_connections=200)
+    if metrics is not None:
+        return MeteredAsyncClient(metrics, timeout=timeout, limits=limits)
+    return httpx.AsyncClient(timeout=timeout, limits=limits)
 
 
 class ZapierClient:
@@ -104,6 +114,20 @@ class ZapierClient:
         path = f"/api/v2/apps/{quote(app, safe='')}/actions/"
         payload = await self._retrying(lambda: self._get(path, {"query": query} if query else {}))
         return read_actions(payload, app)
+
+    async def check_auth(self) -> AuthCheckResponse:
+        """Who the key belongs to (`GET /api/v2/auth/check/`); ZapierAuthError when Zapier rejects it.
+
+        Not retried: readiness probes and the console call it, and both simply ask again later.
+        """
+        payload = await self._send("GET", "/api/v2/auth/check/", {}, None)
+        try:
+            answer = AuthCheckResponse.model_validate(payload)
+        except ValidationError as exc:
+            raise ZapierResponseError("Zapier's auth check answer does not fit the API contract.") from exc
+        if answer.success is False:
+            raise ZapierAuthError(200, "Zapier says the key is not authenticated.")
+        return answer
 
     async def _execute(self, body: dict[str, Any], query: dict[str, str]) -> ActionResult:
         if self._provider_id:

@@ -104,3 +104,14 @@ class ActionItem(BaseModel):
     action_type: str = Field(default="write", validation_alias=AliasChoices("action_type", "type"))
     name: str | None = Field(default=None, validation_alias=AliasChoices("name", "display_name", "label"))
     description: str | None = None
+
+
+class AuthCheckResponse(BaseModel):
+    """A 200 from `GET /api/v2/auth/check/` (Zapier's docs; not in our spec file): who the key belongs to."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    success: bool | None = None
+    email: str | None = None
+    name: str | None = None
+    user_id: int | None = None

@@ -32,6 +32,10 @@ SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "spec" / "zapier-ai
 SPEC_HOST = "https://actions.zapier.com"  # the spec's only server: requests are matched as if sent there
 EXECUTE_PATH = re.compile(r"/api/v2/execute/")
 RATE_PATH = re.compile(r"/api/v2/execute/log/(?P<log_id>[^/]+)/rate/")
+AUTH_CHECK_PATH = "/api/v2/auth/check/"
+# Documented by Zapier but not in the spec file: checked minimally here (method, no body, credentials).
+EXTRA_OPERATIONS = {"auth_check"}
+ACCOUNT = {"success": True, "email": "ada@example.com", "name": "Ada Lovelace", "user_id": 4242}
 LABELS = {"text": "Message Text", "message_ts": "Message Timestamp"}
 
 
@@ -55,7 +59,7 @@ class Drop:
 class ZapierRequest:
     """One request as received. ``headers`` keys are lower-case."""
 
-    operation: str  # "preview" | "execute" | "rate" | an extra ("guess", "apps", "actions") | "unknown"
+    operation: str  # preview, execute, rate, auth_check, an extra (guess, apps, actions) or unknown
     method: str
     path: str
     query: dict[str, str]
@@ -173,7 +177,7 @@ class FakeZapier:
                 f"answer {reply.status} to {record.operation}: {p}" for p in _extra_answer(extra, reply)
             ]
             self.violations += answer
-        elif not reply.off_spec:
+        elif not reply.off_spec and record.operation not in EXTRA_OPERATIONS:
             self._check_response(spec_request, record, reply.status, data, content_type)
         headers = {"Content-Type": content_type, **reply.headers}
         return web.Response(status=reply.status, body=data, headers=headers)
@@ -181,6 +185,8 @@ class FakeZapier:
     def _request_problems(self, spec_request: _SpecRequest, record: ZapierRequest) -> list[str]:
         if record.operation == "unknown":
             return [f"no such operation in the spec: {record.method} {record.path}"]
+        if record.operation in EXTRA_OPERATIONS:
+            return _extra_problems(record)
         with warnings.catch_warnings():
             # openapi-core cannot check the spec's OAuth scheme and warns; credentials are checked below.
             warnings.simplefilter("ignore", UserWarning)
@@ -222,6 +228,8 @@ class FakeZapier:
         if extra := zapier_extras.find_extra(record.method, record.path):
             status, body = zapier_extras.default_answer(extra, record.path, record.query, record.json)
             return Reply(status, body)
+        if record.operation == "auth_check":
+            return Reply(json=ACCOUNT)
         self._log_count += 1
         if record.operation == "rate":
             log_id = record.path.split("/")[-3]  # /api/v2/execute/log/{id}/rate/
@@ -249,6 +257,8 @@ class FakeZapier:
 def _operation(request: web.Request) -> str:
     if extra := zapier_extras.find_extra(request.method, request.path):
         return extra.name
+    if request.method == "GET" and request.path == AUTH_CHECK_PATH:
+        return "auth_check"
     if request.method != "POST":
         return "unknown"
     if EXECUTE_PATH.fullmatch(request.path):
@@ -271,6 +281,16 @@ def _extra_answer(extra: zapier_extras.ExtraOperation, reply: Reply) -> list[str
     else:
         body = reply.json
     return zapier_extras.answer_problems(extra, reply.status, body)
+
+
+def _extra_problems(record: ZapierRequest) -> list[str]:
+    """The minimal contract of an endpoint outside the spec file: credentials, no body, no query."""
+    problems = []
+    if "x-api-key" not in record.headers and "authorization" not in record.headers:
+        problems.append("no credentials: the x-api-key header is missing")
+    if record.json is not None or record.query:
+        problems.append(f"{record.operation} takes no body and no query parameters")
+    return problems
 
 
 def _skip_guessing_problem(record: ZapierRequest) -> str | None:
