@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import BotError
-from bot.handlers import buttons, commands, reactions
+from bot.handlers import buttons, commands, feedback, ratings, reactions
 from bot.handlers.deps import Deps
 from bot.handlers.flow import expire_due
 from bot.slack_request import to_slack_request
@@ -42,6 +42,8 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
     commands.register(app, deps)
     buttons.register(app, deps)
     reactions.register(app, deps)
+    feedback.register(app, deps)
+    ratings.register(deps)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -12,6 +13,10 @@ from redis.asyncio import Redis
 from bot.app import create_bolt_app, create_web_app, slack_client
 from bot.errors import BotError
 from bot.handlers.deps import Deps
+from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
+from bot.ratings.emoji import parse_rating_emoji
+from bot.ratings.service import Ratings
+from bot.ratings.store import RatingStore
 from bot.service import ZapService
 from bot.settings import Settings
 from bot.store import Store
@@ -30,7 +35,11 @@ def redacted(url: str) -> str:
 
 
 async def build_app(
-    settings: Settings, *, expiry_interval: float = 5.0, zapier_retry_backoff: float = 0.5
+    settings: Settings,
+    *,
+    expiry_interval: float = 5.0,
+    zapier_retry_backoff: float = 0.5,
+    rating_poll_interval: float = 1.0,
 ) -> web.Application:
     """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients."""
     redis = Redis.from_url(
@@ -50,13 +59,34 @@ async def build_app(
         provider_id=settings.zapier_provider_id,
         backoff=zapier_retry_backoff,
     )
+    # Ratings are sent by a worker whose queue retries; its client must not retry inside a call, and
+    # waits for a rate call far less than for an action to run.
+    rating_http = new_http_client(settings.rating_timeout_seconds)
+    rater = ZapierClient(
+        rating_http, api_key=settings.zapier_api_key, base_url=settings.zapier_base_url, retries=0
+    )
+    rating_store = RatingStore(redis, store)
+    timing = DeliveryTiming(
+        coalesce=settings.rating_delay_seconds,
+        poll=rating_poll_interval,
+        retry_base=settings.rating_retry_seconds,
+        retry_max=settings.rating_retry_max_seconds,
+        lease=2 * settings.rating_timeout_seconds + 30,
+    )
     deps = Deps(
         service=ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds),
         store=store,
         slack=slack_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http),
         slack_http=slack_http,
         tasks=BackgroundTasks(),
+        ratings=Ratings(
+            rating_store,
+            store,
+            parse_rating_emoji(settings.rating_emoji),
+            coalesce_seconds=settings.rating_delay_seconds,
+        ),
     )
+    worker = DeliveryWorker(rating_store, rater, timing)
     bolt = create_bolt_app(deps, signing_secret=settings.slack_signing_secret.get_secret_value())
     web_app = create_web_app(bolt, deps, expiry_interval=expiry_interval)
 
@@ -69,11 +99,19 @@ async def build_app(
                 redacted(settings.redis_url),
             )
 
+    async def rating_delivery(_: web.Application) -> AsyncIterator[None]:
+        # A cleanup context: stopped before close_clients runs, so its last calls still have clients.
+        worker.start()
+        yield
+        await worker.stop(grace=settings.rating_timeout_seconds + 5)
+
     async def close_clients(_: web.Application) -> None:
         await slack_http.close()
         await zapier_http.aclose()
+        await rating_http.aclose()
         await redis.aclose()
 
     web_app.on_startup.append(check_redis)
+    web_app.cleanup_ctx.append(rating_delivery)
     web_app.on_cleanup.append(close_clients)
     return web_app

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.ratings.emoji import parse_rating_emoji
+
 __all__ = ["Settings", "ValidationError", "describe_settings_error"]
 
 
@@ -24,6 +26,12 @@ class Settings(BaseSettings):
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default; HOST narrows it
     port: int = Field(default=3000, ge=0, le=65535)
+    # Ratings (README "Ratings"): which emoji count, and how ratings travel to Zapier.
+    rating_emoji: str = ""  # "+1 heart | -1 x": 👍 names, `|`, 👎 names; empty = the default mapping
+    rating_delay_seconds: float = Field(default=2.0, ge=0, le=3600)  # change -> delivery; coalesces bursts
+    rating_retry_seconds: float = Field(default=5.0, gt=0, le=3600)  # first backoff; doubles per failure
+    rating_retry_max_seconds: float = Field(default=600.0, gt=0, le=86400)
+    rating_timeout_seconds: float = Field(default=10.0, gt=0, le=120)  # one rate call
 
     @field_validator("slack_bot_token", "slack_signing_secret", "zapier_api_key")
     @classmethod
@@ -31,6 +39,12 @@ class Settings(BaseSettings):
         # An empty signing secret makes Bolt answer every request with 500: refuse it at start-up instead.
         if not value.get_secret_value().strip():
             raise ValueError("must not be empty")
+        return value
+
+    @field_validator("rating_emoji")
+    @classmethod
+    def _rating_emoji_parses(cls, value: str) -> str:
+        parse_rating_emoji(value)  # raises ValueError saying what is wrong
         return value
 
     @field_validator("slack_api_url")

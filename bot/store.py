@@ -4,6 +4,7 @@ Keys (prefix `zapbot` by default):
     {p}:preview:{id}                  hash   a preview and its state; kept a day past its expiry
     {p}:previews:expiring             zset   preview id -> expires_at, for the expiry sweeper
     {p}:execution:{execution_log_id}  hash   one execution (a preview's or a run's): what, where, who
+    {p}:executions                    zset   execution_log_id -> first saved at: every execution, newest last
     {p}:message:{channel}:{ts}        string the execution_log_id a bot message shows (for reactions)
     {p}:event:{event_id}              string a Slack event already handled (expires after an hour)
 """
@@ -62,6 +63,11 @@ class Store:
     def __repr__(self) -> str:
         return f"Store(prefix={self._prefix!r})"
 
+    @property
+    def prefix(self) -> str:
+        """The key prefix, for feature stores that keep their keys beside these (bot.ratings.store)."""
+        return self._prefix
+
     # keys ------------------------------------------------------------------------------------------
     def _preview_key(self, preview_id: str) -> str:
         return f"{self._prefix}:preview:{preview_id}"
@@ -71,6 +77,9 @@ class Store:
 
     def execution_key(self, execution_log_id: str) -> str:
         return f"{self._prefix}:execution:{execution_log_id}"
+
+    def _executions_key(self) -> str:
+        return f"{self._prefix}:executions"
 
     def _message_key(self, channel: str, ts: str) -> str:
         return f"{self._prefix}:message:{channel}:{ts}"
@@ -139,11 +148,17 @@ class Store:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.execution_key(execution_log_id), mapping=_hash(fields))
             pipe.set(self._message_key(channel, ts), execution_log_id)
+            pipe.zadd(self._executions_key(), {execution_log_id: time.time()}, nx=True)
             await self._call(pipe.execute())
 
     async def get_execution(self, execution_log_id: str) -> dict[str, str]:
         key = self.execution_key(execution_log_id)
         return await self._call(cast(Awaitable[dict[str, str]], self._redis.hgetall(key)))
+
+    async def recent_executions(self, limit: int) -> list[str]:
+        """The execution_log_ids of the `limit` most recently saved executions, newest first."""
+        key = self._executions_key()
+        return await self._call(cast(Awaitable[list[str]], self._redis.zrevrange(key, 0, limit - 1)))
 
     async def execution_for_message(self, channel: str, ts: str) -> str | None:
         return await self._call(cast(Awaitable[str | None], self._redis.get(self._message_key(channel, ts))))

@@ -10,6 +10,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.handlers.replies import Privately
+from bot.ratings.service import Ratings
 from bot.service import Where, ZapService
 from bot.store import Store
 from bot.tasks import BackgroundTasks
@@ -36,3 +37,4 @@ class Deps:
     slack_http: aiohttp.ClientSession  # also carries posts to response_urls
     tasks: BackgroundTasks
     subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)
+    ratings: Ratings | None = None  # reactions, feedback and `/zap ratings`; None: reactions are ignored
