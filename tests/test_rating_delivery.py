@@ -165,3 +165,19 @@ async def test_a_burst_of_reactions_is_coalesced_and_the_last_call_is_exact(worl
     changes = int(fields["delivery_version"])  # how many times the rating changed during the burst
     assert len(calls) <= 8 and len(calls) < changes, (len(calls), changes)
     assert calls[-1].query == {"rating": "1"}
+
+
+async def test_a_change_while_a_rate_call_is_in_flight_is_sent_after_it(world: World) -> None:
+    """A vote that lands while Zapier is still answering the previous rate call is not lost: once that call
+    returns, the newer rating is sent too."""
+    async with world.bot() as bot:
+        ran = await world.run_to_result(bot)
+        world.zapier.script("rate", Reply(delay=0.5, json=_rated(ran.execution_log_id)))
+        await react(bot, "+1", ts=ran.ts, user="U2")
+        await world.zapier.wait_for("rate")  # answered only in 0.5 s
+        await react(bot, "-1", ts=ran.ts, user="U3")
+        await react(bot, "-1", ts=ran.ts, user="U4")
+        await world.until(ran.execution_log_id, rating="-1")
+        fields = await world.settled(ran.execution_log_id)
+    assert fields["delivered_rating"] == "-1"
+    assert [c.query for c in world.zapier.of("rate")] == [{"rating": "1"}, {"rating": "-1"}]
