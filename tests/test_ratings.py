@@ -237,3 +237,18 @@ async def test_ratings_summary_per_app_and_action_with_the_worst_runs_linked(wor
         [told] = (await world.slack.wait_for_response_posts(posts_before + 3))[posts_before + 2 :]
         assert "Usage: `/zap ratings`" in text_of(told.json)
         assert len(world.slack.of("chat.postMessage")) == public_before  # nothing was posted for all to see
+
+
+async def test_a_burst_larger_than_the_redis_pool_loses_no_vote(world: World) -> None:
+    """150 people reacting at the same moment on one replica (more than its 100 Redis connections):
+    every vote is counted, none is refused for want of a connection."""
+    async with world.bot() as bot:
+        ran = await world.run_to_result(bot)
+        users = [f"UB{i:03d}" for i in range(150)]
+        sends = [bot.slack.reaction("+1" if i % 3 else "-1", ts=ran.ts, user=u) for i, u in enumerate(users)]
+        responses = await asyncio.gather(*sends)
+        assert {r.status for r in responses} == {200}
+        fields = await world.until(ran.execution_log_id, up="100", down="50")
+        assert fields["rating"] == "1"
+        await world.settled(ran.execution_log_id)
+        assert world.zapier.of("rate")[-1].query == {"rating": "1"}

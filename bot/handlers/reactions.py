@@ -6,6 +6,7 @@ before any I/O; the rest are counted in the background, once per Slack event_id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -18,18 +19,27 @@ from bot.tasks import TooBusy
 
 log = logging.getLogger(__name__)
 
+# Reactions counted at once per replica. Each takes a Redis connection for a moment; a burst of hundreds
+# would otherwise exhaust the client's pool (redis-py refuses, it does not wait) and lose votes. The
+# others wait their turn: each count takes well under a millisecond of Redis time.
+CONCURRENT_COUNTS = 16
+
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    slots = asyncio.Semaphore(CONCURRENT_COUNTS)
+
     @app.event("reaction_added")
     async def on_reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
-        _start(deps, body, event, added=True)
+        _start(deps, slots, body, event, added=True)
 
     @app.event("reaction_removed")
     async def on_reaction_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
-        _start(deps, body, event, added=False)
+        _start(deps, slots, body, event, added=False)
 
 
-def _start(deps: Deps, body: dict[str, Any], event: dict[str, Any], *, added: bool) -> None:
+def _start(
+    deps: Deps, slots: asyncio.Semaphore, body: dict[str, Any], event: dict[str, Any], *, added: bool
+) -> None:
     ratings = deps.ratings
     item = event.get("item") or {}
     if ratings is None or item.get("type") != "message" or not ratings.counts(str(event.get("reaction", ""))):
@@ -45,21 +55,24 @@ def _start(deps: Deps, body: dict[str, Any], event: dict[str, Any], *, added: bo
     if not (reaction.channel and reaction.ts and reaction.user):
         return
     try:
-        deps.tasks.spawn(_count(deps, ratings, reaction, body.get("event_id")), name="reaction")
+        deps.tasks.spawn(_count(deps, slots, ratings, reaction, body.get("event_id")), name="reaction")
     except TooBusy:
         log.warning("dropped a reaction: too many tasks in flight")
 
 
-async def _count(deps: Deps, ratings: Ratings, reaction: Reaction, event_id: str | None) -> None:
+async def _count(
+    deps: Deps, slots: asyncio.Semaphore, ratings: Ratings, reaction: Reaction, event_id: str | None
+) -> None:
     try:
-        if event_id and not await deps.store.first_delivery(event_id):
-            log.info("ignored a re-delivery of event %s", event_id)
-            return
-        tally = await ratings.react(reaction)
+        async with slots:
+            if event_id and not await deps.store.first_delivery(event_id):
+                log.info("ignored a re-delivery of event %s", event_id)
+                return
+            tally = await ratings.react(reaction)
     except BotError as exc:
         log.warning("could not count a reaction on %s/%s: %s", reaction.channel, reaction.ts, exc)
         return
     if tally is None:
         log.debug("reaction on %s/%s: not a message showing an execution", reaction.channel, reaction.ts)
     elif tally.changed:
-        log.info("rating now %+d (%d up, %d down)", tally.rating, tally.up, tally.down)
+        log.debug("rating now %+d (%d up, %d down)", tally.rating, tally.up, tally.down)
