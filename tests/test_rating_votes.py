@@ -186,3 +186,12 @@ def test_thread_links_are_built_only_from_slack_ids() -> None:
     )
     assert thread_link("C1|x>", "1700000000.000100", "") is None
     assert thread_link("C1", "soon", "") is None
+
+
+def test_an_empty_summary_says_so() -> None:
+    """With no executions (or none of the app asked for) the summary says there is nothing yet."""
+    assert "No executions yet." in str(summary_message(summarise([], app=None, window=5000)))
+    row = {"execution_log_id": "01H1", "app": "SlackAPI", "action": "channel_message", "kind": "run"}
+    other = summary_message(summarise([row], app="GmailV2API", window=5000))
+    assert "No executions of `GmailV2API` yet." in str(other)
+    assert_valid_blocks(other["blocks"])
