@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ async def run_to_result(
     return Ran(execution_log_id, ts, previewed.ts, str(preview_log_id))
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 5.0) -> T:  # noqa: ASYNC109
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:  # noqa: ASYNC109
     """Poll `check()` until it returns something truthy; fail with the last value after `timeout` s."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -131,6 +132,21 @@ class World:
 
     async def settled(self, execution_log_id: str) -> dict[str, str]:
         return await settled(self.redis, execution_log_id)
+
+    async def applied(self, execution_log_id: str, user: str, name: str, *, added: bool = True) -> None:
+        """Wait until `user`'s reaction `name` (added, or removed) has been counted on the execution.
+
+        Reactions are counted in the background after Slack gets its 200, in no set order: a test that
+        looks at an intermediate state waits for the events it sent first.
+        """
+        key = f"zapbot:execution:{execution_log_id}:reactions"
+
+        async def check() -> bool:
+            raw = await self.redis.hget(key, user)  # type: ignore[misc]
+            entry = json.loads(raw).get(name) if raw else None
+            return entry is not None and (entry[0] != 0) == added
+
+        await eventually(check)
 
 
 async def react(bot: RunningBot, name: str, *, ts: str, user: str = "U2", added: bool = True) -> None:

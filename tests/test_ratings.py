@@ -44,11 +44,13 @@ async def test_several_people_one_vote_each_and_the_sign_of_the_sum(world: World
     """Each person has one vote (the sign of their reactions' sum); the rating is the sign of the votes."""
     async with world.bot() as bot:
         ran = await world.run_to_result(bot)
-        for user, name in [("U2", "+1"), ("U2", "tada"), ("U2", "heart"), ("U3", "-1"), ("U4", "x")]:
-            await react(bot, name, ts=ran.ts, user=user)
+        sent = [("U2", "+1"), ("U2", "tada"), ("U2", "heart"), ("U3", "-1"), ("U4", "x")]
         # U5 reacts both ways: their reactions cancel out and they do not vote.
-        await react(bot, "white_check_mark", ts=ran.ts, user="U5")
-        await react(bot, "disappointed", ts=ran.ts, user="U5")
+        sent += [("U5", "white_check_mark"), ("U5", "disappointed")]
+        for user, name in sent:
+            await react(bot, name, ts=ran.ts, user=user)
+        for user, name in sent:
+            await world.applied(ran.execution_log_id, user, name)
         fields = await world.until(ran.execution_log_id, up="1", down="2")
         assert fields["rating"] == "-1"
         votes = await world.redis.hgetall(f"zapbot:execution:{ran.execution_log_id}:votes")
@@ -56,6 +58,8 @@ async def test_several_people_one_vote_each_and_the_sign_of_the_sum(world: World
         # U6 ties it; U2 dropping one of three 👍-like reactions still leaves their vote up.
         await react(bot, "raised_hands", ts=ran.ts, user="U6")
         await react(bot, "tada", ts=ran.ts, user="U2", added=False)
+        await world.applied(ran.execution_log_id, "U6", "raised_hands")
+        await world.applied(ran.execution_log_id, "U2", "tada", added=False)
         fields = await world.until(ran.execution_log_id, up="2", down="2")
         assert fields["rating"] == "0"
         fields = await world.settled(ran.execution_log_id)
