@@ -31,6 +31,7 @@ CONFIRM = "zap_confirm"
 CANCEL = "zap_cancel"
 FULL_RESULT = "zap_full_result"
 EDIT = "zap_edit"
+FEEDBACK = "zap_feedback"
 
 SECTION_CHARS = 3000
 FIELD_CHARS = 2000
@@ -271,16 +272,14 @@ def result_message(preview: Preview, result: ActionResult, *, fallback_reason: s
         shortened = shortened or len(fields) > FIELDS_PER_SECTION * 2
     shortened = shortened or len(result.results) > MAX_RESULTS_SHOWN
     footer = f"execution_log_id `{escape(result.execution_log_id)}` · react :+1: or :-1: to rate this result"
-    tail: list[dict[str, Any]] = [_context(footer)]
+    # Feedback on every result: its text goes to Zapier with the rating (bot.handlers.feedback).
+    elements = [_button("Feedback", FEEDBACK, result.execution_log_id[:2000])]
     if shortened:
-        tail.insert(
-            0,
-            {
-                "type": "actions",
-                "block_id": "zap_result",
-                "elements": [_button("Show full result", FULL_RESULT, result.execution_log_id[:2000])],
-            },
-        )
+        elements.insert(0, _button("Show full result", FULL_RESULT, result.execution_log_id[:2000]))
+    tail: list[dict[str, Any]] = [
+        {"type": "actions", "block_id": "zap_result", "elements": elements},
+        _context(footer),
+    ]
     blocks = blocks[: MAX_BLOCKS - len(tail)] + tail
     text = f"{result.action_used or preview.result.action_used}: {result.status.value}"
     return _message(escape(text), blocks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -21,6 +22,10 @@ from bot.handlers.groups import SlackGroups
 from bot.metrics import Metrics
 from bot.ops import register_ops_routes
 from bot.policy import Policy, load_policy_file
+from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
+from bot.ratings.emoji import parse_rating_emoji
+from bot.ratings.service import Ratings
+from bot.ratings.store import RatingStore
 from bot.readiness import ZapierKeyCheck
 from bot.service import ZapService
 from bot.settings import Settings
@@ -48,6 +53,7 @@ async def build_app(
     expiry_interval: float = 5.0,
     zapier_retry_backoff: float = 0.5,
     policy: Policy | None = None,
+    rating_poll_interval: float = 1.0,
 ) -> web.Application:
     """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients.
     `policy` defaults to the POLICY_FILE setting's (raises `PolicyError` when that file is malformed)."""
@@ -68,6 +74,20 @@ async def build_app(
         provider_id=settings.zapier_provider_id,
         backoff=zapier_retry_backoff,
     )
+    # Ratings are sent by a worker whose queue retries; its client must not retry inside a call, and
+    # waits for a rate call far less than for an action to run.
+    rating_http = new_http_client(settings.rating_timeout_seconds, metrics=metrics)
+    rater = ZapierClient(
+        rating_http, api_key=settings.zapier_api_key, base_url=settings.zapier_base_url, retries=0
+    )
+    rating_store = RatingStore(redis, store)
+    timing = DeliveryTiming(
+        coalesce=settings.rating_delay_seconds,
+        poll=rating_poll_interval,
+        retry_base=settings.rating_retry_seconds,
+        retry_max=settings.rating_retry_max_seconds,
+        lease=2 * settings.rating_timeout_seconds + 30,
+    )
     slack = slack_client(
         settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http, metrics
     )
@@ -85,7 +105,14 @@ async def build_app(
         approvals=Approvals(zapier, store, groups),
         audit=Audit(store, max_entries=settings.audit_max_entries),
         metrics=metrics,
+        ratings=Ratings(
+            rating_store,
+            store,
+            parse_rating_emoji(settings.rating_emoji),
+            coalesce_seconds=settings.rating_delay_seconds,
+        ),
     )
+    worker = DeliveryWorker(rating_store, rater, timing)
     signing_secret = settings.slack_signing_secret
     bolt = create_bolt_app(deps, signing_secret=signing_secret.get_secret_value() if signing_secret else "")
     found = DiscoveryStore(redis)
@@ -115,11 +142,19 @@ async def build_app(
                 redacted(settings.redis_url),
             )
 
+    async def rating_delivery(_: web.Application) -> AsyncIterator[None]:
+        # A cleanup context: stopped before close_clients runs, so its last calls still have clients.
+        worker.start()
+        yield
+        await worker.stop(grace=settings.rating_timeout_seconds + 5)
+
     async def close_clients(_: web.Application) -> None:
         await slack_http.close()
         await zapier_http.aclose()
+        await rating_http.aclose()
         await redis.aclose()
 
     web_app.on_startup.append(check_redis)
+    web_app.cleanup_ctx.append(rating_delivery)
     web_app.on_cleanup.append(close_clients)
     return web_app

@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.ratings.emoji import parse_rating_emoji
+
 __all__ = ["ConsoleSettings", "Settings", "ValidationError", "describe_settings_error"]
 
 
@@ -44,6 +46,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     readiness_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # Ratings (README "Ratings"): which emoji count, and how ratings travel to Zapier.
+    rating_emoji: str = ""  # "+1 heart | -1 x": 👍 names, `|`, 👎 names; empty = the default mapping
+    rating_delay_seconds: float = Field(default=2.0, ge=0, le=3600)  # change -> delivery; coalesces bursts
+    rating_retry_seconds: float = Field(default=5.0, gt=0, le=3600)  # first backoff; doubles per failure
+    rating_retry_max_seconds: float = Field(default=600.0, gt=0, le=86400)
+    rating_timeout_seconds: float = Field(default=10.0, gt=0, le=120)  # one rate call
 
     @field_validator("slack_bot_token", "zapier_api_key")
     @classmethod
@@ -91,6 +99,12 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
+
+    @field_validator("rating_emoji")
+    @classmethod
+    def _rating_emoji_parses(cls, value: str) -> str:
+        parse_rating_emoji(value)  # raises ValueError saying what is wrong
+        return value
 
     @field_validator("slack_api_url")
     @classmethod

@@ -5,6 +5,7 @@ Keys (prefix `zapbot` by default):
                                              (`candidates`: the other actions a guessed preview offers)
     {p}:previews:expiring             zset   preview id -> expires_at, for the expiry sweeper
     {p}:execution:{execution_log_id}  hash   one execution (a preview's or a run's): what, where, who
+    {p}:executions                    zset   execution_log_id -> first saved at: every execution, newest last
     {p}:message:{channel}:{ts}        string the execution_log_id a bot message shows (for reactions)
     {p}:event:{event_id}              string a Slack event already handled (expires after an hour)
 """
@@ -16,7 +17,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -30,6 +31,7 @@ T = TypeVar("T")
 
 PREVIEW_GRACE_SECONDS = 24 * 3600  # a preview's record outlives its expiry so a late click hears "expired"
 EVENT_DEDUP_SECONDS = 3600
+MAX_CONNECTIONS = 100  # per process; enough for hundreds of requests in flight, each holding one briefly
 
 # Move a preview out of `pending` atomically, so that of many clicks on many replicas exactly one wins.
 # Returns the outcome and the state the preview was in: claimed, unknown, expired, or the state it had.
@@ -51,8 +53,12 @@ return {'claimed', ARGV[5]}
 
 def connect(url: str) -> Redis:
     """The process's one Redis client (a connection pool); close it with `aclose()`."""
-    return Redis.from_url(
+    # A blocking pool: under a burst, callers wait (up to `timeout`) for one of the pool's connections
+    # instead of redis-py refusing with "Too many connections" and the work (a vote, a click) being lost.
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=5,
         decode_responses=True,
         socket_connect_timeout=2,
         socket_timeout=5,
@@ -62,6 +68,7 @@ def connect(url: str) -> Redis:
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,11 @@ class Store:
     def __repr__(self) -> str:
         return f"Store(prefix={self._prefix!r})"
 
+    @property
+    def prefix(self) -> str:
+        """The key prefix, for feature stores that keep their keys beside these (bot.ratings.store)."""
+        return self._prefix
+
     # keys ------------------------------------------------------------------------------------------
     def _preview_key(self, preview_id: str) -> str:
         return f"{self._prefix}:preview:{preview_id}"
@@ -91,6 +103,9 @@ class Store:
 
     def execution_key(self, execution_log_id: str) -> str:
         return f"{self._prefix}:execution:{execution_log_id}"
+
+    def _executions_key(self) -> str:
+        return f"{self._prefix}:executions"
 
     def _message_key(self, channel: str, ts: str) -> str:
         return f"{self._prefix}:message:{channel}:{ts}"
@@ -164,11 +179,17 @@ class Store:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.execution_key(execution_log_id), mapping=_hash(fields))
             pipe.set(self._message_key(channel, ts), execution_log_id)
+            pipe.zadd(self._executions_key(), {execution_log_id: time.time()}, nx=True)
             await self._call(pipe.execute())
 
     async def get_execution(self, execution_log_id: str) -> dict[str, str]:
         key = self.execution_key(execution_log_id)
         return await self._call(cast(Awaitable[dict[str, str]], self._redis.hgetall(key)))
+
+    async def recent_executions(self, limit: int) -> list[str]:
+        """The execution_log_ids of the `limit` most recently saved executions, newest first."""
+        key = self._executions_key()
+        return await self._call(cast(Awaitable[list[str]], self._redis.zrevrange(key, 0, limit - 1)))
 
     async def execution_for_message(self, channel: str, ts: str) -> str | None:
         return await self._call(cast(Awaitable[str | None], self._redis.get(self._message_key(channel, ts))))

@@ -13,6 +13,7 @@ from bot.approvals import Approvals
 from bot.audit import Audit
 from bot.handlers.replies import Privately
 from bot.metrics import Metrics
+from bot.ratings.service import Ratings
 from bot.service import Where, ZapService
 from bot.store import Store
 from bot.tasks import BackgroundTasks
@@ -45,3 +46,4 @@ class Deps:
     # comes as `args`. Without a handler such text gets the usage help.
     plain_text: SubcommandHandler | None = None
     metrics: Metrics = field(default_factory=Metrics)  # the app's own registry, served at GET /metrics
+    ratings: Ratings | None = None  # reactions, feedback and `/zap ratings`; None: reactions are ignored
