@@ -125,6 +125,10 @@ class FakeZapier:
         """Queue answers for the next requests of ``operation``; once used up, defaults resume."""
         self._scripts.setdefault(operation, []).extend(replies)
 
+    def unscript(self, operation: str) -> None:
+        """Drop the replies still queued for `operation`: it gets the default answers again."""
+        self._scripts.pop(operation, None)
+
     def of(self, operation: str) -> list[ZapierRequest]:
         return [r for r in self.requests if r.operation == operation]
 
