@@ -291,3 +291,18 @@ async def test_only_the_requester_or_a_confirmer_may_cancel(
         [update] = await fake_slack.wait_for("chat.update")
         assert "Cancelled by <@U1>" in text_of(update) and buttons(update) == {}
     assert fake_zapier.of("execute") == []
+
+
+async def test_plain_english_goes_through_the_same_policy_and_audit(
+    start_bot: StartBot, fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_client: redis.asyncio.Redis
+) -> None:
+    """A plain-English request whose best guess the channel denies is refused like a /zap line (a clear
+    private answer, no preview call) and audited as requested and denied."""
+    async with start_bot("channels:\n  C1:\n    deny: [GmailV2API]\n") as bot:
+        response = await bot.slack.command("send an email to Bob about lunch", channel="C1")
+        assert response.status == 200
+        [answer] = await fake_slack.wait_for_response_posts(1)
+        assert "may not be run in this channel" in text_of(answer.json)
+        assert fake_zapier.of("preview") == [] and fake_slack.of("chat.postMessage") == []
+    steps = [(e["step"], e["app"]) for e in await audit_entries(redis_client)]
+    assert ("requested", "GmailV2API") in steps and ("denied", "GmailV2API") in steps

@@ -15,7 +15,6 @@ from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot.actions import ActionRequest
 from bot.discovery import MAX_ALTERNATIVES, Candidates, Finder, candidates_from_json, candidates_to_json
@@ -28,8 +27,8 @@ from bot.discovery_messages import (
 )
 from bot.errors import BotError
 from bot.handlers.deps import CommandContext, Deps, SubcommandHandler
-from bot.handlers.flow import preview_and_post
-from bot.handlers.replies import Privately, post, slack_error_code, slack_error_text, update
+from bot.handlers.flow import make_preview, preview_and_post, show_preview
+from bot.handlers.replies import Privately, update
 from bot.messages import describe_failure, escape, expired_note, failure_message, preview_message, user
 from bot.parsing import is_shortcut_name
 from bot.records import Preview, PreviewState
@@ -100,15 +99,11 @@ async def _preview_best(
 ) -> None:
     best = candidates.items[candidates.current]
     request = ActionRequest(best.app, best.action, instructions, best.action_type)
-    try:
-        preview = await deps.service.preview(request, where)
-    except BotError as exc:
-        log.warning("preview of the best guess %s %s failed: %s", best.app, best.action, type(exc).__name__)
-        others = [choice for _, choice in candidates.others()]
-        tail = (
-            f"\nOther actions that might fit:\n{alternatives_lines(others, instructions)}" if others else ""
-        )
-        await privately.say(deps, f":warning: I picked *{escape(best.name)}*, but {_why(exc)}{tail}")
+    others = [choice for _, choice in candidates.others()]
+    hint = f"\nOther actions that might fit:\n{alternatives_lines(others, instructions)}" if others else ""
+    # The same path as any /zap: the policy, the audit trail, Zapier's preview, auto_run.
+    preview = await make_preview(deps, request, where, privately, title=best.name, hint=hint)
+    if preview is None:
         return
     try:
         # Saved before the message exists, so that a click on any replica finds the candidates.
@@ -116,20 +111,8 @@ async def _preview_best(
     except BotError as exc:
         log.warning("could not keep the candidates of preview %s: %s", preview.id, type(exc).__name__)
         candidates = Candidates([best])
-    try:
-        ts = await post(
-            deps, where.channel, guessed_preview_message(preview, candidates), thread_ts=thread_ts
-        )
-    except SlackApiError as exc:
-        log.warning("could not post the preview in %s: %s", where.channel, slack_error_code(exc))
-        await privately.say(deps, f":warning: {slack_error_text(exc)} Nothing was run.")
-        return
-    try:
-        await deps.service.shown(preview, message_ts=ts, thread_ts=thread_ts or "")
-    except BotError as exc:
-        log.warning("could not record the preview message: %s", type(exc).__name__)
-        closed = preview_message(preview, closed=describe_failure(exc, "preview"))
-        await update(deps, where.channel, ts, closed)
+    message = guessed_preview_message(preview, candidates)
+    await show_preview(deps, preview, where, thread_ts=thread_ts, privately=privately, message=message)
 
 
 def _why(exc: BotError) -> str:

@@ -13,6 +13,7 @@ from bot.handlers.deps import Deps
 from bot.handlers.replies import Privately, post, slack_error_code, slack_error_text, update
 from bot.handlers.team import approve_click, may_cancel
 from bot.messages import (
+    Message,
     cancelled_note,
     confirmed_note,
     describe_failure,
@@ -39,29 +40,60 @@ async def preview_and_post(
     deps: Deps, request: ActionRequest, where: Where, *, thread_ts: str | None, privately: Privately
 ) -> None:
     """Ask for a preview and post it with the buttons: in the channel, or in the mention's thread."""
-    title = f"{request.app} {request.action}"
+    preview = await make_preview(deps, request, where, privately)
+    if preview is not None:
+        await show_preview(deps, preview, where, thread_ts=thread_ts, privately=privately)
+
+
+async def make_preview(
+    deps: Deps,
+    request: ActionRequest,
+    where: Where,
+    privately: Privately,
+    *,
+    title: str | None = None,
+    hint: str = "",
+) -> Preview | None:
+    """The policy check, Zapier's preview and the audit entries; None when the requester has been told
+    why there is no preview (denied, refused, failed), naming it `title`, with `hint` appended."""
+    title = escape(title or f"{request.app} {request.action}")
     what = {"who": where.user, "team": where.team, "channel": where.channel}
     await deps.audit.append(Step.REQUESTED, **what, app=request.app, action=request.action)
     try:
         preview = await deps.service.preview(request, where)
     except PolicyDenied as exc:
         await deps.audit.append(Step.DENIED, **what, app=request.app, action=request.action)
-        await privately.say(deps, denied_text(request, exc.denial))
-        return
+        await privately.say(deps, denied_text(request, exc.denial) + hint)
+        return None
     except PreviewRefused as exc:
         await privately.say(
-            deps, f":warning: Zapier could not preview `{title}`: {_said(exc)} Nothing was run."
+            deps, f":warning: Zapier could not preview `{title}`: {_said(exc)} Nothing was run.{hint}"
         )
-        return
+        return None
     except BotError as exc:
         log.warning("preview of %s failed: %s", title, type(exc).__name__)
-        await privately.send(deps, failure_message(f"Preview of {title}", exc, "preview"))
-        return
+        await privately.say(deps, f":warning: *Preview of {title}*\n{describe_failure(exc, 'preview')}{hint}")
+        return None
     await deps.audit.preview_step(Step.PREVIEWED, preview, who=where.user)
+    return preview
+
+
+async def show_preview(
+    deps: Deps,
+    preview: Preview,
+    where: Where,
+    *,
+    thread_ts: str | None,
+    privately: Privately,
+    message: Message | None = None,
+) -> None:
+    """Post a preview (`message`, or the standard one), record where, and run it now if auto_run."""
+    request = preview.request
     at_once = preview.state is PreviewState.RUNNING  # the policy's auto_run: no buttons, it runs now
-    note = auto_run_note(request.action_type) + " · running…" if at_once else None
+    if at_once:
+        message = preview_message(preview, closed=auto_run_note(request.action_type) + " · running…")
     try:
-        ts = await post(deps, where.channel, preview_message(preview, closed=note), thread_ts=thread_ts)
+        ts = await post(deps, where.channel, message or preview_message(preview), thread_ts=thread_ts)
     except SlackApiError as exc:
         log.warning("could not post the preview in %s: %s", where.channel, slack_error_code(exc))
         await privately.say(deps, f":warning: {slack_error_text(exc)} Nothing was run.")
