@@ -1,0 +1,196 @@
+"""`python -m bench.stand_ins`: the tests' Slack and Zapier stand-ins in a process of their own.
+
+Run apart from the load generator so that neither steals the other's event loop. It talks to the benchmark
+over its standard streams, one JSON object per line:
+
+- out, first line: `{"ready": {"slack_api": ..., "response_base": ..., "zapier": ...}}`;
+- out, then one line per thing the benchmark times or checks: a `chat.postMessage` (`"e": "post"`, with
+  the time it arrived, the channel, the new ts, the thread and the Confirm button's value) and a Zapier
+  call (`"e": "zap"`, with its operation, the tag the benchmark put in the instructions, the
+  execution_log_id, the rating, and when the stand-in received and answered it);
+- in: `{"latency": seconds}` (Zapier's delay for each call), `{"clear": true}` (drop what the stand-ins
+  recorded, so that a long run does not grow them), `{"cpu": true}` (answers `{"cpu": seconds}`).
+  The process stops at the end of its input.
+
+Times are `time.monotonic()`, the same clock in every process on the machine (CLOCK_MONOTONIC).
+
+The Zapier stand-in checks every exchange against the OpenAPI document, which costs about 20 ms of CPU per
+call (openapi-core): more than the bot spends on a whole command. Here it checks the first
+`--validate-first` calls and then one in `--validate-every`, so that the benchmark measures the bot and not
+the checker; any violation is reported to the benchmark, which fails the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import time
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.slack_server import FakeSlack
+from tests.fakes.zapier_server import FakeZapier, ZapierRequest, _SpecRequest
+
+TAG = re.compile(r"\(bench (\w+)\)")
+
+
+def emit(event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+
+
+class BenchSlack(FakeSlack):
+    """FakeSlack that reports each chat.postMessage as it arrives."""
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        arrived = time.monotonic()
+        answer = super()._post_message(args)
+        if answer.get("ok"):
+            emit(
+                {
+                    "e": "post",
+                    "t": arrived,
+                    "ch": args.get("channel"),
+                    "ts": answer["ts"],
+                    "thread": args.get("thread_ts"),
+                    "confirm": _button(args.get("blocks"), "zap_confirm"),
+                }
+            )
+        return answer
+
+
+class BenchZapier(FakeZapier):
+    """FakeZapier that reports each call with its timing, and checks a sample of calls against the spec."""
+
+    def __init__(self, validate_first: int, validate_every: int) -> None:
+        super().__init__()
+        self._validate_first = validate_first
+        self._validate_every = max(1, validate_every)
+        self._seen = 0
+        self.checked = 0
+
+    def _sampled(self) -> bool:
+        return self._seen <= self._validate_first or self._seen % self._validate_every == 0
+
+    def _request_problems(self, spec_request: _SpecRequest, record: ZapierRequest) -> list[str]:
+        self._seen += 1
+        if not self._sampled():
+            return []
+        self.checked += 1
+        return super()._request_problems(spec_request, record)
+
+    def _check_response(
+        self, spec_request: _SpecRequest, record: ZapierRequest, status: int, data: bytes, content_type: str
+    ) -> None:
+        if self._sampled():
+            super()._check_response(spec_request, record, status, data, content_type)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
+        raw = await request.read()  # aiohttp keeps the body: the stand-in reads the same bytes again
+        response = await super()._handle(request)
+        answered = time.monotonic()
+        sent = _json(raw) or {}
+        answer = _json(getattr(response, "body", None) or b"") or {}
+        tag = TAG.search(str(sent.get("instructions", "")))
+        log_id = answer.get("execution_log_id") if isinstance(answer, dict) else None
+        emit(
+            {
+                "e": "zap",
+                "op": _operation(request),
+                "tag": tag.group(1) if tag else None,
+                "log": log_id,
+                "rating": request.query.get("rating"),
+                "status": response.status,
+                "t_in": arrived,
+                "t_out": answered,
+            }
+        )
+        return response
+
+
+def _operation(request: web.Request) -> str:
+    if "/rate/" in request.path:
+        return "rate"
+    return "preview" if request.query.get("preview_only") == "true" else "execute"
+
+
+def _button(blocks: Any, action_id: str) -> str | None:
+    for block in blocks if isinstance(blocks, list) else []:
+        for element in block.get("elements", []) if isinstance(block, dict) else []:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return str(element.get("value"))
+    return None
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def serve(args: argparse.Namespace) -> None:
+    slack = BenchSlack()
+    zapier = BenchZapier(args.validate_first, args.validate_every)
+    zapier.latency = args.latency
+    await slack.start()
+    await zapier.start()
+    emit(
+        {
+            "ready": {
+                "slack_api": slack.api_url,
+                "response_base": slack.response_url_base,
+                "zapier": zapier.url,
+            }
+        }
+    )
+    sys.stdout.flush()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    flusher = asyncio.create_task(_flush_often())
+    try:
+        while line := await reader.readline():
+            command = json.loads(line)
+            if "latency" in command:
+                zapier.latency = float(command["latency"])
+            if command.get("clear"):
+                slack.calls.clear()
+                slack.response_posts.clear()
+                zapier.requests.clear()
+            if command.get("cpu"):
+                emit({"cpu": time.process_time(), "checked": zapier.checked, "violations": zapier.violations})
+    finally:
+        flusher.cancel()
+        await slack.stop()
+        await zapier.stop()
+        sys.stdout.flush()
+
+
+async def _flush_often() -> None:
+    # Lines are buffered and written every few milliseconds, not one write per event.
+    while True:
+        await asyncio.sleep(0.002)
+        sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=1.0)
+    parser.add_argument("--validate-first", type=int, default=50)
+    parser.add_argument("--validate-every", type=int, default=50)
+    args = parser.parse_args()
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(args))
+    else:
+        uvloop.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()
