@@ -51,7 +51,12 @@ def parse(argv: list[str]) -> tuple[Config, Path]:
                 help="worker counts for the scale phase, e.g. 1,2 (default %(default)s)",
             )
         elif f.name == "profile":
-            parser.add_argument(flag, default=None, help="write a py-spy flame graph of the bot to this SVG")
+            parser.add_argument(
+                flag,
+                default=None,
+                help="py-spy profile of the bot over the ack, preview and ratings phases: "
+                ".svg flame graph, .txt collapsed stacks, .json speedscope",
+            )
         else:
             parser.add_argument(flag, type=type(value), default=value, help="default %(default)s")
     args = parser.parse_args(argv)

@@ -674,8 +674,10 @@ def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
 def start_profiler(run: Run) -> subprocess.Popen[bytes]:
     out = Path(run.config.profile or "profile.svg").resolve()
     py_spy = str(Path(sys.executable).parent / "py-spy")
+    kind = {".txt": "raw", ".json": "speedscope"}.get(out.suffix, "flamegraph")  # raw: collapsed stacks
     return subprocess.Popen(  # noqa: S603
-        [py_spy, "record", "--pid", str(run.bot.pid), "--output", str(out), "--rate", "250", "--nonblocking"],
+        [py_spy, "record", "--pid", str(run.bot.pid), "--output", str(out), "--rate", "250", "--nonblocking",
+         "--format", kind],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
