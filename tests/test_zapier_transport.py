@@ -19,6 +19,8 @@ from pydantic import SecretStr
 from bot.actions import ActionRequest, ActionType, Param, ParamMode
 from bot.errors import ZapierConnectionError, ZapierServerError
 from bot.zapier.client import ZapierClient, new_http_client
+from bot.zapier.transport import AiohttpTransport
+from tests.fakes.slack_server import FakeSlack
 from tests.fakes.zapier_server import Drop, FakeZapier, Reply
 
 ACTION = {"instructions": "Say hi", "app": "SlackAPI", "action": "channel_message", "action_type": "write"}
@@ -136,3 +138,22 @@ async def test_a_server_error_keeps_the_reason_phrase(
         await client.preview(REQUEST)
 
     assert (error.value.status_code, error.value.error) == (503, "Service Unavailable")
+
+
+async def test_a_proxy_is_used_unless_no_proxy_names_the_host(
+    fake_zapier: FakeZapier, fake_slack: FakeSlack
+) -> None:
+    """With a proxy configured, requests go through it; NO_PROXY hosts are reached directly, as in httpx."""
+    proxy = fake_slack.api_url.removesuffix("/api/")  # any other server: it answers 404 for Zapier's path
+    url = fake_zapier.url + "/api/v2/execute/"
+    through = httpx.AsyncClient(transport=AiohttpTransport(max_connections=5, proxies={"http": proxy}))
+    direct = httpx.AsyncClient(
+        transport=AiohttpTransport(max_connections=5, proxies={"http": proxy, "no": "127.0.0.1"})
+    )
+    async with through, direct:
+        proxied = await through.post(url, params=PREVIEW, json=ACTION, headers=KEY)
+        assert (proxied.status_code, fake_zapier.of("preview")) == (404, [])
+
+        bypassed = await direct.post(url, params=PREVIEW, json=ACTION, headers=KEY)
+        assert bypassed.status_code == 200
+        assert len(fake_zapier.of("preview")) == 1
