@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -68,7 +69,10 @@ def create_web_app(bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0) 
             await deps.store.ping()
         except BotError as exc:
             return web.json_response({"status": "unavailable", "redis": str(exc)}, status=503)
-        return web.json_response({"status": "ok", "redis": "ok", "tasks_in_flight": deps.tasks.in_flight})
+        # pid: which process answered, when WORKERS=N processes share the port.
+        return web.json_response(
+            {"status": "ok", "redis": "ok", "tasks_in_flight": deps.tasks.in_flight, "pid": os.getpid()}
+        )
 
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "ValidationError", "describe_settings_error"]
@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default; HOST narrows it
     port: int = Field(default=3000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)  # processes serving PORT together (bot/workers.py)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "zapier_api_key")
     @classmethod
@@ -52,6 +53,14 @@ class Settings(BaseSettings):
     def _redis_url_scheme(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_share_a_fixed_port(cls, value: int, info: ValidationInfo) -> int:
+        # With port 0 each worker would get a port of its own, and nothing would reach most of them.
+        if value > 1 and info.data.get("port") == 0:
+            raise ValueError("above 1 needs a fixed PORT (not 0)")
         return value
 
 
