@@ -57,8 +57,9 @@ async def build_app(
         slack_http=slack_http,
         tasks=BackgroundTasks(),
     )
-    bolt = create_bolt_app(deps, signing_secret=settings.slack_signing_secret.get_secret_value())
-    web_app = create_web_app(bolt, deps, expiry_interval=expiry_interval)
+    signing_secret = settings.slack_signing_secret.get_secret_value()
+    bolt = create_bolt_app(deps, signing_secret=signing_secret)
+    web_app = create_web_app(bolt, deps, expiry_interval=expiry_interval, signing_secret=signing_secret)
 
     async def check_redis(_: web.Application) -> None:
         try:
