@@ -50,11 +50,15 @@ def parse(argv: list[str]) -> tuple[Config, Path]:
                 default=value,
                 help="worker counts for the scale phase, e.g. 1,2 (default %(default)s)",
             )
+        elif f.name == "cprofile":
+            parser.add_argument(
+                flag, default=None, help="run the bot under cProfile (CPU time); stats to this file"
+            )
         elif f.name == "profile":
             parser.add_argument(
                 flag,
                 default=None,
-                help="py-spy profile of the bot over the ack, preview and ratings phases: "
+                help="py-spy profile of the bot over the phases after warm-up (not scale): "
                 ".svg flame graph, .txt collapsed stacks, .json speedscope",
             )
         else:
@@ -65,6 +69,9 @@ def parse(argv: list[str]) -> tuple[Config, Path]:
         # --quick sets the small sizes; flags given explicitly still win.
         given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in argv if a.startswith("--")}
         values.update({k: v for k, v in QUICK.items() if k not in given})
+    for name in ("cprofile", "profile"):
+        if values[name]:
+            values[name] = str(Path(values[name]).resolve())
     return Config(**values), args.json
 
 
@@ -83,7 +90,7 @@ def main(argv: list[str]) -> int:
     for note in results["notes"]:
         print(f"note: {note}")
     print(f"\nfigures: {json_path}")
-    return 0
+    return 1 if results["stand_ins"]["spec_violations"] else 0
 
 
 if __name__ == "__main__":

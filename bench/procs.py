@@ -67,9 +67,13 @@ def cpu_seconds(pids: list[int]) -> float:
 class ServerProcess:
     """`python -m MODULE` serving HTTP on a free port, ready once GET /healthz answers 200."""
 
-    def __init__(self, name: str, module: str, env: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, module: str, env: Mapping[str, str], log_dir: Path, args: tuple[str, ...] = ()
+    ) -> None:
         self.name = name
         self.module = module
+        self.args = args
+        self.stop_grace = 5.0  # seconds between SIGTERM and SIGKILL
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = child_env({**env, "HOST": "127.0.0.1", "PORT": str(self.port)})
@@ -95,6 +99,7 @@ class ServerProcess:
             sys.executable,
             "-m",
             self.module,
+            *self.args,
             env=self._env,
             cwd=str(self._log_path.parent),
             stdin=asyncio.subprocess.DEVNULL,
@@ -116,13 +121,13 @@ class ServerProcess:
         await self.stop()
         raise RuntimeError(f"{self.name} did not start on port {self.port}:\n" + "\n".join(tail))
 
-    async def stop(self, grace: float = 5.0) -> None:
+    async def stop(self) -> None:
         process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return
         process.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(process.wait(), grace)
+            await asyncio.wait_for(process.wait(), self.stop_grace)
         except TimeoutError:
             for pid in reversed(process_tree(process.pid)):
                 with contextlib.suppress(ProcessLookupError):
@@ -179,8 +184,9 @@ class StandIns:
 
     async def _read(self) -> None:
         assert self._process is not None
-        assert self._process.stdout is not None
-        while line := await self._process.stdout.readline():
+        stdout = self._process.stdout
+        assert stdout is not None
+        while line := await stdout.readline():
             event = json.loads(line)
             kind = event.get("e")
             if kind == "post":

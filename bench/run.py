@@ -80,7 +80,8 @@ class Config:
     workers: tuple[int, ...] = (1, 2)
     validate_first: int = 50
     validate_every: int = 50
-    profile: str | None = None  # py-spy flame graph of the bot over the ack, preview and ratings phases
+    profile: str | None = None  # py-spy profile of the bot over every phase after the warm-up but scale
+    cprofile: str | None = None  # the bot under cProfile (CPU time), statistics written here at its exit
     phases: str = "memory,ack,preview,ratings,slow,scale"  # which to run (warm-up always runs)
     seed: int = 6
 
@@ -131,7 +132,12 @@ async def benchmark(config: Config) -> dict[str, Any]:
         try:
             redis_url = redis_server.start()
             await stand_ins.start(config.latency, config.validate_first, config.validate_every, log_dir)
-            bot = ServerProcess("bot", "bot", bot_env(stand_ins, redis_url), log_dir)
+            if config.cprofile:
+                out = (config.cprofile,)  # an absolute path (bench/__main__.py): the bot runs elsewhere
+                bot = ServerProcess("bot", "bench.profiled", bot_env(stand_ins, redis_url), log_dir, out)
+                bot.stop_grace = 60.0  # its drain, then the statistics
+            else:
+                bot = ServerProcess("bot", "bot", bot_env(stand_ins, redis_url), log_dir)
             floor = ServerProcess("floor", "bench.floor", bot_env(stand_ins, redis_url), log_dir)
             await asyncio.gather(bot.start(), floor.start())
             async with new_session(max(config.concurrency, config.scale_concurrency, 100)) as session:
@@ -169,21 +175,21 @@ async def benchmark(config: Config) -> dict[str, Any]:
 async def phases(run: Run) -> None:
     chosen = set(run.config.phases.split(","))
     await warmup(run)
-    if "memory" in chosen:
-        await memory(run)
     profiler = start_profiler(run) if run.config.profile else None
     try:
+        if "memory" in chosen:
+            await memory(run)
         if "ack" in chosen:
             await ack(run)
         if chosen & {"preview", "ratings"}:
             results = await preview(run)
             if "ratings" in chosen:
                 await ratings(run, results)
+        if "slow" in chosen:
+            await slow(run)
     finally:
         if profiler is not None:
             stop_profiler(profiler)
-    if "slow" in chosen:
-        await slow(run)
     await run.bot.stop()
     await run.floor.stop()
     if "scale" in chosen:
@@ -475,9 +481,12 @@ async def slow(run: Run) -> None:
     cfg = run.config
     run.stand_ins.set_latency(cfg.slow_latency)
     requests = run.commands(cfg.slow_commands, "S")
-    t0 = time.monotonic()
+    pids = run.bot.pids()
+    cpu0, t0 = cpu_seconds(pids), time.monotonic()
     sent = await drive(run.session, run.bot.url + "/slack/events", requests, cfg.concurrency)
     figures = ack_figures(sent, time.monotonic() - t0)
+    # Ack and Zapier call sent, nothing else yet: Zapier has not answered any of them.
+    figures["server_cpu_ms_per_command"] = round((cpu_seconds(pids) - cpu0) / len(sent) * 1000, 3)
     await asyncio.sleep(0.5)
     async with run.session.get(run.bot.url + "/healthz") as response:
         in_flight = (await response.json()).get("tasks_in_flight")
