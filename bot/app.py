@@ -95,11 +95,12 @@ def create_web_app(
 
 def _expiry_sweeper(deps: Deps, interval: float) -> Any:
     async def sweeper(_: web.Application) -> AsyncIterator[None]:
+        # A flag as well as cancel(): redis-py 8.1 sometimes loses a cancellation that arrives during a
+        # command (the command just completes), and a sweeper that missed it would loop forever and hang
+        # the shutdown. With the flag it stops at its next turn at the latest.
         stopping = asyncio.Event()
 
         async def loop() -> None:
-            # Not `while True`: a cancel that lands inside a Redis call can come back out as a StoreError
-            # (a timeout racing the cancel), and the loop would then sweep on and hang the shutdown.
             while not stopping.is_set():
                 try:
                     await expire_due(deps)
