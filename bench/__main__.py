@@ -10,11 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bench.report import machine_line, table
 from bench.run import Config, benchmark, save
+
+T = TypeVar("T")
 
 QUICK = {
     "commands": 50,
@@ -75,14 +80,21 @@ def parse(argv: list[str]) -> tuple[Config, Path]:
     return Config(**values), args.json
 
 
+async def stoppable(work: Coroutine[Any, Any, T]) -> T:
+    """SIGTERM cancels the run like Ctrl-C does, so that every process it started is stopped."""
+    task = asyncio.ensure_future(work)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    return await task
+
+
 def main(argv: list[str]) -> int:
     config, json_path = parse(argv)
     try:
         import uvloop
     except ImportError:
-        results = asyncio.run(benchmark(config))
+        results = asyncio.run(stoppable(benchmark(config)))
     else:
-        results = uvloop.run(benchmark(config))
+        results = uvloop.run(stoppable(benchmark(config)))
     save(results, json_path)
     print(machine_line(results))
     print()

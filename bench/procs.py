@@ -190,12 +190,11 @@ class StandIns:
             event = json.loads(line)
             kind = event.get("e")
             if kind == "post":
-                key = (event["ch"], "thread" if event["thread"] else "root")
-                if key not in self.posts:
-                    self.posts[key] = event
-                    waiter = self._waiters.pop(key, None)
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(event)
+                self._arrived((event["ch"], "thread" if event["thread"] else "root"), event)
+            elif kind == "reply":
+                # Only the user saw something (an error): the flow waiting in that channel failed.
+                key, _, click = event["key"].partition(".")
+                self._arrived((key, "thread" if click else "root"), event)
             elif kind == "zap":
                 if event["status"] >= 300:
                     self.zap_errors += 1
@@ -206,8 +205,16 @@ class StandIns:
             else:
                 self._replies.put_nowait(event)
 
+    def _arrived(self, key: tuple[str, str], event: dict[str, Any]) -> None:
+        if key not in self.posts:
+            self.posts[key] = event
+            waiter = self._waiters.pop(key, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(event)
+
     async def post(self, channel: str, kind: str = "root", wait_s: float = 60.0) -> dict[str, Any]:
-        """The first chat.postMessage in `channel` (`root`: not in a thread; `thread`: in one)."""
+        """The first chat.postMessage in `channel` (`root`: not in a thread; `thread`: in one), or the
+        reply to the user that came instead (`"e": "reply"`: the flow failed)."""
         key = (channel, kind)
         if key in self.posts:
             return self.posts[key]

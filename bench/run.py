@@ -127,10 +127,12 @@ async def benchmark(config: Config) -> dict[str, Any]:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="zapbot-bench-") as tmp:
         log_dir = Path(tmp)
-        redis_server = RedisProcess(log_dir / "redis")  # no persistence: --save "" --appendonly no
-        stand_ins = StandIns()
-        try:
+        async with contextlib.AsyncExitStack() as stack:  # every process stopped, whatever happens
+            redis_server = RedisProcess(log_dir / "redis")  # no persistence: --save "" --appendonly no
+            stack.callback(redis_server.stop)
             redis_url = redis_server.start()
+            stand_ins = StandIns()
+            stack.push_async_callback(stand_ins.stop)
             await stand_ins.start(config.latency, config.validate_first, config.validate_every, log_dir)
             if config.cprofile:
                 out = (config.cprofile,)  # an absolute path (bench/__main__.py): the bot runs elsewhere
@@ -139,20 +141,19 @@ async def benchmark(config: Config) -> dict[str, Any]:
             else:
                 bot = ServerProcess("bot", "bot", bot_env(stand_ins, redis_url), log_dir)
             floor = ServerProcess("floor", "bench.floor", bot_env(stand_ins, redis_url), log_dir)
+            stack.push_async_callback(bot.stop)
+            stack.push_async_callback(floor.stop)
             await asyncio.gather(bot.start(), floor.start())
-            async with new_session(max(config.concurrency, config.scale_concurrency, 100)) as session:
-                run = Run(
-                    config, Signer(SIGNING_SECRET, stand_ins.response_base), stand_ins, redis_url, bot, floor,
-                    log_dir, session,
-                )  # fmt: skip
-                try:
-                    await phases(run)
-                finally:
-                    await asyncio.gather(bot.stop(), floor.stop())
+            session = await stack.enter_async_context(
+                new_session(max(config.concurrency, config.scale_concurrency, 100))
+            )
+            run = Run(
+                config, Signer(SIGNING_SECRET, stand_ins.response_base), stand_ins, redis_url, bot, floor,
+                log_dir, session,
+            )  # fmt: skip
+            await phases(run)
+            await asyncio.gather(bot.stop(), floor.stop())
             status = await stand_ins.status()
-        finally:
-            await stand_ins.stop()
-            redis_server.stop()
     wall = time.monotonic() - started
     run.results["stand_ins"] = {
         "cpu_s": round(status["cpu"], 2),
@@ -298,6 +299,8 @@ async def preview(run: Run) -> list[Result]:
         try:
             post = await run.stand_ins.post(request.key, "root", wait_s=30 + cfg.latency * 3)
         except TimeoutError:
+            post = {"e": "timeout"}
+        if post["e"] != "post":
             failures += 1
             return
         zap = run.stand_ins.zaps[(request.key, "preview")]
@@ -323,6 +326,8 @@ async def preview(run: Run) -> list[Result]:
         try:
             result = await run.stand_ins.post(channel, "thread", wait_s=30 + cfg.latency * 3)
         except TimeoutError:
+            result = {"e": "timeout"}
+        if result["e"] != "post":
             run_failures += 1
             return
         zap = run.stand_ins.zaps[(channel, "execute")]
@@ -554,8 +559,9 @@ async def commands_through(
         nonlocal posted, last_post
         try:
             post = await run.stand_ins.post(key, "root", wait_s=30)
-            posted += 1
-            last_post = max(last_post, post["t"])
+            if post["e"] == "post":
+                posted += 1
+                last_post = max(last_post, post["t"])
         except TimeoutError:
             pass
         finally:
@@ -585,8 +591,10 @@ async def wait_previews(run: Run, requests: list[Signed], wait_s: float) -> int:
     posted = 0
     for request in requests:
         with contextlib.suppress(TimeoutError):
-            await run.stand_ins.post(request.key, "root", wait_s=max(0.01, deadline - time.monotonic()))
-            posted += 1
+            post = await run.stand_ins.post(
+                request.key, "root", wait_s=max(0.01, deadline - time.monotonic())
+            )
+            posted += post["e"] == "post"
     return posted
 
 

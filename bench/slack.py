@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from tests.slack_requests import APP_ID, BOT_USER_ID, VERIFICATION_TOKEN, sign
 
 FORM = "application/x-www-form-urlencoded"
+CLICK = ".click"  # suffix of a click's response URL key
 JSON = "application/json"
 
 
@@ -58,7 +59,7 @@ class Signer:
             "text": text,
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": f"{self._response_base}b{n}",
+            "response_url": f"{self._response_base}{channel}",  # a reply here means a failure
             "trigger_id": f"trig-{n}",
         }
         return self._signed(urlencode(fields), FORM, channel)
@@ -79,7 +80,7 @@ class Signer:
             "trigger_id": f"trig-{n}",
             "team": {"id": "T1", "domain": "bench"},
             "channel": {"id": channel, "name": "bench"},
-            "response_url": f"{self._response_base}b{n}",
+            "response_url": f"{self._response_base}{channel}{CLICK}",
             "message": {
                 "type": "message",
                 "ts": message_ts,

@@ -5,7 +5,9 @@ over its standard streams, one JSON object per line:
 
 - out, first line: `{"ready": {"slack_api": ..., "response_base": ..., "zapier": ...}}`;
 - out, then one line per thing the benchmark times or checks: a `chat.postMessage` (`"e": "post"`, with
-  the time it arrived, the channel, the new ts, the thread and the Confirm button's value) and a Zapier
+  the time it arrived, the channel, the new ts, the thread and the Confirm button's value), a post to a
+  response URL (`"e": "reply"`: something only the user sees, which the benchmark's flows never expect,
+  so a failure; the key names the request), and a Zapier
   call (`"e": "zap"`, with its operation, the tag the benchmark put in the instructions, the
   execution_log_id, the rating, and when the stand-in received and answered it);
 - in: `{"latency": seconds}` (Zapier's delay for each call), `{"clear": true}` (drop what the stand-ins
@@ -44,7 +46,12 @@ def emit(event: dict[str, Any]) -> None:
 
 
 class BenchSlack(FakeSlack):
-    """FakeSlack that reports each chat.postMessage as it arrives."""
+    """FakeSlack that reports each chat.postMessage as it arrives, and each post to a response URL."""
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        response = await super()._handle_response_url(request)
+        emit({"e": "reply", "key": request.match_info["key"], "t": time.monotonic()})
+        return response
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         arrived = time.monotonic()

@@ -22,6 +22,9 @@ SHUTDOWN_TIMEOUT_SECONDS = 25.0
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request at INFO: under load that is a log line per Zapier call, and CPU. Its
+    # warnings still show; the bot logs what goes wrong with Zapier itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.app import create_bolt_app, create_web_app, slack_client
 from bot.errors import BotError
@@ -20,6 +20,9 @@ from bot.zapier.client import ZapierClient, new_http_client
 
 log = logging.getLogger(__name__)
 
+REDIS_MAX_CONNECTIONS = 100  # redis-py's default
+REDIS_POOL_WAIT_SECONDS = 5.0  # then the command fails as if Redis did not answer
+
 
 def redacted(url: str) -> str:
     """A URL fit for a log line: no user name or password."""
@@ -29,17 +32,29 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-async def build_app(
-    settings: Settings, *, expiry_interval: float = 5.0, zapier_retry_backoff: float = 0.5
-) -> web.Application:
-    """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients."""
-    redis = Redis.from_url(
-        settings.redis_url,
+def redis_client(url: str) -> Redis:
+    """The process's one Redis client; `aclose()` closes its pool.
+
+    A pool that waits for a free connection: redis-py's default pool refuses the 101st concurrent command
+    (MaxConnectionsError), and under a burst of commands the benchmark (bench/) saw previews fail so.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=REDIS_POOL_WAIT_SECONDS,
         decode_responses=True,
         socket_connect_timeout=2,
         socket_timeout=5,
         health_check_interval=15,
     )
+    return Redis.from_pool(pool)
+
+
+async def build_app(
+    settings: Settings, *, expiry_interval: float = 5.0, zapier_retry_backoff: float = 0.5
+) -> web.Application:
+    """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients."""
+    redis = redis_client(settings.redis_url)
     zapier_http = new_http_client(settings.zapier_timeout_seconds)
     slack_http = aiohttp.ClientSession()
     store = Store(redis)
