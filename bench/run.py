@@ -78,8 +78,8 @@ class Config:
     scale_commands: int = 3000
     scale_concurrency: int = 100
     workers: tuple[int, ...] = (1, 2)
-    validate_first: int = 50
-    validate_every: int = 50
+    validate_first: int = 20
+    validate_every: int = 100
     profile: str | None = None  # py-spy profile of the bot over every phase after the warm-up but scale
     cprofile: str | None = None  # the bot under cProfile (CPU time), statistics written here at its exit
     phases: str = "memory,ack,preview,ratings,slow,scale"  # which to run (warm-up always runs)
