@@ -32,7 +32,7 @@ def child_env(extra: Mapping[str, str]) -> dict[str, str]:
     """The environment for a child: ours without proxies (slack-sdk ignores NO_PROXY), plus `extra`."""
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
     env["PYTHONPATH"] = str(ROOT)
-    env.update(extra)
+    env.update(extra)  # may put another checkout of the bot first on PYTHONPATH
     return env
 
 

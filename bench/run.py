@@ -33,7 +33,7 @@ import aiohttp
 import redis.asyncio
 
 from bench.load import Sent, drive, flows, new_session, percentile, send
-from bench.procs import RedisProcess, ServerProcess, StandIns, cpu_seconds, rss_mb
+from bench.procs import ROOT, RedisProcess, ServerProcess, StandIns, cpu_seconds, rss_mb
 from bench.slack import Signed, Signer
 
 SIGNING_SECRET = "bench-signing-secret"
@@ -81,6 +81,7 @@ class Config:
     validate_first: int = 20
     validate_every: int = 100
     profile: str | None = None  # py-spy profile of the bot over every phase after the warm-up but scale
+    bot_source: str | None = None  # run the bot from this checkout instead (e.g. an older commit: "before")
     cprofile: str | None = None  # the bot under cProfile (CPU time), statistics written here at its exit
     phases: str = "memory,ack,preview,ratings,slow,scale"  # which to run (warm-up always runs)
     seed: int = 6
@@ -109,8 +110,11 @@ class Run:
         return requests
 
 
-def bot_env(run_stand_ins: StandIns, redis_url: str, workers: int = 1) -> dict[str, str]:
+def bot_env(
+    run_stand_ins: StandIns, redis_url: str, workers: int = 1, source: str | None = None
+) -> dict[str, str]:
     return {
+        **({"PYTHONPATH": f"{source}{os.pathsep}{ROOT}"} if source else {}),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": run_stand_ins.slack_api,
@@ -136,10 +140,18 @@ async def benchmark(config: Config) -> dict[str, Any]:
             await stand_ins.start(config.latency, config.validate_first, config.validate_every, log_dir)
             if config.cprofile:
                 out = (config.cprofile,)  # an absolute path (bench/__main__.py): the bot runs elsewhere
-                bot = ServerProcess("bot", "bench.profiled", bot_env(stand_ins, redis_url), log_dir, out)
+                bot = ServerProcess(
+                    "bot",
+                    "bench.profiled",
+                    bot_env(stand_ins, redis_url, source=config.bot_source),
+                    log_dir,
+                    out,
+                )
                 bot.stop_grace = 60.0  # its drain, then the statistics
             else:
-                bot = ServerProcess("bot", "bot", bot_env(stand_ins, redis_url), log_dir)
+                bot = ServerProcess(
+                    "bot", "bot", bot_env(stand_ins, redis_url, source=config.bot_source), log_dir
+                )
             floor = ServerProcess("floor", "bench.floor", bot_env(stand_ins, redis_url), log_dir)
             stack.push_async_callback(bot.stop)
             stack.push_async_callback(floor.stop)
@@ -506,9 +518,8 @@ async def scale(run: Run) -> None:
     out: dict[str, Any] = {"zapier_latency_s": cfg.fast_latency, "in_flight": cfg.scale_concurrency}
     run.stand_ins.set_latency(cfg.fast_latency)
     for workers in cfg.workers:
-        server = ServerProcess(
-            f"bot-{workers}w", "bot", bot_env(run.stand_ins, run.redis_url, workers), run.log_dir
-        )
+        env = bot_env(run.stand_ins, run.redis_url, workers, source=cfg.bot_source)
+        server = ServerProcess(f"bot-{workers}w", "bot", env, run.log_dir)
         await server.start()
         try:
             await commands_through(run, server, 100, cfg.scale_concurrency, "X")  # warm-up
