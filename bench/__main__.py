@@ -55,6 +55,8 @@ def parse(argv: list[str]) -> tuple[Config, Path]:
                 default=value,
                 help="worker counts for the scale phase, e.g. 1,2 (default %(default)s)",
             )
+        elif f.name == "logs":
+            parser.add_argument(flag, default=None, help="keep the processes' logs in this directory")
         elif f.name == "bot_source":
             parser.add_argument(
                 flag, default=None, help="run the bot from this checkout (e.g. a 'before' commit)"
@@ -78,7 +80,7 @@ def parse(argv: list[str]) -> tuple[Config, Path]:
         # --quick sets the small sizes; flags given explicitly still win.
         given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in argv if a.startswith("--")}
         values.update({k: v for k, v in QUICK.items() if k not in given})
-    for name in ("cprofile", "profile", "bot_source"):
+    for name in ("cprofile", "profile", "bot_source", "logs"):
         if values[name]:
             values[name] = str(Path(values[name]).resolve())
     return Config(**values), args.json

@@ -42,19 +42,21 @@ ZAPIER_KEY = "test-zapier-key"  # the Zapier stand-in's key
 COMMAND = 'SlackAPI channel_message channel~="#general" Say good morning to the team (bench {tag})'
 BUSY = b"very busy"
 
-# The ratings feature's default emoji (issue 3): +1 and -1 per reaction, others ignored.
+# The ratings feature's default emoji (issue 3), one per emoji as a person can react once with each: +1 and
+# -1 per reaction, 0 for emoji that do not count. Some arrive under another name Slack uses for the same
+# emoji (an alias, a skin tone); a removal carries the name its addition had.
 EMOJI = {
     "+1": 1,
-    "thumbsup": 1,
-    "+1::skin-tone-3": 1,
     "heart": 1,
     "tada": 1,
+    "white_check_mark": 1,
     "-1": -1,
-    "thumbsdown": -1,
     "x": -1,
+    "disappointed": -1,
     "eyes": 0,
     "rocket": 0,
 }
+SPELLINGS = {"+1": ("+1", "thumbsup", "+1::skin-tone-3"), "-1": ("-1", "thumbsdown", "-1::skin-tone-5")}
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Config:
     validate_first: int = 20
     validate_every: int = 100
     profile: str | None = None  # py-spy profile of the bot over every phase after the warm-up but scale
+    logs: str | None = None  # keep the processes' logs in this directory (default: a temporary one)
     bot_source: str | None = None  # run the bot from this checkout instead (e.g. an older commit: "before")
     cprofile: str | None = None  # the bot under cProfile (CPU time), statistics written here at its exit
     phases: str = "memory,ack,preview,ratings,slow,scale"  # which to run (warm-up always runs)
@@ -130,7 +133,7 @@ async def benchmark(config: Config) -> dict[str, Any]:
     cpu_started = time.process_time()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="zapbot-bench-") as tmp:
-        log_dir = Path(tmp)
+        log_dir = Path(config.logs or tmp)
         async with contextlib.AsyncExitStack() as stack:  # every process stopped, whatever happens
             redis_server = RedisProcess(log_dir / "redis")  # no persistence: --save "" --appendonly no
             stack.callback(redis_server.stop)
@@ -430,6 +433,16 @@ async def _ratings(run: Run, rated: list[Result], client: redis.asyncio.Redis) -
     wrong_in_redis = sum(int(s or 0) != e for s, e in zip(stored, expected, strict=True))
     wrong_last_call = sum(last_rating(run, r) != e for r, e in zip(rated, expected, strict=True))
     calls = [len(run.stand_ins.rates[r.execution_log_id]) for r in rated]
+    mismatches = [
+        {
+            "execution_log_id": r.execution_log_id,
+            "expected": e,
+            "in_redis": v,
+            "last_rate": last_rating(run, r),
+        }
+        for r, e, v in zip(rated, expected, stored, strict=True)
+        if int(v or 0) != e or last_rating(run, r) != e
+    ]
     total = len(sent) + 1
     run.results["ratings"] = {
         "reactions": total,
@@ -449,6 +462,7 @@ async def _ratings(run: Run, rated: list[Result], client: redis.asyncio.Redis) -
         "wrong_in_redis": wrong_in_redis,
         "wrong_last_rate_call": wrong_last_call,
         "exact": wrong_in_redis == 0 and wrong_last_call == 0,
+        "first_mismatches": mismatches[:10],
     }
 
 
@@ -472,13 +486,16 @@ def reaction_plan(
     plan_removes = rng.sample(plan_adds, removals_wanted)
     for spot in plan_removes:
         active[spot] = False
+    spelled = {spot: rng.choice(SPELLINGS.get(spot[2], (spot[2],))) for spot in plan_adds}
     adds = [
-        run.signer.reaction(name, user=person, channel=rated[i].channel, ts=rated[i].ts)
-        for i, person, name in plan_adds
+        run.signer.reaction(spelled[spot], user=spot[1], channel=rated[spot[0]].channel, ts=rated[spot[0]].ts)
+        for spot in plan_adds
     ]
     removes = [
-        run.signer.reaction(name, user=person, channel=rated[i].channel, ts=rated[i].ts, added=False)
-        for i, person, name in plan_removes
+        run.signer.reaction(
+            spelled[spot], user=spot[1], channel=rated[spot[0]].channel, ts=rated[spot[0]].ts, added=False
+        )
+        for spot in plan_removes
     ]
     for (index, person, name), on in active.items():
         if on:
