@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import BotError
 from bot.handlers import buttons, commands, edit, feedback, ratings, reactions, team
 from bot.handlers.deps import Deps
+from bot.handlers.fast_ack import FastCommands
 from bot.handlers.flow import expire_due
 from bot.handlers.metered import MeteredWebClient
 from bot.logs import new_request_id
@@ -73,18 +75,36 @@ async def _request_id(body: dict[str, Any], next: Any) -> None:
 
 
 def create_web_app(
-    bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0, http_events: bool = True
+    bolt: AsyncApp,
+    deps: Deps,
+    *,
+    expiry_interval: float = 5.0,
+    http_events: bool = True,
+    signing_secret: str | None = None,
 ) -> web.Application:
     """The HTTP server: POST /slack/events for everything from Slack (unless `http_events` is False, in
-    Socket Mode), GET /healthz for probes."""
+    Socket Mode), GET /healthz, /livez for probes.
+
+    Given the signing secret, `/zap` is acked without Bolt's middleware chain where that changes nothing
+    (bot/handlers/fast_ack.py): the same answer, at a fraction of the cost under load.
+    """
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+    fast = (
+        FastCommands(bolt, deps, signing_secret=signing_secret, own_middleware=(_request_id,))
+        if signing_secret
+        else None
+    )
 
     async def slack_events(request: web.Request) -> web.Response:
         try:
+            if fast is not None and (answer := await fast.answer(request, await request.text())):
+                return answer
             bolt_request = await to_slack_request(request)
         except (ValueError, UnicodeDecodeError):
             return web.json_response({"error": "unreadable body"}, status=400)
         bolt_response = await bolt.async_dispatch(bolt_request)
+        if fast is not None:
+            fast.learn(request, bolt_request.raw_body, bolt_response)
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -92,7 +112,10 @@ def create_web_app(
             await deps.store.ping()
         except BotError as exc:
             return web.json_response({"status": "unavailable", "redis": str(exc)}, status=503)
-        return web.json_response({"status": "ok", "redis": "ok", "tasks_in_flight": deps.tasks.in_flight})
+        # pid: which process answered, when WORKERS=N processes share the port.
+        return web.json_response(
+            {"status": "ok", "redis": "ok", "tasks_in_flight": deps.tasks.in_flight, "pid": os.getpid()}
+        )
 
     async def livez(request: web.Request) -> web.Response:
         # Liveness only: the event loop answers. Redis is /healthz's and /readyz's business, so that a Redis

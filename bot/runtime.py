@@ -113,8 +113,8 @@ async def build_app(
         ),
     )
     worker = DeliveryWorker(rating_store, rater, timing)
-    signing_secret = settings.slack_signing_secret
-    bolt = create_bolt_app(deps, signing_secret=signing_secret.get_secret_value() if signing_secret else "")
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    bolt = create_bolt_app(deps, signing_secret=secret)
     found = DiscoveryStore(redis)
     discovery.register(
         bolt,
@@ -126,7 +126,11 @@ async def build_app(
         options_wait=settings.options_wait_seconds,
     )
     web_app = create_web_app(
-        bolt, deps, expiry_interval=expiry_interval, http_events=not settings.socket_mode
+        bolt,
+        deps,
+        expiry_interval=expiry_interval,
+        http_events=not settings.socket_mode,
+        signing_secret=secret or None,
     )
     zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
     register_ops_routes(web_app, store=store, metrics=metrics, zapier_key=zapier_key)

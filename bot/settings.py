@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     rating_retry_seconds: float = Field(default=5.0, gt=0, le=3600)  # first backoff; doubles per failure
     rating_retry_max_seconds: float = Field(default=600.0, gt=0, le=86400)
     rating_timeout_seconds: float = Field(default=10.0, gt=0, le=120)  # one rate call
+    workers: int = Field(default=1, ge=1, le=64)  # processes serving PORT together (bot/workers.py)
 
     @field_validator("slack_bot_token", "zapier_api_key")
     @classmethod
@@ -130,6 +131,14 @@ class Settings(BaseSettings):
     def _redis_url_scheme(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_share_a_fixed_port(cls, value: int, info: ValidationInfo) -> int:
+        # With port 0 each worker would get a port of its own, and nothing would reach most of them.
+        if value > 1 and info.data.get("port") == 0:
+            raise ValueError("above 1 needs a fixed PORT (not 0)")
         return value
 
 

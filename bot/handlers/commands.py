@@ -26,10 +26,7 @@ FINDING = "Looking for the Zapier action that fits…"
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.command("/zap")
     async def zap_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        where = Where(team=command["team_id"], channel=command["channel_id"], user=command["user_id"])
-        privately = Privately(where.user, where.channel, response_url=command.get("response_url"))
-        context = CommandContext(where, privately, trigger_id=command.get("trigger_id"))
-        await ack(**start(deps, command.get("text", ""), context, thread_ts=None).message)
+        await ack(**answer_command(deps, command))
 
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -38,6 +35,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             deps.tasks.spawn(_handle_mention(deps, body, event), name="mention")
         except TooBusy:
             log.warning("dropped a mention: too many tasks in flight")
+
+
+def answer_command(deps: Deps, command: dict[str, Any]) -> Message:
+    """`/zap ...`: start the work and return the ack's message. Also called by bot/handlers/fast_ack.py."""
+    where = Where(team=command["team_id"], channel=command["channel_id"], user=command["user_id"])
+    privately = Privately(where.user, where.channel, response_url=command.get("response_url"))
+    context = CommandContext(where, privately, trigger_id=command.get("trigger_id"))
+    return start(deps, command.get("text", ""), context, thread_ts=None).message
 
 
 @dataclass(frozen=True)

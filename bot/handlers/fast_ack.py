@@ -1,0 +1,125 @@
+"""`/zap` acked before Bolt's middleware chain, where that provably changes nothing.
+
+Bolt runs every request through its global middleware (SSL check, signature, authorization, self-event
+filter, URL verification, function token), then matches listeners, builds the listener's arguments by
+introspection, and runs it: under load that is most of the cost of an ack (see bench/). For a slash command
+only two of those steps do anything: the signature check and the authorization (an `auth.test` that Bolt
+makes once and then caches for good). So `FastCommands` answers a `/zap` itself when:
+
+- the body is a form with `command=/zap`, no `payload` and no `ssl_check` field (Bolt's own conditions);
+- the signature is valid, checked by the same `SignatureVerifier` Bolt uses (else Bolt answers its 401);
+- Bolt has already answered a `/zap` with 200, so its cached authorization passed (else Bolt decides);
+- the app has only Bolt's built-in global middleware and our own listed in `own_middleware` (which the
+  fast path runs itself, e.g. the log request id): any other custom middleware (`app.use`), OAuth or
+  `before_authorize` turn the fast path off, so that it never skips code somebody added.
+
+It then runs the very function Bolt's `/zap` listener runs (`commands.answer_command`) and serializes the
+ack with Bolt's own `AsyncAck`, so the answer is byte for byte the one Bolt gives. Anything else, and every
+other kind of request, goes through Bolt as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.middleware.async_builtins import (
+    AsyncAttachingFunctionToken,
+    AsyncIgnoringSelfEvents,
+    AsyncRequestVerification,
+    AsyncSslCheck,
+    AsyncUrlVerification,
+)
+from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
+from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
+
+from bot.handlers.commands import answer_command
+from bot.handlers.deps import Deps
+from bot.slack_request import parse_slack_body
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/zap"
+FORM = "application/x-www-form-urlencoded"
+_BUILTIN_MIDDLEWARE = (
+    AsyncSslCheck,
+    AsyncRequestVerification,
+    AsyncSingleTeamAuthorization,
+    AsyncIgnoringSelfEvents,
+    AsyncUrlVerification,
+    AsyncAttachingFunctionToken,
+)
+
+
+OwnMiddleware = Callable[[dict[str, Any], Callable[[], Awaitable[None]]], Awaitable[None]]
+
+
+async def _no_next() -> None:
+    return None
+
+
+class FastCommands:
+    def __init__(
+        self,
+        bolt: AsyncApp,
+        deps: Deps,
+        *,
+        signing_secret: str,
+        own_middleware: tuple[OwnMiddleware, ...] = (),
+    ) -> None:
+        self._deps = deps
+        self._own = own_middleware
+        self._verifier = SignatureVerifier(signing_secret)
+        self._authorized = False  # set once Bolt has answered a /zap with 200
+        middleware = getattr(bolt, "_async_middleware_list", None)  # no public accessor in Bolt 1.x
+        custom = [
+            m
+            for m in middleware or [None]
+            if type(m) not in _BUILTIN_MIDDLEWARE and getattr(m, "func", None) not in own_middleware
+        ]
+        self.enabled = not custom
+        if custom:
+            names = ", ".join(type(m).__name__ for m in custom)
+            log.info("/zap goes through Bolt's whole chain: the app has middleware of its own (%s)", names)
+
+    def command_of(self, request: web.Request, raw: str) -> dict[str, str] | None:
+        """The `/zap` command this request carries, or None when it is anything else."""
+        if not self.enabled or request.content_type != FORM or "command=%2Fzap" not in raw:
+            return None
+        form = parse_slack_body(raw, request.content_type)
+        if form.get("command") != COMMAND or "ssl_check" in form or "payload" in form:
+            return None
+        return form
+
+    async def answer(self, request: web.Request, raw: str) -> web.Response | None:
+        """Bolt's answer to a `/zap`, without Bolt, or None to let Bolt handle the request."""
+        command = self.command_of(request, raw) if self._authorized else None
+        if command is None or not self._signed(request.headers, raw):
+            return None
+        try:
+            for step in self._own:
+                await step(command, _no_next)  # e.g. the log request id, as Bolt would have run it
+            message = answer_command(self._deps, command)
+        except Exception as error:
+            # As Bolt does for a listener that raises: log it, and a plain 500 with no body.
+            log.error("unhandled error in a Slack handler: %s", type(error).__name__, exc_info=error)
+            return await to_aiohttp_response(BoltResponse(status=500, body=""))
+        ack = AsyncAck()  # type: ignore[no-untyped-call]  # Bolt leaves its __init__ unannotated
+        log.debug("acked a /zap before Bolt's chain")
+        return await to_aiohttp_response(await ack(**message))
+
+    def learn(self, request: web.Request, raw: str, response: BoltResponse) -> None:
+        """After Bolt answered: a `/zap` answered 200 means Bolt's authorization passed (and is cached)."""
+        if not self._authorized and response.status == 200 and self.command_of(request, raw) is not None:
+            self._authorized = True
+
+    def _signed(self, headers: Mapping[str, str], raw: str) -> bool:
+        return self._verifier.is_valid(
+            raw, headers.get("X-Slack-Request-Timestamp", "0"), headers.get("X-Slack-Signature", "")
+        )
