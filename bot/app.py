@@ -81,18 +81,24 @@ def create_web_app(bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0) 
 
 def _expiry_sweeper(deps: Deps, interval: float) -> Any:
     async def sweeper(_: web.Application) -> AsyncIterator[None]:
+        stopping = asyncio.Event()
+
         async def loop() -> None:
-            while True:
+            while not stopping.is_set():
                 try:
                     await expire_due(deps)
                 except BotError as exc:
                     log.warning("expiry sweep skipped: %s", exc)
                 except Exception:
                     log.exception("expiry sweep failed")
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), interval)
 
         task = asyncio.create_task(loop(), name="expiry-sweeper")
         yield
+        # Not cancel() alone: redis-py 8 may turn a cancellation that lands mid-command into a
+        # ConnectionError, which the loop logs and survives, and shutdown would then wait forever.
+        stopping.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
