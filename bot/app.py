@@ -81,6 +81,9 @@ def create_web_app(bolt: AsyncApp, deps: Deps, *, expiry_interval: float = 5.0) 
 
 def _expiry_sweeper(deps: Deps, interval: float) -> Any:
     async def sweeper(_: web.Application) -> AsyncIterator[None]:
+        # A flag as well as cancel(): redis-py 8.1 sometimes loses a cancellation that arrives during a
+        # command (the command just completes), and a sweeper that missed it would loop forever and hang
+        # the shutdown. With the flag it stops at its next turn at the latest.
         stopping = asyncio.Event()
 
         async def loop() -> None:
@@ -96,8 +99,6 @@ def _expiry_sweeper(deps: Deps, interval: float) -> Any:
 
         task = asyncio.create_task(loop(), name="expiry-sweeper")
         yield
-        # Not cancel() alone: redis-py 8 may turn a cancellation that lands mid-command into a
-        # ConnectionError, which the loop logs and survives, and shutdown would then wait forever.
         stopping.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
