@@ -37,9 +37,15 @@ POLL = 0.02
 async def rating_bot(
     settings: Settings, http: aiohttp.ClientSession, slack: FakeSlack, **overrides: Any
 ) -> AsyncIterator[RunningBot]:
-    """The real bot with fast rating delivery (FAST, then `overrides`), polling its queue every 20 ms."""
+    """The real bot with fast rating delivery (FAST, then `overrides`), polling its queue every 20 ms.
+
+    `expiry_interval` and `rating_poll_interval` among `overrides` go to build_app; the rest are settings.
+    """
+    build_keys = ("expiry_interval", "rating_poll_interval")
+    build = {key: overrides.pop(key) for key in build_keys if key in overrides}
+    build.setdefault("rating_poll_interval", POLL)
     fast = settings.model_copy(update={**FAST, **overrides})
-    async with running_bot(fast, http, slack.response_url_base, rating_poll_interval=POLL) as bot:
+    async with running_bot(fast, http, slack.response_url_base, **build) as bot:
         yield bot
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 
 import pytest
@@ -181,3 +182,21 @@ async def test_a_change_while_a_rate_call_is_in_flight_is_sent_after_it(world: W
         fields = await world.settled(ran.execution_log_id)
     assert fields["delivered_rating"] == "-1"
     assert [c.query for c in world.zapier.of("rate")] == [{"rating": "1"}, {"rating": "-1"}]
+
+
+async def test_the_bot_stops_while_its_background_loops_are_mid_redis_call(world: World) -> None:
+    """Stopping the bot while the delivery worker and the expiry sweeper hammer Redis always finishes:
+    redis-py may turn a cancellation into a ConnectionError, so the loops also stop on a flag."""
+    rng = random.Random(7)
+
+    async def start_and_stop() -> None:
+        async with rating_bot(
+            world.settings, world.http, world.slack, expiry_interval=0, rating_poll_interval=0
+        ):
+            await asyncio.sleep(rng.random() * 0.05)
+
+    for _ in range(40):
+        task = asyncio.create_task(start_and_stop())
+        done, _ = await asyncio.wait({task}, timeout=15)
+        assert done, "the bot did not stop"
+        task.result()
