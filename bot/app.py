@@ -65,6 +65,8 @@ def create_web_app(
     fast = FastCommands(bolt, deps, signing_secret=signing_secret) if signing_secret else None
 
     async def slack_events(request: web.Request) -> web.Response:
+        if deps.tasks.give_way is not None:
+            deps.tasks.give_way.request_arrived()
         try:
             if fast is not None and (answer := await fast.answer(request, await request.text())):
                 return answer

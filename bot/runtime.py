@@ -11,6 +11,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.app import create_bolt_app, create_web_app, slack_client
 from bot.errors import BotError
+from bot.give_way import GiveWay
 from bot.handlers.deps import Deps
 from bot.service import ZapService
 from bot.settings import Settings
@@ -55,7 +56,8 @@ async def build_app(
 ) -> web.Application:
     """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients."""
     redis = redis_client(settings.redis_url)
-    zapier_http = new_http_client(settings.zapier_timeout_seconds)
+    give_way = GiveWay()  # background work waits for the acks of a burst (bot/give_way.py)
+    zapier_http = new_http_client(settings.zapier_timeout_seconds, after_response=give_way.turn)
     slack_http = aiohttp.ClientSession()
     store = Store(redis)
     zapier = ZapierClient(
@@ -70,7 +72,7 @@ async def build_app(
         store=store,
         slack=slack_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http),
         slack_http=slack_http,
-        tasks=BackgroundTasks(),
+        tasks=BackgroundTasks(give_way=give_way),
     )
     signing_secret = settings.slack_signing_secret.get_secret_value()
     bolt = create_bolt_app(deps, signing_secret=signing_secret)

@@ -35,13 +35,20 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=90.0, write=10.0, pool=10.0)
 MAX_RETRY_AFTER = 30.0
 
 
-def new_http_client(read_timeout: float = DEFAULT_TIMEOUT.read or 90.0) -> httpx.AsyncClient:
-    """The one shared HTTP client for Zapier. Proxies come from the environment as usual."""
+def new_http_client(
+    read_timeout: float = DEFAULT_TIMEOUT.read or 90.0,
+    *,
+    after_response: Callable[[], Awaitable[None]] | None = None,
+) -> httpx.AsyncClient:
+    """The one shared HTTP client for Zapier. Proxies come from the environment as usual.
+
+    `after_response` is awaited after each answer, before the caller handles it (bot/give_way.py)."""
     timeout = httpx.Timeout(
         DEFAULT_TIMEOUT.connect, read=read_timeout, write=DEFAULT_TIMEOUT.write, pool=10.0
     )
     # aiohttp's pool, not httpcore's: see bot/zapier/transport.py (20x less CPU per call under load).
-    return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(max_connections=200))
+    transport = AiohttpTransport(max_connections=200, after_response=after_response)
+    return httpx.AsyncClient(timeout=timeout, transport=transport)
 
 
 class ZapierClient:

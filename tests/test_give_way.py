@@ -1,0 +1,67 @@
+"""Background work gives way to Slack's requests during a burst (bot/give_way.py), within a bound.
+
+The gate's clock is a value the tests move by hand, so nothing here depends on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.give_way import GiveWay
+from bot.tasks import BackgroundTasks
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_without_recent_requests_nothing_waits() -> None:
+    """No request in the last `quiet` seconds: turn() returns at once."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    gate.request_arrived()
+    clock.now += 1
+
+    await asyncio.wait_for(gate.turn(), 5)
+
+
+async def test_work_waits_until_requests_pause() -> None:
+    """While requests keep arriving, work waits; once they pause for `quiet` seconds, it goes on."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    gate.request_arrived()
+    waiting = [asyncio.create_task(gate.turn()) for _ in range(3)]
+    await asyncio.sleep(0.05)  # the gate's clock stands still: requests are "still arriving"
+    assert not any(w.done() for w in waiting)
+
+    clock.now += 1  # a second without requests
+
+    await asyncio.wait_for(asyncio.gather(*waiting), 5)
+
+
+async def test_the_wait_is_bounded() -> None:
+    """Requests that never pause delay work by `max_wait` at most."""
+    gate = GiveWay(quiet=0.01, max_wait=0.05, clock=Clock())
+    gate.request_arrived()
+
+    await asyncio.wait_for(gate.turn(), 5)
+
+
+async def test_a_task_drained_while_it_waits_never_starts() -> None:
+    """A background task cut by the shutdown drain while giving way is closed, not run (and no warning)."""
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=Clock())
+    gate.request_arrived()
+    tasks = BackgroundTasks(give_way=gate)
+    ran = []
+
+    async def job() -> None:
+        ran.append(True)
+
+    tasks.spawn(job(), name="job")
+    cut = await tasks.drain(0.05)
+
+    assert (cut, ran) == (1, [])
