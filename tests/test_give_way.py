@@ -45,10 +45,36 @@ async def test_work_waits_until_requests_pause() -> None:
 
 async def test_the_wait_is_bounded() -> None:
     """Requests that never pause delay work by `max_wait` at most."""
-    gate = GiveWay(quiet=0.01, max_wait=0.05, clock=Clock())
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=0.5, clock=clock)
     gate.request_arrived()
+    waiting = asyncio.create_task(gate.turn())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
 
-    await asyncio.wait_for(gate.turn(), 5)
+    clock.now += 1  # the work has waited a second: past max_wait ...
+    gate.request_arrived()  # ... and requests are still arriving
+
+    await asyncio.wait_for(waiting, 5)
+
+
+async def test_waiting_work_goes_on_in_order_one_at_a_time() -> None:
+    """After a burst, queued work resumes in arrival order, one piece per turn of the event loop."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    gate.request_arrived()
+    order: list[int] = []
+
+    async def work(n: int) -> None:
+        await gate.turn()
+        order.append(n)
+
+    tasks = [asyncio.create_task(work(n)) for n in range(5)]
+    await asyncio.sleep(0.05)
+    clock.now += 1
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+    assert order == [0, 1, 2, 3, 4]
 
 
 async def test_a_task_drained_while_it_waits_never_starts() -> None:
