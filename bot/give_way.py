@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 class GiveWay:
     def __init__(
-        self, *, quiet: float = 0.02, max_wait: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self, *, quiet: float = 0.005, max_wait: float = 1.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._quiet = quiet
         self._max_wait = max_wait
