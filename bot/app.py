@@ -96,6 +96,8 @@ def create_web_app(
     )
 
     async def slack_events(request: web.Request) -> web.Response:
+        if deps.tasks.give_way is not None:
+            deps.tasks.give_way.request_arrived()
         try:
             if fast is not None and (answer := await fast.answer(request, await request.text())):
                 return answer

@@ -16,6 +16,7 @@ from bot.audit import Audit
 from bot.discovery import Finder
 from bot.discovery_store import DiscoveryStore
 from bot.errors import BotError
+from bot.give_way import GiveWay
 from bot.handlers import discovery
 from bot.handlers.deps import Deps
 from bot.handlers.groups import SlackGroups
@@ -64,7 +65,10 @@ async def build_app(
     socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = connect(settings.redis_url)
     metrics = Metrics()
-    zapier_http = new_http_client(settings.zapier_timeout_seconds, metrics=metrics)
+    give_way = GiveWay()  # background work waits for the acks of a burst (bot/give_way.py)
+    zapier_http = new_http_client(
+        settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
+    )
     slack_http = aiohttp.ClientSession()
     store = TeamStore(redis)  # the Store plus team confirmation's keys (bot/team_store.py)
     zapier = ZapierClient(
@@ -92,7 +96,7 @@ async def build_app(
         settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http, metrics
     )
     groups = SlackGroups(slack, store, cache_seconds=settings.usergroup_cache_seconds)
-    tasks = BackgroundTasks(limit=settings.max_background_tasks)
+    tasks = BackgroundTasks(limit=settings.max_background_tasks, give_way=give_way)
     metrics.track_tasks(tasks)
     deps = Deps(
         service=ZapService(

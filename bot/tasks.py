@@ -7,6 +7,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from bot.give_way import GiveWay
+
 log = logging.getLogger(__name__)
 
 
@@ -17,10 +19,11 @@ class TooBusy(Exception):
 class BackgroundTasks:
     """Holds every task it starts (asyncio keeps only weak references) and refuses work past `limit`."""
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, *, give_way: GiveWay | None = None) -> None:
         self._limit = limit
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self.give_way = give_way  # when set, each task starts after the acks of a burst (bot/give_way.py)
 
     @property
     def in_flight(self) -> int:
@@ -39,6 +42,12 @@ class BackgroundTasks:
         task.add_done_callback(self._tasks.discard)
 
     async def _guarded(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        if self.give_way is not None:
+            try:
+                await self.give_way.turn()
+            except asyncio.CancelledError:
+                coro.close()  # cancelled (a drain) before it started
+                raise
         try:
             await coro
         except asyncio.CancelledError:

@@ -49,15 +49,20 @@ MAX_RETRY_AFTER = 30.0
 
 
 def new_http_client(
-    read_timeout: float = DEFAULT_TIMEOUT.read or 90.0, *, metrics: Metrics | None = None
+    read_timeout: float = DEFAULT_TIMEOUT.read or 90.0,
+    *,
+    metrics: Metrics | None = None,
+    after_response: Callable[[], Awaitable[None]] | None = None,
 ) -> httpx.AsyncClient:
-    """The one shared HTTP client for Zapier (timed into `metrics` when given). Proxies come from the env."""
+    """The one shared HTTP client for Zapier (timed into `metrics` when given). Proxies come from the env.
+
+    `after_response` is awaited after each answer, before the caller handles it (bot/give_way.py)."""
     timeout = httpx.Timeout(
         DEFAULT_TIMEOUT.connect, read=read_timeout, write=DEFAULT_TIMEOUT.write, pool=10.0
     )
     limits = httpx.Limits(max_connections=200)
     # aiohttp's pool, not httpcore's: see bot/zapier/transport.py (20x less CPU per call under load).
-    transport = AiohttpTransport(max_connections=200)
+    transport = AiohttpTransport(max_connections=200, after_response=after_response)
     if metrics is not None:
         return MeteredAsyncClient(metrics, timeout=timeout, limits=limits, transport=transport)
     return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)

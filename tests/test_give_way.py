@@ -1,0 +1,93 @@
+"""Background work gives way to Slack's requests during a burst (bot/give_way.py), within a bound.
+
+The gate's clock is a value the tests move by hand, so nothing here depends on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.give_way import GiveWay
+from bot.tasks import BackgroundTasks
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_without_recent_requests_nothing_waits() -> None:
+    """No request in the last `quiet` seconds: turn() returns at once."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    gate.request_arrived()
+    clock.now += 1
+
+    await asyncio.wait_for(gate.turn(), 5)
+
+
+async def test_work_waits_until_requests_pause() -> None:
+    """While requests keep arriving, work waits; once they pause for `quiet` seconds, it goes on."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    gate.request_arrived()
+    waiting = [asyncio.create_task(gate.turn()) for _ in range(3)]
+    await asyncio.sleep(0.05)  # the gate's clock stands still: requests are "still arriving"
+    assert not any(w.done() for w in waiting)
+
+    clock.now += 1  # a second without requests
+
+    await asyncio.wait_for(asyncio.gather(*waiting), 5)
+
+
+async def test_the_wait_is_bounded() -> None:
+    """Requests that never pause delay work by `max_wait` at most."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=0.5, clock=clock)
+    gate.request_arrived()
+    waiting = asyncio.create_task(gate.turn())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+
+    clock.now += 1  # the work has waited a second: past max_wait ...
+    gate.request_arrived()  # ... and requests are still arriving
+
+    await asyncio.wait_for(waiting, 5)
+
+
+async def test_waiting_work_goes_on_in_order_one_at_a_time() -> None:
+    """After a burst, queued work resumes in arrival order, one piece per turn of the event loop."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    gate.request_arrived()
+    order: list[int] = []
+
+    async def work(n: int) -> None:
+        await gate.turn()
+        order.append(n)
+
+    tasks = [asyncio.create_task(work(n)) for n in range(5)]
+    await asyncio.sleep(0.05)
+    clock.now += 1
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+    assert order == [0, 1, 2, 3, 4]
+
+
+async def test_a_task_drained_while_it_waits_never_starts() -> None:
+    """A background task cut by the shutdown drain while giving way is closed, not run (and no warning)."""
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=Clock())
+    gate.request_arrived()
+    tasks = BackgroundTasks(give_way=gate)
+    ran = []
+
+    async def job() -> None:
+        ran.append(True)
+
+    tasks.spawn(job(), name="job")
+    cut = await tasks.drain(0.05)
+
+    assert (cut, ran) == (1, [])
