@@ -204,6 +204,10 @@ class Store:
             )
         )
 
+    async def forget_delivery(self, event_id: str) -> None:
+        """Undo `first_delivery`, so that Slack's re-delivery of an event we failed to handle counts."""
+        await self._call(self._redis.delete(self._event_key(event_id)))
+
     async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable

@@ -6,6 +6,7 @@ before any I/O; the rest are counted in the background, once per Slack event_id.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -14,8 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.audit import Step
 from bot.errors import BotError
 from bot.handlers.deps import Deps
-from bot.ratings.service import Ratings, Reaction
-from bot.tasks import TooBusy
+from bot.ratings.service import Reaction
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +23,18 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("reaction_added")
     async def on_reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
-        _start(deps, body, event, added=True)
+        await _count(deps, body, event, added=True)
 
     @app.event("reaction_removed")
     async def on_reaction_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
-        _start(deps, body, event, added=False)
+        await _count(deps, body, event, added=False)
 
 
-def _start(deps: Deps, body: dict[str, Any], event: dict[str, Any], *, added: bool) -> None:
+async def _count(deps: Deps, body: dict[str, Any], event: dict[str, Any], *, added: bool) -> None:
+    """Count the reaction before Slack gets its answer. The count is two short Redis calls, so the ack
+    stays fast, and doing it here is the back-pressure: a burst is answered as fast as it is counted,
+    never queued past a bound and dropped. A failure answers Slack with an error, so Slack re-delivers
+    the event and the vote is not lost."""
     ratings = deps.ratings
     item = event.get("item") or {}
     if ratings is None or item.get("type") != "message" or not ratings.counts(str(event.get("reaction", ""))):
@@ -45,21 +49,19 @@ def _start(deps: Deps, body: dict[str, Any], event: dict[str, Any], *, added: bo
     )
     if not (reaction.channel and reaction.ts and reaction.user):
         return
-    try:
-        deps.tasks.spawn(_count(deps, ratings, reaction, body.get("event_id")), name="reaction")
-    except TooBusy:
-        log.warning("dropped a reaction: too many tasks in flight")
-
-
-async def _count(deps: Deps, ratings: Ratings, reaction: Reaction, event_id: str | None) -> None:
-    try:
-        if event_id and not await deps.store.first_delivery(event_id):
-            log.info("ignored a re-delivery of event %s", event_id)
-            return
-        tally = await ratings.react(reaction)
-    except BotError as exc:
-        log.warning("could not count a reaction on %s/%s: %s", reaction.channel, reaction.ts, exc)
+    event_id = body.get("event_id")
+    if event_id and not await deps.store.first_delivery(event_id):
+        log.info("ignored a re-delivery of event %s", event_id)
         return
+    try:
+        tally = await ratings.react(reaction)
+    except BotError:
+        if event_id:
+            # Let Slack's re-delivery count it (the vote script is idempotent per event).
+            with contextlib.suppress(BotError):
+                await deps.store.forget_delivery(event_id)
+        log.warning("reaction on %s/%s not counted: Slack re-delivers it", reaction.channel, reaction.ts)
+        raise
     if tally is None:
         log.debug("reaction on %s/%s: not a message showing an execution", reaction.channel, reaction.ts)
     elif tally.changed:
