@@ -348,8 +348,9 @@ async def test_a_long_result_is_shortened_and_the_full_result_stays_reachable(
     assert buttons(result)["zap_full_result"] == "01HRUN"
     await bot.slack.block_action("zap_full_result", "01HRUN", message_ts=result.answer["ts"], user="U9")
     shown = await fake_slack.wait_for_response_posts(1)
-    await asyncio.sleep(0.2)
-    full = "".join(text_of(p.json) for p in fake_slack.response_posts)
+    async with asyncio.timeout(10):  # the full result may take several messages; wait for its end
+        while "the end" not in (full := "".join(text_of(p.json) for p in fake_slack.response_posts)):  # noqa: ASYNC110 - polling a stand-in
+            await asyncio.sleep(0.02)
     assert "the end" in full and "&lt;!channel&gt;" in full and "<!channel>" not in full
     for post in fake_slack.response_posts:
         assert_valid_blocks(post.json["blocks"])
