@@ -33,18 +33,16 @@ class BackgroundTasks:
     def accepting(self) -> bool:
         return not self._closing and len(self._tasks) < self._limit
 
-    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str, gives_way: bool = True) -> None:
-        """Start `coro` in the background. `gives_way=False` for work too small to defer (a reaction's
-        count): deferred, thousands of them pile up behind a burst and hit the bound."""
+    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> None:
         if not self.accepting:
             coro.close()
             raise TooBusy(name)
-        task = asyncio.create_task(self._guarded(coro, name, gives_way), name=name)
+        task = asyncio.create_task(self._guarded(coro, name), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guarded(self, coro: Coroutine[Any, Any, None], name: str, gives_way: bool) -> None:
-        if gives_way and self.give_way is not None:
+    async def _guarded(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        if self.give_way is not None:
             try:
                 await self.give_way.turn()
             except asyncio.CancelledError:
