@@ -27,6 +27,7 @@ QUICK = {
     "warmup": 20,
     "preview_commands": 20,
     "preview_concurrency": 10,
+    "burst_commands": 20,
     "rated_results": 10,
     "reactions": 200,
     "people": 20,

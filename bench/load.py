@@ -55,15 +55,24 @@ async def drive(
     return [r for r in results if r is not None]
 
 
-async def flows(count: int, concurrency: int, flow: Callable[[int], Awaitable[None]]) -> None:
-    """Run `flow(0..count-1)` with `concurrency` of them at a time (people, each waiting for their answer)."""
+async def flows(
+    count: int, concurrency: int, flow: Callable[[int], Awaitable[None]], *, stagger: float = 0.0
+) -> None:
+    """Run `flow(0..count-1)` with `concurrency` of them at a time (people, each waiting for their answer).
+
+    Person i starts `i * stagger` seconds in. With no stagger they all start at once, and when every flow
+    takes the same time (the Zapier stand-in's fixed latency) they stay in step: a burst of `concurrency`
+    requests within a millisecond, then nothing until the next one. Staggered by the flow's length over
+    `concurrency`, the same number are in flight at every moment, arriving evenly.
+    """
     queue = iter(range(count))
 
-    async def person() -> None:
+    async def person(delay: float) -> None:
+        await asyncio.sleep(delay)
         for index in queue:
             await flow(index)
 
-    await asyncio.gather(*(person() for _ in range(min(concurrency, count))))
+    await asyncio.gather(*(person(i * stagger) for i in range(min(concurrency, count))))
 
 
 def percentile(values: Sequence[float], q: float) -> float:

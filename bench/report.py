@@ -65,13 +65,24 @@ def rows(r: dict[str, Any]) -> list[Row]:
             p = pre[name]
             out.append(
                 (
-                    f"{label} overhead p50 / p99 ({pre['in_flight']} in flight, minus Zapier's time)",
+                    f"{label} overhead p50 / p99 ({pre['in_flight']} in flight, arriving evenly; "
+                    "minus Zapier's time)",
                     f"{p['p50_ms']:.1f} / {p['p99_ms']:.1f} ms",
                     "≤ 15 / 100 ms",
                     _ok(p["p50_ms"] <= 15 and p["p99_ms"] <= 100 and not p["failures"]),
                 )
             )
             out.append((f"  {label}: bot CPU per flow", f"{p['bot_cpu_ms_each']:.2f} ms", "", ""))
+            burst = pre.get("burst", {}).get(name)
+            if burst:
+                out.append(
+                    (
+                        f"  {label} overhead p50 / p99 when the {pre['in_flight']} arrive at once",
+                        f"{burst['p50_ms']:.1f} / {burst['p99_ms']:.1f} ms",
+                        "",
+                        "",
+                    )
+                )
     rat = r.get("ratings")
     if rat and "skipped" in rat:
         out.append(("ratings", "skipped: the bot does not rate yet", "", ""))

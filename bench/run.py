@@ -6,7 +6,8 @@ Phases, in order (each one's figures land in the result under its name):
   memory   10,000 commands through to their posted preview; RSS after, and growth.
   ack      /zap at a fixed number in flight, floor then bot, for several rounds: ack latency percentiles.
   preview  people who each send /zap and wait for the preview; then click Confirm and wait for the result:
-           time to the post minus the time Zapier (the stand-in) took.
+           time to the post minus the time Zapier (the stand-in) took. Once with the people's starts spread
+           evenly (steady load), once with all of them starting at the same moment (bursts).
   ratings  thousands of reactions from hundreds of people on a hundred results, as fast as they go.
   slow     Zapier takes 30 s per call: the acks must stay far below Slack's 3 s.
   scale    the bot again with WORKERS=1 and WORKERS=2: commands per second through to the preview.
@@ -68,6 +69,7 @@ class Config:
     warmup: int = 200
     preview_commands: int = 200
     preview_concurrency: int = 20
+    burst_commands: int = 100  # the same flows again, the people starting all at once
     rated_results: int = 100
     reactions: int = 5000
     people: int = 300
@@ -300,12 +302,35 @@ class Result:
 
 
 async def preview(run: Run) -> list[Result]:
+    """Command -> preview -> Confirm -> result, for `preview_concurrency` people at a time, twice.
+
+    `steady`: the people start evenly spread over one Zapier latency, so that the same number of flows is
+    in flight at every moment (the target's "20 in flight"). `burst`: they all start at once, and as every
+    flow takes the same time they stay in step: 20 commands within a millisecond, once a second, each
+    waiting for the CPU behind the others (a workflow firing `/zap` in bulk looks like this)."""
+    cfg = run.config
+    steady, results = await _flows_to_result(
+        run, cfg.preview_commands, "P", cfg.latency / cfg.preview_concurrency
+    )
+    burst, _ = await _flows_to_result(run, cfg.burst_commands, "B", 0.0)
+    run.results["preview"] = {
+        "in_flight": cfg.preview_concurrency,
+        "zapier_latency_s": cfg.latency,
+        **steady,
+        "burst": burst,
+    }
+    return results
+
+
+async def _flows_to_result(
+    run: Run, count: int, prefix: str, stagger: float
+) -> tuple[dict[str, Any], list[Result]]:
     cfg = run.config
     previews: list[tuple[str, dict[str, Any]]] = []
     overhead: list[tuple[float, float]] = []  # (request sent -> Zapier, Zapier answered -> post)
     nominal: list[float] = []
     failures = 0
-    requests = run.commands(cfg.preview_commands, "P")
+    requests = run.commands(count, prefix)
 
     async def to_preview(index: int) -> None:
         nonlocal failures
@@ -324,7 +349,7 @@ async def preview(run: Run) -> list[Result]:
         previews.append((request.key, post))
 
     cpu0, t0 = cpu_seconds(run.bot.pids()), time.monotonic()
-    await flows(len(requests), cfg.preview_concurrency, to_preview)
+    await flows(len(requests), cfg.preview_concurrency, to_preview, stagger=stagger)
     preview_cpu = (cpu_seconds(run.bot.pids()) - cpu0) / max(1, len(previews)) * 1000
     preview_wall = time.monotonic() - t0
 
@@ -351,12 +376,11 @@ async def preview(run: Run) -> list[Result]:
         results.append(Result(channel, result["ts"], zap["log"]))
 
     cpu0 = cpu_seconds(run.bot.pids())
-    await flows(len(previews), cfg.preview_concurrency, to_result)
+    await flows(len(previews), cfg.preview_concurrency, to_result, stagger=stagger)
     run_cpu = (cpu_seconds(run.bot.pids()) - cpu0) / max(1, len(results)) * 1000
     await settle(run.bot)
-    run.results["preview"] = {
-        "in_flight": cfg.preview_concurrency,
-        "zapier_latency_s": cfg.latency,
+    figures = {
+        "arrivals": "staggered" if stagger else "all at once",
         "command_to_preview": overhead_figures(overhead, nominal, failures)
         | {
             "bot_cpu_ms_each": round(preview_cpu, 2),
@@ -365,7 +389,7 @@ async def preview(run: Run) -> list[Result]:
         "confirm_to_result": overhead_figures(run_overhead, run_nominal, run_failures)
         | {"bot_cpu_ms_each": round(run_cpu, 2)},
     }
-    return results
+    return figures, results
 
 
 async def ratings(run: Run, results: list[Result]) -> None:

@@ -6,7 +6,10 @@ answer: Redis, Slack) would otherwise share the event loop with the acks still t
 them (bench/ measured the bot's ack p99 at several times the floor's). So while requests arrive less than
 `quiet` seconds apart, background work queues at `turn()`, and the queue lets one piece through per turn of
 the event loop once requests pause or once the oldest has waited `max_wait` seconds: never a flood that
-would stall the acks behind it. At the pace of people there is always a pause and nothing waits.
+would stall the acks behind it.
+
+A burst is two requests less than `quiet` apart: one request on its own (the pace of people, even twenty
+of them a second) is not one, so its work, and the handling of Zapier's answers meanwhile, never waits.
 """
 
 from __future__ import annotations
@@ -25,17 +28,25 @@ class GiveWay:
         self._max_wait = max_wait
         self._clock = clock
         self._last_request = -1e9
+        self._previous_request = -1e9
         self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
         self._scheduled = False
 
     def request_arrived(self) -> None:
         """Called for each request from Slack, as it arrives."""
-        self._last_request = self._clock()
+        self._previous_request, self._last_request = self._last_request, self._clock()
+
+    def _in_burst(self, now: float) -> bool:
+        return (
+            now - self._last_request < self._quiet
+            and self._last_request - self._previous_request < self._quiet
+        )
 
     async def turn(self) -> None:
-        """Return at once, unless Slack's requests are arriving right now: then when this work's turn is."""
+        """Return at once, unless a burst of Slack's requests is arriving right now: then when this work's
+        turn is."""
         now = self._clock()
-        if not self._waiting and now - self._last_request >= self._quiet:
+        if not self._waiting and not self._in_burst(now):
             return
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append((now, turn))
@@ -55,7 +66,7 @@ class GiveWay:
             return
         now = self._clock()
         since_request = now - self._last_request
-        if since_request >= self._quiet or now - self._waiting[0][0] >= self._max_wait:
+        if not self._in_burst(now) or now - self._waiting[0][0] >= self._max_wait:
             self._waiting.popleft()[1].set_result(None)
             self._schedule(0.0)  # the next one on the loop's next turn, after any request that came in
         else:

@@ -29,11 +29,23 @@ async def test_without_recent_requests_nothing_waits() -> None:
     await asyncio.wait_for(gate.turn(), 5)
 
 
+async def test_one_request_alone_does_not_hold_its_own_work() -> None:
+    """A request with none just before it (people's pace) is no burst: its work goes on at once."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    gate.request_arrived()
+    clock.now += 0.05  # the next one, 50 ms later: twenty a second, but one at a time
+    gate.request_arrived()
+
+    await asyncio.wait_for(gate.turn(), 5)
+
+
 async def test_work_waits_until_requests_pause() -> None:
     """While requests keep arriving, work waits; once they pause for `quiet` seconds, it goes on."""
     clock = Clock()
     gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
     gate.request_arrived()
+    gate.request_arrived()  # two at the same moment: a burst
     waiting = [asyncio.create_task(gate.turn()) for _ in range(3)]
     await asyncio.sleep(0.05)  # the gate's clock stands still: requests are "still arriving"
     assert not any(w.done() for w in waiting)
@@ -48,12 +60,14 @@ async def test_the_wait_is_bounded() -> None:
     clock = Clock()
     gate = GiveWay(quiet=0.01, max_wait=0.5, clock=clock)
     gate.request_arrived()
+    gate.request_arrived()
     waiting = asyncio.create_task(gate.turn())
     await asyncio.sleep(0.05)
     assert not waiting.done()
 
     clock.now += 1  # the work has waited a second: past max_wait ...
-    gate.request_arrived()  # ... and requests are still arriving
+    gate.request_arrived()  # ... and a burst is still arriving
+    gate.request_arrived()
 
     await asyncio.wait_for(waiting, 5)
 
@@ -62,6 +76,7 @@ async def test_waiting_work_goes_on_in_order_one_at_a_time() -> None:
     """After a burst, queued work resumes in arrival order, one piece per turn of the event loop."""
     clock = Clock()
     gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    gate.request_arrived()
     gate.request_arrived()
     order: list[int] = []
 
@@ -80,6 +95,7 @@ async def test_waiting_work_goes_on_in_order_one_at_a_time() -> None:
 async def test_a_task_drained_while_it_waits_never_starts() -> None:
     """A background task cut by the shutdown drain while giving way is closed, not run (and no warning)."""
     gate = GiveWay(quiet=0.01, max_wait=30, clock=Clock())
+    gate.request_arrived()
     gate.request_arrived()
     tasks = BackgroundTasks(give_way=gate)
     ran = []

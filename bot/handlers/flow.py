@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -130,39 +131,51 @@ async def confirm(deps: Deps, value: str, where: Where, privately: Privately) ->
         await _explain_refusal(deps, claim.outcome, claim.decided_by, claim.preview, privately)
         return
     preview = claim.preview
-    await update(
-        deps,
-        preview.channel,
-        preview.message_ts,
-        preview_message(preview, closed=confirmed_note(where.user) + approvals_note(preview) + " · running…"),
-    )
-    await _run_and_report(
-        deps, preview, where.user, note=confirmed_note(where.user) + approvals_note(preview)
-    )
+    head = confirmed_note(where.user) + approvals_note(preview)
+    # The "running…" update goes out beside the Zapier call, not before it: the person who clicked waits
+    # for the result, not for Slack to redraw the preview. It is awaited before the preview's last update.
+    running = asyncio.create_task(_mark_running(deps, preview, head + " · running…"))
+    try:
+        await _run_and_report(deps, preview, where.user, note=head, before_closing=running)
+    finally:
+        await running  # never raises; done already unless the run itself raised
+
+
+async def _mark_running(deps: Deps, preview: Preview, note: str) -> None:
+    try:
+        await update(deps, preview.channel, preview.message_ts, preview_message(preview, closed=note))
+    except Exception:
+        # Only the "running…" redraw is lost: the result and the preview's last update still follow.
+        log.exception("could not mark preview %s running", preview.id)
 
 
 async def _run_and_report(
-    deps: Deps, preview: Preview, confirmed_by: str, *, note: str | None = None
+    deps: Deps,
+    preview: Preview,
+    confirmed_by: str,
+    *,
+    note: str | None = None,
+    before_closing: asyncio.Task[None] | None = None,
 ) -> None:
+    """Run the action, post the outcome in the thread, then close the preview. `before_closing` (an update
+    of the preview already under way) finishes before that last update, so it cannot overwrite it."""
     thread = preview.thread_ts or preview.message_ts
     head = note or confirmed_note(confirmed_by)
     try:
         outcome = await deps.service.run(preview)
     except BotError as exc:
-        await deps.audit.preview_step(
-            Step.EXECUTED, preview, who=confirmed_by, detail=f"failed: {type(exc).__name__}"
-        )
         log.warning("run of preview %s failed: %s", preview.id, type(exc).__name__)
         message = failure_message(f"{preview.result.action_used}", exc, "run")
         await _post_in_thread(deps, preview, message, thread)
-        await update(
-            deps,
-            preview.channel,
-            preview.message_ts,
-            preview_message(preview, closed=head + " · it failed, see the thread"),
+        await deps.audit.preview_step(
+            Step.EXECUTED, preview, who=confirmed_by, detail=f"failed: {type(exc).__name__}"
         )
+        await _close(deps, preview, head + " · it failed, see the thread", before_closing)
         return
     result = outcome.result
+    message = result_message(preview, outcome.result, fallback_reason=outcome.fallback_reason)
+    ts = await _post_in_thread(deps, preview, message, thread)
+    # Recorded after the post, which is what the people in the channel wait for.
     await deps.audit.preview_step(
         Step.EXECUTED,
         preview,
@@ -170,19 +183,18 @@ async def _run_and_report(
         execution_log_id=result.execution_log_id,
         detail=result.status.value,
     )
-    message = result_message(preview, outcome.result, fallback_reason=outcome.fallback_reason)
-    ts = await _post_in_thread(deps, preview, message, thread)
     if ts is not None:
         try:
             await deps.service.record_result(preview, outcome.result, message_ts=ts)
         except BotError as exc:
             log.warning("could not record result %s: %s", outcome.result.execution_log_id, type(exc).__name__)
-    await update(
-        deps,
-        preview.channel,
-        preview.message_ts,
-        preview_message(preview, closed=head + " · result in the thread"),
-    )
+    await _close(deps, preview, head + " · result in the thread", before_closing)
+
+
+async def _close(deps: Deps, preview: Preview, note: str, before: asyncio.Task[None] | None) -> None:
+    if before is not None:
+        await before
+    await update(deps, preview.channel, preview.message_ts, preview_message(preview, closed=note))
 
 
 async def _post_in_thread(
