@@ -9,6 +9,7 @@ supervises them (bot/workers.py).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 
@@ -72,6 +73,7 @@ def serve(*, worker: bool) -> int:
         return run_workers(settings.workers)
     from bot.runtime import build_app  # noqa: PLC0415 - after the settings check, so it answers at once
 
+    freeze_what_is_loaded()
     logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
     web.run_app(
         build_app(settings, policy=policy),
@@ -84,6 +86,15 @@ def serve(*, worker: bool) -> int:
         loop=new_event_loop(),
     )
     return 0
+
+
+def freeze_what_is_loaded() -> None:
+    """Leave what the imports built (modules, classes, functions: ~80,000 objects that live as long as the
+    process) out of every later garbage collection. A full collection otherwise walks all of them again,
+    and under a burst of commands that pause lands on the acks in flight: measured with gc.callbacks
+    during bench/'s ack phase, the longest went from 250 ms (typically 60-120 ms) to 50-80 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
