@@ -105,11 +105,13 @@ class ZapService:
     async def shown(self, preview: Preview, *, message_ts: str, thread_ts: str) -> None:
         """Record where the preview was posted, so results thread under it and reactions rate its log."""
         preview.message_ts, preview.thread_ts = message_ts, thread_ts
-        await self._store.update_preview(preview.id, message_ts=message_ts, thread_ts=thread_ts)
         fields = self._execution_fields(preview, preview.result, confirmed_by="", message_ts=message_ts)
         fields["kind"] = "preview"  # also when Zapier answered the preview with status `success`
         await self._store.save_execution(
-            preview.result.execution_log_id, fields, message=(preview.channel, message_ts)
+            preview.result.execution_log_id,
+            fields,
+            message=(preview.channel, message_ts),
+            preview_update=(preview.id, {"message_ts": message_ts, "thread_ts": thread_ts}),
         )
 
     async def decide(self, preview_id: str, where: Where, *, confirm: bool) -> Claim:

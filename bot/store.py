@@ -173,10 +173,20 @@ class Store:
 
     # executions ------------------------------------------------------------------------------------
     async def save_execution(
-        self, execution_log_id: str, fields: dict[str, str], *, message: tuple[str, str]
+        self,
+        execution_log_id: str,
+        fields: dict[str, str],
+        *,
+        message: tuple[str, str],
+        preview_update: tuple[str, dict[str, str]] | None = None,
     ) -> None:
+        """Save an execution and the message showing it; with `preview_update` (id, fields), update that
+        preview in the same transaction (one round trip where a flow needs both)."""
         channel, ts = message
         async with self._redis.pipeline(transaction=True) as pipe:
+            if preview_update is not None:
+                preview_id, preview_fields = preview_update
+                pipe.hset(self._preview_key(preview_id), mapping=_hash(preview_fields))
             pipe.hset(self.execution_key(execution_log_id), mapping=_hash(fields))
             pipe.set(self._message_key(channel, ts), execution_log_id)
             pipe.zadd(self._executions_key(), {execution_log_id: time.time()}, nx=True)
