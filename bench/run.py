@@ -33,7 +33,7 @@ from typing import Any
 import aiohttp
 import redis.asyncio
 
-from bench.load import Sent, drive, flows, new_session, percentile, send
+from bench.load import Client, Sent, drive, flows, percentile, send
 from bench.procs import ROOT, RedisProcess, ServerProcess, StandIns, cpu_seconds, rss_mb
 from bench.slack import Signed, Signer
 
@@ -101,7 +101,7 @@ class Run:
     bot: ServerProcess
     floor: ServerProcess
     log_dir: Path
-    session: aiohttp.ClientSession
+    session: Client  # Slack's requests to the servers
     results: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     tags: int = 0
@@ -162,7 +162,7 @@ async def benchmark(config: Config) -> dict[str, Any]:
             stack.push_async_callback(floor.stop)
             await asyncio.gather(bot.start(), floor.start())
             session = await stack.enter_async_context(
-                new_session(max(config.concurrency, config.scale_concurrency, 100))
+                Client(max(config.concurrency, config.scale_concurrency, 100))
             )
             run = Run(
                 config, Signer(SIGNING_SECRET, stand_ins.response_base), stand_ins, redis_url, bot, floor,
@@ -546,7 +546,7 @@ async def slow(run: Run) -> None:
     # Ack and Zapier call sent, nothing else yet: Zapier has not answered any of them.
     figures["server_cpu_ms_per_command"] = round((cpu_seconds(pids) - cpu0) / len(sent) * 1000, 3)
     await asyncio.sleep(0.5)
-    async with run.session.get(run.bot.url + "/healthz") as response:
+    async with aiohttp.ClientSession() as session, session.get(run.bot.url + "/healthz") as response:
         in_flight = (await response.json()).get("tasks_in_flight")
     run.stand_ins.set_latency(cfg.latency)
     run.results["slow"] = {"zapier_latency_s": cfg.slow_latency, "in_flight": cfg.concurrency} | figures
