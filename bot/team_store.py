@@ -23,8 +23,10 @@ from bot.store import PREVIEW_GRACE_SECONDS, Store
 # One approval, atomically: of many clicks on many replicas, each person counts once, and the click that
 # reaches the count moves the preview to `running` (exactly one does). A click must carry the fingerprint
 # of the params it was shown; a click without one (a button made before fingerprints) is accepted only while
-# the preview was never edited. Returns {outcome, decided_by, approved_by}.
+# the preview was never edited. Returns {outcome, decided_by, approved_by, the preview's fields and values...}
+# (none for `unknown`): the preview as the click left it, without a second round trip.
 _APPROVE = """
+local function decide()
 local f = redis.call('HMGET', KEYS[1], 'state', 'expires_at', 'team', 'channel', 'decided_by',
                      'fingerprint', 'approvals_needed', 'approved_by', 'revision')
 if not f[1] then return {'unknown', '', ''} end
@@ -54,6 +56,12 @@ if count >= (tonumber(f[7] or '1') or 1) then
 end
 redis.call('HSET', KEYS[1], 'approved_by', approved)
 return {'approved', '', approved}
+end
+local reply = decide()
+if reply[1] ~= 'unknown' then
+  for _, item in ipairs(redis.call('HGETALL', KEYS[1])) do table.insert(reply, item) end
+end
+return reply
 """
 
 # Replace a pending preview's content by an edited one, only if it still shows what the editor saw
@@ -122,8 +130,9 @@ class TeamStore(Store):
         keys = [self._preview_key(preview_id), self._expiring_key()]
         args = [team, channel, repr(now), user, preview_id, fingerprint]
         reply = await self._call(cast(Awaitable[list[str]], self._approve(keys=keys, args=args)))
-        outcome, decided_by, approved = reply
-        preview = await self.get_preview(preview_id) if outcome != "unknown" else None
+        outcome, decided_by, approved, *flat = reply
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        preview = Preview.from_fields(fields) if fields else None
         return ApproveResult(outcome, decided_by, tuple(approved.split()), preview)
 
     async def replace_preview(self, edited: Preview, *, expected_fingerprint: str, now: float) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -12,7 +14,7 @@ from bot.audit import Step
 from bot.errors import BotError
 from bot.handlers.deps import Deps
 from bot.handlers.replies import Privately, post, slack_error_code, slack_error_text, update
-from bot.handlers.team import approve_click, may_cancel
+from bot.handlers.team import approve_click, may_cancel, record_confirmation
 from bot.messages import (
     Message,
     cancelled_note,
@@ -132,21 +134,29 @@ async def confirm(deps: Deps, value: str, where: Where, privately: Privately) ->
         return
     preview = claim.preview
     head = confirmed_note(where.user) + approvals_note(preview)
-    # The "running…" update goes out beside the Zapier call, not before it: the person who clicked waits
-    # for the result, not for Slack to redraw the preview. It is awaited before the preview's last update.
-    running = asyncio.create_task(_mark_running(deps, preview, head + " · running…"))
+    # The "running…" redraw and the click's audit steps go out beside the Zapier call, not before it: the
+    # person who clicked waits for the result, not for Slack or the audit trail. Both are done before the
+    # run's own audit step and the preview's last update, so neither can come out of order.
+    beside = (
+        asyncio.create_task(_quietly(_mark_running(deps, preview, head + " · running…"))),
+        asyncio.create_task(_quietly(record_confirmation(deps, preview, where.user))),
+    )
     try:
-        await _run_and_report(deps, preview, where.user, note=head, before_closing=running)
+        await _run_and_report(deps, preview, where.user, note=head, beside=beside)
     finally:
-        await running  # never raises; done already unless the run itself raised
+        await asyncio.gather(*beside)  # never raises; done already unless the run itself raised
 
 
 async def _mark_running(deps: Deps, preview: Preview, note: str) -> None:
+    await update(deps, preview.channel, preview.message_ts, preview_message(preview, closed=note))
+
+
+async def _quietly(work: Coroutine[Any, Any, None]) -> None:
+    """For work beside a run: a failure is logged, and the run's result and last update still follow."""
     try:
-        await update(deps, preview.channel, preview.message_ts, preview_message(preview, closed=note))
+        await work
     except Exception:
-        # Only the "running…" redraw is lost: the result and the preview's last update still follow.
-        log.exception("could not mark preview %s running", preview.id)
+        log.exception("work beside a run failed")
 
 
 async def _run_and_report(
@@ -155,10 +165,10 @@ async def _run_and_report(
     confirmed_by: str,
     *,
     note: str | None = None,
-    before_closing: asyncio.Task[None] | None = None,
+    beside: Sequence[asyncio.Task[None]] = (),
 ) -> None:
-    """Run the action, post the outcome in the thread, then close the preview. `before_closing` (an update
-    of the preview already under way) finishes before that last update, so it cannot overwrite it."""
+    """Run the action, post the outcome in the thread, record it, then close the preview. The tasks
+    `beside` the run (which must not raise) are finished before the run is recorded in the audit trail."""
     thread = preview.thread_ts or preview.message_ts
     head = note or confirmed_note(confirmed_by)
     try:
@@ -167,15 +177,17 @@ async def _run_and_report(
         log.warning("run of preview %s failed: %s", preview.id, type(exc).__name__)
         message = failure_message(f"{preview.result.action_used}", exc, "run")
         await _post_in_thread(deps, preview, message, thread)
+        await asyncio.gather(*beside)
         await deps.audit.preview_step(
             Step.EXECUTED, preview, who=confirmed_by, detail=f"failed: {type(exc).__name__}"
         )
-        await _close(deps, preview, head + " · it failed, see the thread", before_closing)
+        await _close(deps, preview, head + " · it failed, see the thread")
         return
     result = outcome.result
     message = result_message(preview, outcome.result, fallback_reason=outcome.fallback_reason)
     ts = await _post_in_thread(deps, preview, message, thread)
     # Recorded after the post, which is what the people in the channel wait for.
+    await asyncio.gather(*beside)
     await deps.audit.preview_step(
         Step.EXECUTED,
         preview,
@@ -188,12 +200,10 @@ async def _run_and_report(
             await deps.service.record_result(preview, outcome.result, message_ts=ts)
         except BotError as exc:
             log.warning("could not record result %s: %s", outcome.result.execution_log_id, type(exc).__name__)
-    await _close(deps, preview, head + " · result in the thread", before_closing)
+    await _close(deps, preview, head + " · result in the thread")
 
 
-async def _close(deps: Deps, preview: Preview, note: str, before: asyncio.Task[None] | None) -> None:
-    if before is not None:
-        await before
+async def _close(deps: Deps, preview: Preview, note: str) -> None:
     await update(deps, preview.channel, preview.message_ts, preview_message(preview, closed=note))
 
 

@@ -64,16 +64,11 @@ async def _answered_here(
 ) -> bool:
     """Record the click in the audit trail, and answer it here unless `flow.confirm` acts on it."""
     outcome = result.outcome
-    if outcome in ("claimed", "approved"):
+    if outcome == "claimed":
+        return False  # flow.confirm runs it, and records the click beside the run (record_confirmation)
+    if outcome == "approved":
         progress = f"{len(result.approved_by)}/{current.approvals_needed}"
         await deps.audit.preview_step(Step.APPROVED, current, who=where.user, detail=progress)
-    if outcome == "claimed":
-        approvers = " ".join(result.approved_by)
-        await deps.audit.preview_step(
-            Step.CONFIRMED, current, who=where.user, detail=f"approved by {approvers}"
-        )
-        return False
-    if outcome == "approved":
         await privately.say(deps, approval_recorded_text(current))
         await _show_progress(deps, current.id)
         return True
@@ -89,6 +84,14 @@ async def _answered_here(
     if outcome == "expired_now":
         await deps.audit.preview_step(Step.EXPIRED, current, who="")
     return False
+
+
+async def record_confirmation(deps: Deps, preview: Preview, who: str) -> None:
+    """The audit steps of the click that completed the approvals of `preview` (as the claim left it)."""
+    progress = f"{len(preview.approved_by)}/{preview.approvals_needed}"
+    await deps.audit.preview_step(Step.APPROVED, preview, who=who, detail=progress)
+    approvers = " ".join(preview.approved_by)
+    await deps.audit.preview_step(Step.CONFIRMED, preview, who=who, detail=f"approved by {approvers}")
 
 
 async def _show_progress(deps: Deps, preview_id: str) -> None:
