@@ -61,9 +61,15 @@ async def make_preview(
     why there is no preview (denied, refused, failed), naming it `title`, with `hint` appended."""
     title = escape(title or f"{request.app} {request.action}")
     what = {"who": where.user, "team": where.team, "channel": where.channel}
-    await deps.audit.append(Step.REQUESTED, **what, app=request.app, action=request.action)
+    # Written beside the preview call rather than before it, and finished before the step that follows.
+    requested = asyncio.create_task(
+        deps.audit.append(Step.REQUESTED, **what, app=request.app, action=request.action)
+    )
     try:
-        preview = await deps.service.preview(request, where)
+        try:
+            preview = await deps.service.preview(request, where)
+        finally:
+            await requested
     except PolicyDenied as exc:
         await deps.audit.append(Step.DENIED, **what, app=request.app, action=request.action)
         await privately.say(deps, denied_text(request, exc.denial) + hint)
