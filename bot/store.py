@@ -110,7 +110,8 @@ class Store:
     def _message_key(self, channel: str, ts: str) -> str:
         return f"{self._prefix}:message:{channel}:{ts}"
 
-    def _event_key(self, event_id: str) -> str:
+    def event_key(self, event_id: str) -> str:
+        """Public for the vote script (bot.ratings.store), which marks an event handled in its own step."""
         return f"{self._prefix}:event:{event_id}"
 
     # health ----------------------------------------------------------------------------------------
@@ -197,16 +198,12 @@ class Store:
     # events ----------------------------------------------------------------------------------------
     async def first_delivery(self, event_id: str) -> bool:
         """True for the first delivery of a Slack event, on any replica; False for a re-delivery."""
-        key = self._event_key(event_id)
+        key = self.event_key(event_id)
         return bool(
             await self._call(
                 cast(Awaitable[bool | None], self._redis.set(key, "1", nx=True, ex=EVENT_DEDUP_SECONDS))
             )
         )
-
-    async def forget_delivery(self, event_id: str) -> None:
-        """Undo `first_delivery`, so that Slack's re-delivery of an event we failed to handle counts."""
-        await self._call(self._redis.delete(self._event_key(event_id)))
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
         try:

@@ -76,7 +76,7 @@ async def test_zap_audit_shows_the_caller_the_last_steps_of_this_channel_only(
 
 
 async def test_the_stream_is_capped_and_other_features_can_append(redis_client: redis.asyncio.Redis) -> None:
-    """`Audit.append` (what the ratings feature calls) adds an entry; XADD MAXLEN ~ keeps the stream near
+    """`Audit.append` (what other features call) adds an entry; XADD MAXLEN ~ keeps the stream near
     AUDIT_MAX_ENTRIES, dropping the oldest; `recent` finds a channel's newest entries that are still kept."""
     audit = Audit(TeamStore(redis_client), max_entries=100)
     for n in range(1000):
