@@ -87,7 +87,7 @@ end
 local tally = vote()
 if tally[1] == 'unknown' then return tally end
 if tally[1] == 'changed' then
-  local entry = {unpack(ARGV, 12)}
+  local entry = cjson.decode(ARGV[12])
   for i = 1, #entry - 1, 2 do
     if entry[i] == 'detail' then entry[i + 1] = entry[i + 1] .. string.format('%+d', tally[2]) end
   end
