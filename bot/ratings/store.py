@@ -254,7 +254,8 @@ class RatingStore:
     ) -> Tally:
         """Apply one reaction event (`weight` 0 for a removal) once per `event_id`; `order` sorts events
         per person and emoji. When the person's vote changes, `audit` is appended, the new rating (`+1`,
-        `+0`, `-1`) added at the end of its `detail`. One Redis call (see `_REACT`)."""
+        `+0`, `-1`) added at the end of its `detail`. One Redis call (see `_REACT`), batched with the other
+        requests' (bot/redis_batch.py: safe to repeat, as the event key makes it)."""
         keys = [
             self._execution_key(execution_log_id),
             self._reactions_key(execution_log_id),
@@ -275,8 +276,8 @@ class RatingStore:
             str(EVENT_DEDUP_SECONDS),
             *audit.args,
         ]
-        result = await self._call(cast(Awaitable[list[Any]], self._react(keys=keys, args=args)))
-        outcome, rating, up, down = result
+        reply = self._store.batched.script(self._react, keys, args)
+        outcome, rating, up, down = await self._call(cast(Awaitable[list[Any]], reply))
         return Tally(
             outcome != "unknown",
             outcome == "changed",
