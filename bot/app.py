@@ -23,6 +23,7 @@ from bot.errors import BotError
 from bot.handlers import buttons, commands, edit, feedback, ratings, reactions, team
 from bot.handlers.deps import Deps
 from bot.handlers.fast_ack import FastCommands
+from bot.handlers.fast_events import FastReactions
 from bot.handlers.flow import expire_due
 from bot.handlers.metered import MeteredWebClient
 from bot.logs import new_request_id
@@ -85,28 +86,35 @@ def create_web_app(
     """The HTTP server: POST /slack/events for everything from Slack (unless `http_events` is False, in
     Socket Mode), GET /healthz, /livez for probes.
 
-    Given the signing secret, `/zap` is acked without Bolt's middleware chain where that changes nothing
-    (bot/handlers/fast_ack.py): the same answer, at a fraction of the cost under load.
+    Given the signing secret, `/zap` and reaction events are answered without Bolt's middleware chain
+    where that changes nothing (bot/handlers/fast_ack.py, fast_events.py): the same answer, at a fraction
+    of the cost under load.
     """
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+    own = (_request_id,)
     fast = (
-        FastCommands(bolt, deps, signing_secret=signing_secret, own_middleware=(_request_id,))
+        (
+            FastCommands(bolt, deps, signing_secret=signing_secret, own_middleware=own),
+            FastReactions(bolt, deps, signing_secret=signing_secret, own_middleware=own),
+        )
         if signing_secret
-        else None
+        else ()
     )
 
     async def slack_events(request: web.Request) -> web.Response:
         if deps.tasks.give_way is not None:
             deps.tasks.give_way.request_arrived()
         try:
-            if fast is not None and (answer := await fast.answer(request, await request.text())):
-                return answer
+            raw = await request.text()
+            for path in fast:
+                if answer := await path.answer(request, raw):
+                    return answer
             bolt_request = await to_slack_request(request)
         except (ValueError, UnicodeDecodeError):
             return web.json_response({"error": "unreadable body"}, status=400)
         bolt_response = await bolt.async_dispatch(bolt_request)
-        if fast is not None:
-            fast.learn(request, bolt_request.raw_body, bolt_response)
+        for path in fast:
+            path.learn(request, bolt_request, bolt_response)
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:

@@ -4,13 +4,16 @@ Each entry says what happened (`step`), who did it, when, where (team, channel),
 preview id, execution_log_id) and a short `detail`. The stream is capped near AUDIT_MAX_ENTRIES (XADD
 MAXLEN ~), oldest entries first out; `/zap audit [N]` shows the caller the newest N entries of the channel.
 
-Other features add their steps with `append`; ratings, for one:
+Other features add their steps with `append`:
 
-    await deps.audit.append(Step.RATED, who=user, channel=channel, app=app, action=action,
-                            execution_log_id=log_id, detail="+1")
+    await deps.audit.append(Step.EXECUTED, who=user, channel=channel, app=app, action=action,
+                            execution_log_id=log_id, detail="success")
 
 An audit write that fails is logged and does not stop the step it records: the step has already happened
 (an action may have run) and its outcome must still reach Slack.
+
+A step that is itself one Lua script can append its entry in that same script, with `write` (the same
+fields, keys and trimming): ratings do, so that a vote costs one Redis call (bot/ratings/store.py).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from enum import StrEnum
 
 from bot.errors import BotError
 from bot.records import Preview
-from bot.team_store import TeamStore
+from bot.team_store import AuditWrite, TeamStore
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +109,36 @@ class Audit:
         detail: str = "",
     ) -> None:
         """Add one step to the trail. `who` is a Slack user ID ("" for the bot itself, e.g. expiry)."""
+        write = self.write(
+            step,
+            who=who,
+            channel=channel,
+            app=app,
+            action=action,
+            execution_log_id=execution_log_id,
+            preview_id=preview_id,
+            team=team,
+            detail=detail,
+        )
+        try:
+            await self._store.audit_add(write)
+        except BotError as exc:
+            log.warning("could not append %s of %s to the audit trail: %s", step, preview_id or app, exc)
+
+    def write(
+        self,
+        step: Step | str,
+        *,
+        who: str,
+        channel: str,
+        app: str = "",
+        action: str = "",
+        execution_log_id: str = "",
+        preview_id: str = "",
+        team: str = "",
+        detail: str = "",
+    ) -> AuditWrite:
+        """One entry, stamped now, ready for a Lua script to append (what `append` sends)."""
         fields = {
             "step": str(step),
             "who": who,
@@ -118,10 +151,7 @@ class Audit:
             "preview_id": preview_id,
             "detail": detail[:DETAIL_CHARS],
         }
-        try:
-            await self._store.audit_add(fields, max_entries=self._max_entries)
-        except BotError as exc:
-            log.warning("could not append %s of %s to the audit trail: %s", step, preview_id or app, exc)
+        return self._store.audit_write(fields, max_entries=self._max_entries)
 
     async def preview_step(
         self, step: Step, preview: Preview, *, who: str, execution_log_id: str | None = None, detail: str = ""

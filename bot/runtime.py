@@ -98,6 +98,7 @@ async def build_app(
     groups = SlackGroups(slack, store, cache_seconds=settings.usergroup_cache_seconds)
     tasks = BackgroundTasks(limit=settings.max_background_tasks, give_way=give_way)
     metrics.track_tasks(tasks)
+    audit = Audit(store, max_entries=settings.audit_max_entries)
     deps = Deps(
         service=ZapService(
             zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy, metrics=metrics
@@ -107,12 +108,13 @@ async def build_app(
         slack_http=slack_http,
         tasks=tasks,
         approvals=Approvals(zapier, store, groups),
-        audit=Audit(store, max_entries=settings.audit_max_entries),
+        audit=audit,
         metrics=metrics,
         ratings=Ratings(
             rating_store,
             store,
             parse_rating_emoji(settings.rating_emoji),
+            audit=audit,
             coalesce_seconds=settings.rating_delay_seconds,
         ),
     )

@@ -1,4 +1,5 @@
-"""Redis: the only module that talks to it. Every key is built here, under one prefix.
+"""Redis: the only module that talks to it (with its feature stores, and bot/redis_batch.py, which sends
+the hot path's commands in batches). Every key is built here, under one prefix.
 
 Keys (prefix `zapbot` by default):
     {p}:preview:{id}                  hash   a preview and its state; kept a day past its expiry
@@ -26,6 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import StoreError
 from bot.records import Preview, PreviewState
+from bot.redis_batch import Batched
 
 T = TypeVar("T")
 
@@ -85,6 +87,8 @@ class Store:
         self._redis = redis
         self._prefix = prefix
         self._claim = redis.register_script(_CLAIM)
+        # The calls each reaction makes (a burst is thousands) go out with the others of their loop turn.
+        self.batched = Batched(redis)
 
     def __repr__(self) -> str:
         return f"Store(prefix={self._prefix!r})"
@@ -110,7 +114,8 @@ class Store:
     def _message_key(self, channel: str, ts: str) -> str:
         return f"{self._prefix}:message:{channel}:{ts}"
 
-    def _event_key(self, event_id: str) -> str:
+    def event_key(self, event_id: str) -> str:
+        """Public for the vote script (bot.ratings.store), which marks an event handled in its own step."""
         return f"{self._prefix}:event:{event_id}"
 
     # health ----------------------------------------------------------------------------------------
@@ -202,21 +207,18 @@ class Store:
         return await self._call(cast(Awaitable[list[str]], self._redis.zrevrange(key, 0, limit - 1)))
 
     async def execution_for_message(self, channel: str, ts: str) -> str | None:
-        return await self._call(cast(Awaitable[str | None], self._redis.get(self._message_key(channel, ts))))
+        key = self._message_key(channel, ts)
+        return await self._call(cast(Awaitable[str | None], self.batched.execute("GET", key)))
 
     # events ----------------------------------------------------------------------------------------
     async def first_delivery(self, event_id: str) -> bool:
         """True for the first delivery of a Slack event, on any replica; False for a re-delivery."""
-        key = self._event_key(event_id)
+        key = self.event_key(event_id)
         return bool(
             await self._call(
                 cast(Awaitable[bool | None], self._redis.set(key, "1", nx=True, ex=EVENT_DEDUP_SECONDS))
             )
         )
-
-    async def forget_delivery(self, event_id: str) -> None:
-        """Undo `first_delivery`, so that Slack's re-delivery of an event we failed to handle counts."""
-        await self._call(self._redis.delete(self._event_key(event_id)))
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
         try:

@@ -81,8 +81,9 @@ return 'replaced'
 
 # Append to the audit stream and, in the same step, to the channel's index: `/zap audit` then reads the
 # channel's entries directly instead of scanning a shared stream (20,000 entries cost seconds of CPU).
+# KEYS and ARGV are an `AuditWrite`'s; the vote script (bot.ratings.store) does the same for a rating.
 _AUDIT_ADD = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 4))
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(cjson.decode(ARGV[4])))
 redis.call('LPUSH', KEYS[2], id)
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
 redis.call('EXPIRE', KEYS[2], ARGV[3])
@@ -91,6 +92,19 @@ return id
 
 AUDIT_CHANNEL_INDEX = 200  # more than `/zap audit` ever shows (50)
 AUDIT_CHANNEL_INDEX_SECONDS = 90 * 24 * 3600  # a channel quiet this long drops its index, not its entries
+
+
+@dataclass(frozen=True)
+class AuditWrite:
+    """One audit entry as a Lua script appends it (`_AUDIT_ADD`, or another script in its own atomic step).
+
+    keys: the stream and the channel's index. args: the stream's cap (MAXLEN ~), the index's length and
+    lifetime in seconds, then the entry's field/value pairs in order as one JSON list: one argument rather
+    than twenty, because redis-py packs each argument in Python and a vote is sent a thousand times a second.
+    """
+
+    keys: tuple[str, str]
+    args: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -169,13 +183,18 @@ class TeamStore(Store):
             await self._call(self._redis.set(key, json.dumps(members), ex=seconds))
 
     # audit -------------------------------------------------------------------------------------------
-    async def audit_add(self, fields: dict[str, str], *, max_entries: int) -> str:
-        """Append one entry (and index it under its channel); the stream is trimmed near `max_entries`
-        (MAXLEN ~: whole blocks at a time, cheap)."""
-        keys = [self.audit_key(), self._audit_channel_key(fields.get("channel", ""))]
-        pairs = [item for pair in fields.items() for item in pair]
-        args = [str(max_entries), str(AUDIT_CHANNEL_INDEX), str(AUDIT_CHANNEL_INDEX_SECONDS), *pairs]
-        return str(await self._call(cast(Awaitable[str], self._audit_add(keys=keys, args=args))))
+    def audit_write(self, fields: dict[str, str], *, max_entries: int) -> AuditWrite:
+        """The keys and arguments that append `fields` (and index them under their channel); the stream is
+        trimmed near `max_entries` (MAXLEN ~: whole blocks at a time, cheap)."""
+        keys = (self.audit_key(), self._audit_channel_key(fields.get("channel", "")))
+        pairs = json.dumps([item for pair in fields.items() for item in pair], ensure_ascii=False)
+        args = (str(max_entries), str(AUDIT_CHANNEL_INDEX), str(AUDIT_CHANNEL_INDEX_SECONDS), pairs)
+        return AuditWrite(keys, args)
+
+    async def audit_add(self, write: AuditWrite) -> str:
+        """Append one entry; returns its stream ID."""
+        reply = self._audit_add(keys=list(write.keys), args=list(write.args))
+        return str(await self._call(cast(Awaitable[str], reply)))
 
     async def audit_recent(self, channel: str, count: int) -> list[tuple[str, dict[str, str]]]:
         """Up to `count` newest entries of `channel`, newest first. Entries the cap has trimmed from the

@@ -100,8 +100,11 @@ class SlackSender:
         team: str = "T1",
         retry_num: int | None = None,
         retry_reason: str | None = None,
+        timestamp: int | None = None,
+        signature: str | None = None,
     ) -> SentResponse:
-        """An Events API ``event_callback``; a fresh ``event_id`` unless one is given (for re-deliveries)."""
+        """An Events API ``event_callback``; a fresh ``event_id`` unless one is given (for re-deliveries).
+        ``timestamp`` and ``signature`` go to ``post_raw`` (a stale or forged request)."""
         envelope = {
             "token": VERIFICATION_TOKEN,
             "team_id": team,
@@ -120,7 +123,13 @@ class SlackSender:
             headers["X-Slack-Retry-Num"] = str(retry_num)
         if retry_reason is not None:
             headers["X-Slack-Retry-Reason"] = retry_reason
-        return await self.post_raw(json.dumps(envelope), content_type="application/json", headers=headers)
+        return await self.post_raw(
+            json.dumps(envelope),
+            content_type="application/json",
+            headers=headers,
+            timestamp=timestamp,
+            signature=signature,
+        )
 
     async def mention(
         self,

@@ -76,7 +76,7 @@ async def test_zap_audit_shows_the_caller_the_last_steps_of_this_channel_only(
 
 
 async def test_the_stream_is_capped_and_other_features_can_append(redis_client: redis.asyncio.Redis) -> None:
-    """`Audit.append` (what the ratings feature calls) adds an entry; XADD MAXLEN ~ keeps the stream near
+    """`Audit.append` (what other features call) adds an entry; XADD MAXLEN ~ keeps the stream near
     AUDIT_MAX_ENTRIES, dropping the oldest; `recent` finds a channel's newest entries that are still kept."""
     audit = Audit(TeamStore(redis_client), max_entries=100)
     for n in range(1000):
@@ -89,3 +89,24 @@ async def test_the_stream_is_capped_and_other_features_can_append(redis_client: 
     in_stream = [f["execution_log_id"] for f in await audit_entries(redis_client) if f["channel"] == "C1"]
     assert [e.execution_log_id for e in await audit.recent("C1", 200)] == in_stream  # trimmed ones skipped
     assert await audit.recent("C7", 10) == []
+
+
+async def test_an_entry_reaches_the_stream_exactly_as_given(redis_client: redis.asyncio.Redis) -> None:
+    """The entry travels to Redis as one JSON list decoded by Lua: any text (accents, emoji, quotes,
+    backslashes, JSON-looking text, an empty value) is stored as given, fields in their order."""
+    audit = Audit(TeamStore(redis_client), clock=lambda: 1700000000.25)
+    detail = 'café 🍕 "quoted" \\ back\\slash [1, {"a": null}] \u00e9\t<&>'
+    await audit.append(Step.EXECUTED, who="U1", channel="C1", app="Gmail", detail=detail)
+    [(_, fields)] = await redis_client.xrange("zapbot:audit")
+    assert list(fields.items()) == [
+        ("step", "executed"),
+        ("who", "U1"),
+        ("at", "1700000000.250"),
+        ("team", ""),
+        ("channel", "C1"),
+        ("app", "Gmail"),
+        ("action", ""),
+        ("execution_log_id", ""),
+        ("preview_id", ""),
+        ("detail", detail),
+    ]

@@ -11,12 +11,13 @@ import pytest
 import redis.asyncio
 from pydantic import ValidationError
 
+from bot.audit import Audit, Step
 from bot.ratings.emoji import default_emoji, parse_rating_emoji, rating_of, vote_of
 from bot.ratings.render import summary_message, thread_link
 from bot.ratings.store import RatingStore, event_order
 from bot.ratings.summary import summarise
 from bot.settings import Settings, describe_settings_error
-from bot.store import Store
+from bot.team_store import TeamStore
 from tests.helpers import assert_valid_blocks
 
 WEIGHTS = {"+1": 1, "heart": 1, "tada": 1, "-1": -1, "x": -1}
@@ -28,6 +29,7 @@ class Event:
     reaction: str
     added: bool
     order: str
+    event_id: str
 
 
 def _model(events: list[Event]) -> tuple[int, int, int, dict[str, str]]:
@@ -49,9 +51,11 @@ async def test_the_lua_vote_script_matches_the_model_in_any_delivery_order(
     redis_client: redis.asyncio.Redis,
 ) -> None:
     """40 random histories of adds and removes, each delivered shuffled, with duplicates and concurrently:
-    Redis ends with exactly the model's votes, up, down and rating."""
-    store = Store(redis_client)
+    Redis ends with exactly the model's votes, up, down and rating; each event is handled once, and each
+    changed vote leaves one audit entry."""
+    store = TeamStore(redis_client)
     ratings = RatingStore(redis_client, store)
+    audit = Audit(store, max_entries=100_000)
     rng = random.Random(20261123)
     for case in range(40):
         log_id = f"01HMODEL{case:04d}"
@@ -59,10 +63,12 @@ async def test_the_lua_vote_script_matches_the_model_in_any_delivery_order(
         events = []
         for step in range(rng.randint(1, 60)):
             user, reaction = f"U{rng.randint(1, 6)}", rng.choice(list(WEIGHTS))
-            events.append(Event(user, reaction, rng.random() < 0.6, event_order(f"1700000000.{step:06d}")))
+            order = event_order(f"1700000000.{step:06d}")
+            events.append(Event(user, reaction, rng.random() < 0.6, order, f"Ev{case}-{step}"))
         delivered = events + rng.sample(events, k=len(events) // 4)  # Slack re-delivers some
         rng.shuffle(delivered)
-        await asyncio.gather(
+        channel = f"C{case}"
+        tallies = await asyncio.gather(
             *(
                 ratings.react(
                     log_id,
@@ -72,6 +78,8 @@ async def test_the_lua_vote_script_matches_the_model_in_any_delivery_order(
                     order=e.order,
                     now=1.0,
                     due=1.0,
+                    audit=audit.write(Step.RATED, who=e.user, channel=channel, detail="x"),
+                    event_id=e.event_id,
                 )
                 for e in delivered
             )
@@ -81,15 +89,29 @@ async def test_the_lua_vote_script_matches_the_model_in_any_delivery_order(
         got = (int(fields.get("rating", 0)), int(fields.get("up", 0)), int(fields.get("down", 0)))
         assert got == (rating, up, down), (case, events)
         assert await redis_client.hgetall(ratings.votes_key(log_id)) == votes
+        assert sum(t.repeated for t in tallies) == len(delivered) - len(events)
+        audited = await redis_client.llen(f"zapbot:audit:channel:{channel}")
+        assert audited == sum(t.changed for t in tallies) > 0
 
 
 async def test_a_reaction_on_an_execution_that_is_not_stored_changes_nothing(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    """The script refuses to create votes for an execution hash that does not exist."""
-    ratings = RatingStore(redis_client, Store(redis_client))
+    """The script refuses to create votes (or audit entries, or mark the event) for an execution hash that
+    does not exist."""
+    store = TeamStore(redis_client)
+    ratings = RatingStore(redis_client, store)
+    audit = Audit(store).write(Step.RATED, who="U1", channel="C1", detail="x")
     tally = await ratings.react(
-        "01HNOTHERE", user="U1", reaction="+1", weight=1, order=event_order("1.1"), now=1.0, due=1.0
+        "01HNOTHERE",
+        user="U1",
+        reaction="+1",
+        weight=1,
+        order=event_order("1.1"),
+        now=1.0,
+        due=1.0,
+        audit=audit,
+        event_id="Ev1",
     )
     assert not tally.known
     assert await redis_client.keys("*") == []

@@ -15,7 +15,8 @@ makes once and then caches for good). So `FastCommands` answers a `/zap` itself 
 
 It then runs the very function Bolt's `/zap` listener runs (`commands.answer_command`) and serializes the
 ack with Bolt's own `AsyncAck`, so the answer is byte for byte the one Bolt gives. Anything else, and every
-other kind of request, goes through Bolt as before.
+other kind of request, goes through Bolt as before. Reaction events have a fast path of their own, on the
+same terms (bot/handlers/fast_events.py); the helpers both use are here.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from slack_bolt.middleware.async_builtins import (
     AsyncUrlVerification,
 )
 from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
@@ -60,8 +62,26 @@ _BUILTIN_MIDDLEWARE = (
 OwnMiddleware = Callable[[dict[str, Any], Callable[[], Awaitable[None]]], Awaitable[None]]
 
 
-async def _no_next() -> None:
-    return None
+async def no_next() -> None:
+    """`next` for our own middleware run outside Bolt: the fast path itself goes on afterwards."""
+
+
+def custom_middleware(bolt: AsyncApp, own_middleware: tuple[OwnMiddleware, ...]) -> list[object]:
+    """Bolt's global middleware other than its built-in steps and `own_middleware`: a fast path that
+    would skip any of it must stay off. Unknown (no list to look at) counts as custom."""
+    middleware = getattr(bolt, "_async_middleware_list", None)  # no public accessor in Bolt 1.x
+    return [
+        m
+        for m in middleware or [None]
+        if type(m) not in _BUILTIN_MIDDLEWARE and getattr(m, "func", None) not in own_middleware
+    ]
+
+
+def signed(verifier: SignatureVerifier, headers: Mapping[str, str], raw: str) -> bool:
+    """Bolt's signature check (AsyncRequestVerification), on the same headers and raw body."""
+    return verifier.is_valid(
+        raw, headers.get("X-Slack-Request-Timestamp", "0"), headers.get("X-Slack-Signature", "")
+    )
 
 
 class FastCommands:
@@ -77,12 +97,7 @@ class FastCommands:
         self._own = own_middleware
         self._verifier = SignatureVerifier(signing_secret)
         self._authorized = False  # set once Bolt has answered a /zap with 200
-        middleware = getattr(bolt, "_async_middleware_list", None)  # no public accessor in Bolt 1.x
-        custom = [
-            m
-            for m in middleware or [None]
-            if type(m) not in _BUILTIN_MIDDLEWARE and getattr(m, "func", None) not in own_middleware
-        ]
+        custom = custom_middleware(bolt, own_middleware)
         self.enabled = not custom
         if custom:
             names = ", ".join(type(m).__name__ for m in custom)
@@ -100,11 +115,11 @@ class FastCommands:
     async def answer(self, request: web.Request, raw: str) -> web.Response | None:
         """Bolt's answer to a `/zap`, without Bolt, or None to let Bolt handle the request."""
         command = self.command_of(request, raw) if self._authorized else None
-        if command is None or not self._signed(request.headers, raw):
+        if command is None or not signed(self._verifier, request.headers, raw):
             return None
         try:
             for step in self._own:
-                await step(command, _no_next)  # e.g. the log request id, as Bolt would have run it
+                await step(command, no_next)  # e.g. the log request id, as Bolt would have run it
             message = answer_command(self._deps, command)
         except Exception as error:
             # As Bolt does for a listener that raises: log it, and a plain 500 with no body.
@@ -114,12 +129,11 @@ class FastCommands:
         log.debug("acked a /zap before Bolt's chain")
         return await to_aiohttp_response(await ack(**message))
 
-    def learn(self, request: web.Request, raw: str, response: BoltResponse) -> None:
+    def learn(self, request: web.Request, bolt_request: AsyncBoltRequest, response: BoltResponse) -> None:
         """After Bolt answered: a `/zap` answered 200 means Bolt's authorization passed (and is cached)."""
-        if not self._authorized and response.status == 200 and self.command_of(request, raw) is not None:
+        if (
+            not self._authorized
+            and response.status == 200
+            and self.command_of(request, bolt_request.raw_body) is not None
+        ):
             self._authorized = True
-
-    def _signed(self, headers: Mapping[str, str], raw: str) -> bool:
-        return self._verifier.is_valid(
-            raw, headers.get("X-Slack-Request-Timestamp", "0"), headers.get("X-Slack-Signature", "")
-        )

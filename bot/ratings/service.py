@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bot.audit import Audit, Step
 from bot.ratings.emoji import EmojiMap
 from bot.ratings.store import RatingStore, Tally, event_order
 from bot.ratings.summary import Summary, summarise
@@ -35,12 +36,14 @@ class Ratings:
         lookup: Store,
         emoji: EmojiMap,
         *,
+        audit: Audit,
         coalesce_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._lookup = lookup
         self._emoji = emoji
+        self._audit = audit
         self._coalesce = coalesce_seconds
         self._clock = clock
 
@@ -48,8 +51,9 @@ class Ratings:
         """Whether this emoji is a rating at all (checked before any I/O)."""
         return self._emoji.weight(reaction_name) != 0
 
-    async def react(self, reaction: Reaction) -> Tally | None:
-        """Count a reaction on a bot message that shows an execution; None for any other message."""
+    async def react(self, reaction: Reaction, *, event_id: str | None = None) -> Tally | None:
+        """Count a reaction on a bot message that shows an execution, once per Slack `event_id`; None for
+        any other message. A changed vote is audited in the same step. Two Redis calls."""
         weight = self._emoji.weight(reaction.name)
         if weight == 0:
             return None
@@ -57,6 +61,15 @@ class Ratings:
         if execution_log_id is None:
             return None
         now = self._clock()
+        sign = "+" if reaction.added else "-"
+        # The script appends the new rating: the detail reads "+:heart: -> rating +1".
+        audit = self._audit.write(
+            Step.RATED,
+            who=reaction.user,
+            channel=reaction.channel,
+            execution_log_id=execution_log_id,
+            detail=f"{sign}:{reaction.name}: -> rating ",
+        )
         tally = await self._store.react(
             execution_log_id,
             user=reaction.user,
@@ -65,6 +78,8 @@ class Ratings:
             order=event_order(reaction.event_ts),
             now=now,
             due=now + self._coalesce,
+            audit=audit,
+            event_id=event_id,
         )
         return replace(tally, execution_log_id=execution_log_id) if tally.known else None
 

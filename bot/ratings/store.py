@@ -8,6 +8,10 @@ Keys (beside `bot.store`'s, under the same prefix `{p}`, `zapbot` by default; no
     {p}:execution:{id}:feedback   list  JSON {"user", "text", "at"}, oldest first (the last 50 kept)
     {p}:ratings:pending           zset  execution_log_id -> when its delivery to Zapier is next due
 
+The vote script also writes keys that other modules own and document, in the same atomic step:
+`{p}:event:{event_id}` (bot.store: the Slack event handled, for an hour) and the `rated` audit entry in
+`{p}:audit` and `{p}:audit:channel:{channel}` (bot.team_store).
+
 Rating fields of the execution hash:
     rating (-1, 0, 1), up and down (how many people vote each way), rated_at (last vote change),
     feedback (every text as `USER: text`, newest kept within FEEDBACK_SEND_BYTES), feedback_count,
@@ -29,48 +33,71 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.errors import StoreError
-from bot.store import Store
+from bot.store import EVENT_DEDUP_SECONDS, Store
+from bot.team_store import AuditWrite
 
 T = TypeVar("T")
 
 MAX_FEEDBACK_ENTRIES = 50
 FEEDBACK_SEND_BYTES = 3000  # what goes to Zapier in a query string: the newest texts that fit
 
-# One reaction added or removed. Per person and emoji only the newest event counts (Slack may deliver
-# an add and its remove out of order, or twice). Recomputes the person's vote and the rating; when the
-# rating changes, bumps the delivery version and queues a delivery (NX: a queued one keeps its time, which
-# is what coalesces a burst, and a backoff is not cut short).
-# KEYS: execution, reactions, votes, pending. ARGV: user, reaction, weight, order, now, due, id.
+# One reaction added or removed, in one step: the Slack event's de-duplication, the vote and the audit entry.
+# A re-delivered event (its key exists) returns at once and changes nothing. The vote: per person and emoji
+# only the newest event counts (Slack may deliver an add and its remove out of order, or twice); recomputes
+# the person's vote and the rating; when the rating changes, bumps the delivery version and queues a
+# delivery (NX: a queued one keeps its time, which is what coalesces a burst, and a backoff is not cut
+# short). When the person's vote changed, appends the audit entry as `_AUDIT_ADD` does (bot.team_store),
+# its `detail` ending with the new rating. The event is marked handled last: Redis does not undo a script
+# that fails midway, and an event whose handling failed must count when Slack re-delivers it.
+# KEYS: execution, reactions, votes, pending, audit stream, audit channel index, [event].
+# ARGV: user, reaction, weight, order, now, due, id, event TTL, then the AuditWrite's arguments.
 _REACT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown', 0, 0, 0} end
-local function sign(n) if n > 0 then return 1 elseif n < 0 then return -1 end return 0 end
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
-local mine = {}
-if raw then mine = cjson.decode(raw) end
-local f = redis.call('HMGET', KEYS[1], 'rating', 'up', 'down')
-local rating, up, down = tonumber(f[1] or '0'), tonumber(f[2] or '0'), tonumber(f[3] or '0')
-local seen = mine[ARGV[2]]
-if seen and seen[2] >= ARGV[4] then return {'stale', rating, up, down} end
-mine[ARGV[2]] = {tonumber(ARGV[3]), ARGV[4]}
-redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(mine))
-local sum = 0
-for _, entry in pairs(mine) do sum = sum + entry[1] end
-local vote = sign(sum)
-local before = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-if vote == before then return {'same', rating, up, down} end
-if vote == 0 then redis.call('HDEL', KEYS[3], ARGV[1]) else redis.call('HSET', KEYS[3], ARGV[1], vote) end
-up, down = 0, 0
-for _, v in ipairs(redis.call('HVALS', KEYS[3])) do
-  if v == '1' then up = up + 1 elseif v == '-1' then down = down + 1 end
+if KEYS[7] and redis.call('EXISTS', KEYS[7]) == 1 then return {'repeated', 0, 0, 0} end
+local function vote()
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown', 0, 0, 0} end
+  local function sign(n) if n > 0 then return 1 elseif n < 0 then return -1 end return 0 end
+  local raw = redis.call('HGET', KEYS[2], ARGV[1])
+  local mine = {}
+  if raw then mine = cjson.decode(raw) end
+  local f = redis.call('HMGET', KEYS[1], 'rating', 'up', 'down')
+  local rating, up, down = tonumber(f[1] or '0'), tonumber(f[2] or '0'), tonumber(f[3] or '0')
+  local seen = mine[ARGV[2]]
+  if seen and seen[2] >= ARGV[4] then return {'stale', rating, up, down} end
+  mine[ARGV[2]] = {tonumber(ARGV[3]), ARGV[4]}
+  redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(mine))
+  local sum = 0
+  for _, entry in pairs(mine) do sum = sum + entry[1] end
+  local vote = sign(sum)
+  local before = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+  if vote == before then return {'same', rating, up, down} end
+  if vote == 0 then redis.call('HDEL', KEYS[3], ARGV[1]) else redis.call('HSET', KEYS[3], ARGV[1], vote) end
+  up, down = 0, 0
+  for _, v in ipairs(redis.call('HVALS', KEYS[3])) do
+    if v == '1' then up = up + 1 elseif v == '-1' then down = down + 1 end
+  end
+  local new = sign(up - down)
+  redis.call('HSET', KEYS[1], 'rating', new, 'up', up, 'down', down, 'rated_at', ARGV[5])
+  if new ~= rating then
+    redis.call('HINCRBY', KEYS[1], 'delivery_version', 1)
+    redis.call('HSET', KEYS[1], 'delivery', 'pending')
+    redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[7])
+  end
+  return {'changed', new, up, down}
 end
-local new = sign(up - down)
-redis.call('HSET', KEYS[1], 'rating', new, 'up', up, 'down', down, 'rated_at', ARGV[5])
-if new ~= rating then
-  redis.call('HINCRBY', KEYS[1], 'delivery_version', 1)
-  redis.call('HSET', KEYS[1], 'delivery', 'pending')
-  redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[7])
+local tally = vote()
+if tally[1] == 'unknown' then return tally end
+if tally[1] == 'changed' then
+  local entry = cjson.decode(ARGV[12])
+  for i = 1, #entry - 1, 2 do
+    if entry[i] == 'detail' then entry[i + 1] = entry[i + 1] .. string.format('%+d', tally[2]) end
+  end
+  local id = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[9], '*', unpack(entry))
+  redis.call('LPUSH', KEYS[6], id)
+  redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[10]) - 1)
+  redis.call('EXPIRE', KEYS[6], ARGV[11])
 end
-return {'changed', new, up, down}
+if KEYS[7] then redis.call('SET', KEYS[7], '1', 'EX', ARGV[8]) end
+return tally
 """
 
 # One person's feedback text: appended, the combined text recomposed (newest first within the byte cap,
@@ -160,7 +187,8 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Tally:
-    """An execution's rating after a reaction: `changed` says whether this reaction moved a vote."""
+    """An execution's rating after a reaction: `changed` says whether this reaction moved a vote;
+    `repeated`, that its Slack event had been handled before (nothing changed, the figures are 0)."""
 
     known: bool
     changed: bool
@@ -168,6 +196,7 @@ class Tally:
     up: int
     down: int
     execution_log_id: str = ""
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,18 +249,43 @@ class RatingStore:
         order: str,
         now: float,
         due: float,
+        audit: AuditWrite,
+        event_id: str | None = None,
     ) -> Tally:
-        """Apply one reaction event (`weight` 0 for a removal); `order` sorts events per person and emoji."""
+        """Apply one reaction event (`weight` 0 for a removal) once per `event_id`; `order` sorts events
+        per person and emoji. When the person's vote changes, `audit` is appended, the new rating (`+1`,
+        `+0`, `-1`) added at the end of its `detail`. One Redis call (see `_REACT`), batched with the other
+        requests' (bot/redis_batch.py: safe to repeat, as the event key makes it)."""
         keys = [
             self._execution_key(execution_log_id),
             self._reactions_key(execution_log_id),
             self.votes_key(execution_log_id),
             self.pending_key(),
+            *audit.keys,
         ]
-        args = [user, reaction, str(weight), order, f"{now:.3f}", repr(due), execution_log_id]
-        result = await self._call(cast(Awaitable[list[Any]], self._react(keys=keys, args=args)))
-        outcome, rating, up, down = result
-        return Tally(outcome != "unknown", outcome == "changed", int(rating), int(up), int(down))
+        if event_id:
+            keys.append(self._store.event_key(event_id))
+        args = [
+            user,
+            reaction,
+            str(weight),
+            order,
+            f"{now:.3f}",
+            repr(due),
+            execution_log_id,
+            str(EVENT_DEDUP_SECONDS),
+            *audit.args,
+        ]
+        reply = self._store.batched.script(self._react, keys, args)
+        outcome, rating, up, down = await self._call(cast(Awaitable[list[Any]], reply))
+        return Tally(
+            outcome != "unknown",
+            outcome == "changed",
+            int(rating),
+            int(up),
+            int(down),
+            repeated=outcome == "repeated",
+        )
 
     # feedback --------------------------------------------------------------------------------------
     async def add_feedback(
