@@ -58,6 +58,12 @@ class Client:
                 connection.close()
             return status, body
 
+    async def forget(self, url: str) -> None:
+        """Close the idle connections to `url`'s server: the next requests open new ones."""
+        host, port, _ = _split(url)
+        for connection in self._idle.pop((host, port), []):
+            connection.close()
+
     async def close(self) -> None:
         for connections in self._idle.values():
             for connection in connections:

@@ -93,6 +93,17 @@ class ServerProcess:
         tree = self.pids()
         return tree[1:] or tree
 
+    async def all_listening(self, count: int, wait_s: float = 30.0) -> set[int]:
+        """Wait until `count` different processes have answered /healthz (each on a new connection, which
+        the kernel hands to one of the processes sharing the port), and return their pids. Connections
+        opened before every worker listens all go to the first one, and keep-alive keeps them there."""
+        seen: set[int] = set()
+        deadline = time.monotonic() + wait_s
+        while len(seen) < count and time.monotonic() < deadline:
+            async with aiohttp.ClientSession() as session, session.get(self.url + "/healthz") as response:
+                seen.add(int((await response.json())["pid"]))
+        return seen
+
     async def start(self, wait_s: float = 30.0) -> None:
         log = self._log_path.open("ab")
         self._process = await asyncio.create_subprocess_exec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 Row = tuple[str, str, str, str]  # what, figure, target, met
@@ -132,6 +133,13 @@ def rows(r: dict[str, Any]) -> list[Row]:
                     "",
                 )
             )
+            used = w.get("cores_used")
+            if used:
+                parts = ", ".join(f"{name.replace('_', ' ')} {value:.2f}" for name, value in used.items())
+                total = sum(used.values())
+                out.append(
+                    (f"  cores busy meanwhile (of {os.cpu_count()})", f"{parts}; {total:.2f} in all", "", "")
+                )
         if "speedup_2_vs_1" in scale:
             out.append(("WORKERS=2 vs 1", f"{scale['speedup_2_vs_1']:.2f}x", "", ""))
     gen = r["load_generator"]

@@ -76,7 +76,10 @@ class Config:
     ratings_concurrency: int = 50
     memory_commands: int = 10_000
     fast_latency: float = 0.1  # Zapier's delay in the memory and scale phases, where the bot's CPU counts
-    outstanding: int = 200  # commands whose preview is not posted yet, at most, in memory and scale phases
+    outstanding: int = 200  # commands whose preview is not posted yet, at most, in the memory phase
+    # ... and in the scale phase, where it must not be what limits the rate: with 200, the wait of each
+    # preview behind the acks (bot/give_way.py) capped both worker counts alike (~200/s).
+    scale_outstanding: int = 800
     slow_latency: float = 30.0
     slow_commands: int = 500
     scale_commands: int = 3000
@@ -98,6 +101,7 @@ class Run:
     signer: Signer
     stand_ins: StandIns
     redis_url: str
+    redis_pid: int | None
     bot: ServerProcess
     floor: ServerProcess
     log_dir: Path
@@ -165,7 +169,8 @@ async def benchmark(config: Config) -> dict[str, Any]:
                 Client(max(config.concurrency, config.scale_concurrency, 100))
             )
             run = Run(
-                config, Signer(SIGNING_SECRET, stand_ins.response_base), stand_ins, redis_url, bot, floor,
+                config, Signer(SIGNING_SECRET, stand_ins.response_base), stand_ins, redis_url,
+                redis_server.pid, bot, floor,
                 log_dir, session,
             )  # fmt: skip
             await phases(run)
@@ -563,14 +568,26 @@ async def scale(run: Run) -> None:
         server = ServerProcess(f"bot-{workers}w", "bot", env, run.log_dir)
         await server.start()
         try:
+            listening = await server.all_listening(workers)
+            # Fresh connections, opened now that every worker listens, so that the kernel spreads them.
+            await run.session.forget(server.url)
             await commands_through(run, server, 100, cfg.scale_concurrency, "X")  # warm-up
             serving = server.workers()
+            others = {"stand_ins": [run.stand_ins.pid], "redis": [p for p in [run.redis_pid] if p]}
             cpu0 = cpu_seconds(server.pids())
+            others0 = {name: cpu_seconds(pids) for name, pids in others.items()}
+            load0 = time.process_time()
             sent, posted, wall = await commands_through(
-                run, server, cfg.scale_commands, cfg.scale_concurrency, "X"
+                run, server, cfg.scale_commands, cfg.scale_concurrency, "X", outstanding=cfg.scale_outstanding
             )
+            # Where the machine's cores went meanwhile: the bot's processes, and what it talks to.
+            cores = {"bot": (cpu_seconds(server.pids()) - cpu0) / wall}
+            cores |= {name: (cpu_seconds(pids) - others0[name]) / wall for name, pids in others.items()}
+            cores["load_generator"] = (time.process_time() - load0) / wall
             out[f"workers_{workers}"] = {
+                "cores_used": {name: round(value, 2) for name, value in cores.items()},
                 "processes_serving": len(serving),
+                "processes_answering": len(listening),
                 "commands_per_s": round(posted / wall),
                 "ack_p99_ms": round(percentile([s.latency for s in sent], 99) * 1000, 1),
                 "busy": sum(BUSY in s.body for s in sent),
@@ -593,13 +610,14 @@ async def scale(run: Run) -> None:
 
 
 async def commands_through(
-    run: Run, server: ServerProcess, count: int, concurrency: int, prefix: str
+    run: Run, server: ServerProcess, count: int, concurrency: int, prefix: str, *, outstanding: int = 0
 ) -> tuple[list[Sent], int, float]:
-    """`count` commands, `concurrency` acks in flight and at most `outstanding` previews not yet posted.
+    """`count` commands, `concurrency` acks in flight and at most `outstanding` (default: the config's)
+    previews not yet posted.
 
     Returns the acks, how many previews were posted, and the seconds from the first send to the last post.
     """
-    outstanding = asyncio.Semaphore(run.config.outstanding)
+    unposted = asyncio.Semaphore(outstanding or run.config.outstanding)
     requests = run.commands(count, prefix)
     url = server.url + "/slack/events"
     sent: list[Sent] = []
@@ -617,10 +635,10 @@ async def commands_through(
         except TimeoutError:
             pass
         finally:
-            outstanding.release()
+            unposted.release()
 
     async def one(index: int) -> None:
-        await outstanding.acquire()
+        await unposted.acquire()
         answer = await send(run.session, url, requests[index])
         sent.append(answer)
         if answer.status == 200 and BUSY not in answer.body:
@@ -628,7 +646,7 @@ async def commands_through(
             waits.add(task)
             task.add_done_callback(waits.discard)
         else:
-            outstanding.release()
+            unposted.release()
 
     t0 = time.monotonic()
     await flows(count, concurrency, one)
