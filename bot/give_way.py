@@ -35,7 +35,9 @@ class GiveWay:
         self._clock = clock
         self._last_request = -1e9
         self._previous_request = -1e9
-        self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
+        # Each waiting piece: when it began to wait, and a future to resolve (`turn`) or a function to call
+        # (`defer`) when its turn comes.
+        self._waiting: deque[tuple[float, asyncio.Future[None] | Callable[[], None]]] = deque()
         self._scheduled = False
 
     def request_arrived(self) -> None:
@@ -59,6 +61,17 @@ class GiveWay:
         self._schedule(0.0)
         await turn
 
+    def defer(self, start: Callable[[], None]) -> bool:
+        """Queue `start`, to be called when this work's turn comes, if a burst is arriving right now (True);
+        else do nothing (False) and let the caller start the work at once. Unlike `turn()` this costs a
+        burst no task and no turn of the event loop per piece of work, only a place in the queue."""
+        now = self._clock()
+        if not self._waiting and not self._in_burst(now):
+            return False
+        self._waiting.append((now, start))
+        self._schedule(0.0)
+        return True
+
     def _schedule(self, delay: float) -> None:
         if not self._scheduled:
             self._scheduled = True
@@ -66,14 +79,22 @@ class GiveWay:
 
     def _release_one(self) -> None:
         self._scheduled = False
-        while self._waiting and self._waiting[0][1].done():  # cancelled while waiting (a drain)
+        while self._waiting and _cancelled(self._waiting[0][1]):  # cancelled while waiting (a drain)
             self._waiting.popleft()
         if not self._waiting:
             return
         now = self._clock()
         since_request = now - self._last_request
         if not self._in_burst(now) or now - self._waiting[0][0] >= self._max_wait:
-            self._waiting.popleft()[1].set_result(None)
+            waiter = self._waiting.popleft()[1]
+            if isinstance(waiter, asyncio.Future):
+                waiter.set_result(None)
+            else:
+                waiter()
             self._schedule(0.0)  # the next one on the loop's next turn, after any request that came in
         else:
             self._schedule(min(self._quiet - since_request, self._max_wait))
+
+
+def _cancelled(waiter: asyncio.Future[None] | Callable[[], None]) -> bool:
+    return isinstance(waiter, asyncio.Future) and waiter.done()

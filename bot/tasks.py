@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -17,32 +18,52 @@ class TooBusy(Exception):
 
 
 class BackgroundTasks:
-    """Holds every task it starts (asyncio keeps only weak references) and refuses work past `limit`."""
+    """Holds every task it starts (asyncio keeps only weak references) and refuses work past `limit`.
+
+    During a burst of Slack's requests new work is not started at all: it is queued in `give_way` and
+    becomes a task when its turn comes, so that an ack costs the burst no task, no context copy and no
+    extra turn of the event loop. Queued work counts against `limit` and in `in_flight` like a task."""
 
     def __init__(self, limit: int = 1000, *, give_way: GiveWay | None = None) -> None:
         self._limit = limit
         self._tasks: set[asyncio.Task[None]] = set()
+        self._queued: dict[int, tuple[Coroutine[Any, Any, None], str]] = {}  # not started yet (give_way)
+        self._ids = itertools.count()
         self._closing = False
-        self.give_way = give_way  # when set, each task starts after the acks of a burst (bot/give_way.py)
+        self.give_way = give_way  # when set, work starts after the acks of a burst (bot/give_way.py)
 
     @property
     def in_flight(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) + len(self._queued)
 
     @property
     def accepting(self) -> bool:
-        return not self._closing and len(self._tasks) < self._limit
+        return not self._closing and self.in_flight < self._limit
 
     def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> None:
         if not self.accepting:
             coro.close()
             raise TooBusy(name)
-        task = asyncio.create_task(self._guarded(coro, name), name=name)
+        if self.give_way is not None:
+            key = next(self._ids)
+            if self.give_way.defer(lambda: self._start_queued(key)):
+                self._queued[key] = (coro, name)
+                return
+        self._start(coro, name, give_way=self.give_way is not None)
+
+    def _start_queued(self, key: int) -> None:
+        queued = self._queued.pop(key, None)
+        if queued is not None:  # else a drain closed it
+            self._start(*queued, give_way=False)
+
+    def _start(self, coro: Coroutine[Any, Any, None], name: str, *, give_way: bool) -> None:
+        task = asyncio.create_task(self._guarded(coro, name, give_way=give_way), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guarded(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        if self.give_way is not None:
+    async def _guarded(self, coro: Coroutine[Any, Any, None], name: str, *, give_way: bool) -> None:
+        if give_way and self.give_way is not None:
+            # Started at once, but a burst may have begun before its first step: it waits its turn too.
             try:
                 await self.give_way.turn()
             except asyncio.CancelledError:
@@ -57,13 +78,26 @@ class BackgroundTasks:
             log.exception("background task %s failed", name)
 
     async def drain(self, grace: float) -> int:
-        """Stop accepting work and wait up to `grace` s for what is in flight. Returns how many were cut."""
+        """Stop accepting work and wait up to `grace` s for what is in flight (queued work starts once
+        requests stop). Returns how many were cut: cancelled, or closed before they started."""
         self._closing = True
-        if not self._tasks:
-            return 0
-        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self._tasks or self._queued:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=min(remaining, 0.05))
+            else:
+                await asyncio.sleep(min(remaining, 0.01))
+        cut = self.in_flight
+        for coro, _ in self._queued.values():
+            coro.close()
+        self._queued.clear()
+        pending = set(self._tasks)
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=1.0)
-        return len(pending)
+        return cut

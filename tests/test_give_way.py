@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.give_way import GiveWay
-from bot.tasks import BackgroundTasks
+from bot.tasks import BackgroundTasks, TooBusy
 
 
 class Clock:
@@ -107,3 +109,51 @@ async def test_a_task_drained_while_it_waits_never_starts() -> None:
     cut = await tasks.drain(0.05)
 
     assert (cut, ran) == (1, [])
+
+
+async def test_work_spawned_during_a_burst_waits_as_a_queue_entry_not_a_task() -> None:
+    """During a burst, spawned work costs no task until its turn: it is counted in flight, starts once
+    requests pause, and runs in the order it was spawned."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    gate.request_arrived()
+    gate.request_arrived()
+    tasks = BackgroundTasks(give_way=gate)
+    ran: list[int] = []
+
+    async def job(n: int) -> None:
+        ran.append(n)
+
+    before = len(asyncio.all_tasks())
+    for n in range(3):
+        tasks.spawn(job(n), name=f"job-{n}")
+    await asyncio.sleep(0.05)
+    assert (len(asyncio.all_tasks()), tasks.in_flight, ran) == (before, 3, [])
+
+    clock.now += 1
+    for _ in range(100):
+        if tasks.in_flight == 0:
+            break
+        await asyncio.sleep(0.01)
+
+    assert (ran, tasks.in_flight) == ([0, 1, 2], 0)
+
+
+async def test_queued_work_counts_against_the_bound() -> None:
+    """Work queued behind a burst counts against the limit: past it, spawning refuses (TooBusy)."""
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=Clock())
+    gate.request_arrived()
+    gate.request_arrived()
+    tasks = BackgroundTasks(limit=2, give_way=gate)
+
+    async def job() -> None:
+        return None
+
+    tasks.spawn(job(), name="one")
+    tasks.spawn(job(), name="two")
+    refused = job()
+    with pytest.raises(TooBusy):
+        tasks.spawn(refused, name="three")
+
+    assert tasks.in_flight == 2
+    assert await tasks.drain(0.01) == 2
