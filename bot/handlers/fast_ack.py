@@ -77,14 +77,12 @@ def custom_middleware(bolt: AsyncApp, own_middleware: tuple[OwnMiddleware, ...])
     ]
 
 
-def signed(verifier: SignatureVerifier, headers: Mapping[str, str], raw: str) -> bool:
-    """Bolt's signature check (AsyncRequestVerification), on the same headers and raw body."""
-    return verifier.is_valid(
-        raw, headers.get("X-Slack-Request-Timestamp", "0"), headers.get("X-Slack-Signature", "")
-    )
+class FastPath:
+    """What the fast paths share: our own middleware to run, the signature check, and staying off when the
+    app has middleware of its own."""
 
+    kind = "requests"  # what it answers, for the log
 
-class FastCommands:
     def __init__(
         self,
         bolt: AsyncApp,
@@ -96,12 +94,34 @@ class FastCommands:
         self._deps = deps
         self._own = own_middleware
         self._verifier = SignatureVerifier(signing_secret)
-        self._authorized = False  # set once Bolt has answered a /zap with 200
         custom = custom_middleware(bolt, own_middleware)
         self.enabled = not custom
         if custom:
             names = ", ".join(type(m).__name__ for m in custom)
-            log.info("/zap goes through Bolt's whole chain: the app has middleware of its own (%s)", names)
+            log.info(
+                "%s go through Bolt's whole chain: the app has middleware of its own (%s)", self.kind, names
+            )
+
+    def signed(self, headers: Mapping[str, str], raw: str) -> bool:
+        """Bolt's signature check (AsyncRequestVerification), on the same headers and raw body."""
+        return self._verifier.is_valid(
+            raw, headers.get("X-Slack-Request-Timestamp", "0"), headers.get("X-Slack-Signature", "")
+        )
+
+
+class FastCommands(FastPath):
+    kind = "/zap commands"
+
+    def __init__(
+        self,
+        bolt: AsyncApp,
+        deps: Deps,
+        *,
+        signing_secret: str,
+        own_middleware: tuple[OwnMiddleware, ...] = (),
+    ) -> None:
+        super().__init__(bolt, deps, signing_secret=signing_secret, own_middleware=own_middleware)
+        self._authorized = False  # set once Bolt has answered a /zap with 200
 
     def command_of(self, request: web.Request, raw: str) -> dict[str, str] | None:
         """The `/zap` command this request carries, or None when it is anything else."""
@@ -115,7 +135,7 @@ class FastCommands:
     async def answer(self, request: web.Request, raw: str) -> web.Response | None:
         """Bolt's answer to a `/zap`, without Bolt, or None to let Bolt handle the request."""
         command = self.command_of(request, raw) if self._authorized else None
-        if command is None or not signed(self._verifier, request.headers, raw):
+        if command is None or not self.signed(request.headers, raw):
             return None
         try:
             for step in self._own:

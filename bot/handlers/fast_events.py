@@ -37,10 +37,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import extract_user_id
 from slack_bolt.response import BoltResponse
-from slack_sdk.signature import SignatureVerifier
 
 from bot.handlers.deps import Deps
-from bot.handlers.fast_ack import OwnMiddleware, custom_middleware, no_next, signed
+from bot.handlers.fast_ack import FastPath, OwnMiddleware, no_next
 from bot.handlers.reactions import EVENT_TYPES, count
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,9 @@ log = logging.getLogger(__name__)
 JSON = "application/json"
 
 
-class FastReactions:
+class FastReactions(FastPath):
+    kind = "reactions"
+
     def __init__(
         self,
         bolt: AsyncApp,
@@ -57,16 +58,10 @@ class FastReactions:
         signing_secret: str,
         own_middleware: tuple[OwnMiddleware, ...] = (),
     ) -> None:
-        self._deps = deps
-        self._own = own_middleware
-        self._verifier = SignatureVerifier(signing_secret)
+        super().__init__(bolt, deps, signing_secret=signing_secret, own_middleware=own_middleware)
+        self.enabled = self.enabled and bolt.process_before_response
         # The bot's user ID and bot ID from Bolt's authorization result, once Bolt has authorized a reaction.
         self._bot: tuple[str | None, str | None] | None = None
-        custom = custom_middleware(bolt, own_middleware)
-        self.enabled = not custom and bolt.process_before_response
-        if custom:
-            names = ", ".join(type(m).__name__ for m in custom)
-            log.info("reactions go through Bolt's whole chain: the app has middleware of its own (%s)", names)
 
     def event_of(self, request: web.Request, raw: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The body and event of the reaction event this request carries, or None for anything else."""
@@ -87,7 +82,7 @@ class FastReactions:
         """Bolt's answer to a reaction event, without Bolt, or None to let Bolt handle the request."""
         bot = self._bot
         found = self.event_of(request, raw) if bot is not None else None
-        if bot is None or found is None or not signed(self._verifier, request.headers, raw):
+        if bot is None or found is None or not self.signed(request.headers, raw):
             return None
         body, event = found
         if _is_self_event(bot, body, event):
