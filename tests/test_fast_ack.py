@@ -99,3 +99,21 @@ async def test_middleware_of_our_own_turns_the_fast_path_off() -> None:
     assert FastCommands(plain, deps, signing_secret="secret").enabled
     assert not FastCommands(used, deps, signing_secret="secret").enabled
     assert not FastCommands(authorizing, deps, signing_secret="secret").enabled
+
+
+async def test_a_failed_authorization_never_turns_the_fast_path_on(
+    bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When Slack refuses the token, Bolt answers the /zap 200 with its apology and runs nothing; that
+    200 must not count as "authorization passed": the next /zap goes through Bolt again, is refused
+    again, and nothing reaches Zapier."""
+    caplog.set_level(logging.DEBUG, logger=FAST)
+    fake_slack.fail("auth.test", "invalid_auth", times=2)
+
+    first = await bot.slack.command(COMMAND)
+    second = await bot.slack.command(COMMAND)
+
+    assert (first.status, second.status) == (200, 200)
+    assert "Asking Zapier" not in first.text + second.text
+    assert fast_acks(caplog) == 0
+    assert fake_zapier.requests == []

@@ -157,10 +157,13 @@ class FastCommands(FastPath):
         return await to_aiohttp_response(await ack(**message))
 
     def learn(self, request: web.Request, bolt_request: AsyncBoltRequest, response: BoltResponse) -> None:
-        """After Bolt answered: a `/zap` answered 200 means Bolt's authorization passed (and is cached)."""
+        """After Bolt answered: a `/zap` answered 200 *with an authorization result* means Bolt's
+        authorization passed (and is cached). A 200 alone does not: when `auth.test` fails, Bolt answers
+        200 too, with its apology text."""
         if (
             not self._authorized
             and response.status == 200
+            and bolt_request.context.authorize_result is not None
             and self.command_of(request, bolt_request.raw_body) is not None
         ):
             self._authorized = True
