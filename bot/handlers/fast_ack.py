@@ -96,12 +96,16 @@ class FastPath:
         self._own = own_middleware
         self._verifier = SignatureVerifier(signing_secret)
         custom = custom_middleware(bolt, own_middleware)
-        self.enabled = not custom
+        self.enabled = not custom and self.usable_with(bolt)
         if custom:
             names = ", ".join(type(m).__name__ for m in custom)
             log.info(
                 "%s go through Bolt's whole chain: the app has middleware of its own (%s)", self.kind, names
             )
+
+    def usable_with(self, bolt: AsyncApp) -> bool:
+        """Whatever else a fast path needs of the app (beyond no middleware of its own)."""
+        return True
 
     def signed(self, headers: Mapping[str, str], raw: str) -> bool:
         """Bolt's signature check (AsyncRequestVerification), on the same headers and raw body."""
@@ -112,17 +116,7 @@ class FastPath:
 
 class FastCommands(FastPath):
     kind = "/zap commands"
-
-    def __init__(
-        self,
-        bolt: AsyncApp,
-        deps: Deps,
-        *,
-        signing_secret: str,
-        own_middleware: tuple[OwnMiddleware, ...] = (),
-    ) -> None:
-        super().__init__(bolt, deps, signing_secret=signing_secret, own_middleware=own_middleware)
-        self._authorized = False  # set once Bolt has answered a /zap with 200
+    _authorized = False  # set (on the instance) once Bolt has authorized a /zap and answered it 200
 
     def command_of(self, request: web.Request, raw: str) -> dict[str, str] | None:
         """The `/zap` command this request carries, or None when it is anything else."""

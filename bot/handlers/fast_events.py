@@ -38,8 +38,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import extract_user_id
 from slack_bolt.response import BoltResponse
 
-from bot.handlers.deps import Deps
-from bot.handlers.fast_ack import FastPath, OwnMiddleware, no_next
+from bot.handlers.fast_ack import FastPath, no_next
 from bot.handlers.reactions import EVENT_TYPES, count
 
 log = logging.getLogger(__name__)
@@ -49,19 +48,12 @@ JSON = "application/json"
 
 class FastReactions(FastPath):
     kind = "reactions"
+    # The bot's user ID and bot ID from Bolt's authorization result, once Bolt has authorized a reaction
+    # (set on the instance).
+    _bot: tuple[str | None, str | None] | None = None
 
-    def __init__(
-        self,
-        bolt: AsyncApp,
-        deps: Deps,
-        *,
-        signing_secret: str,
-        own_middleware: tuple[OwnMiddleware, ...] = (),
-    ) -> None:
-        super().__init__(bolt, deps, signing_secret=signing_secret, own_middleware=own_middleware)
-        self.enabled = self.enabled and bolt.process_before_response
-        # The bot's user ID and bot ID from Bolt's authorization result, once Bolt has authorized a reaction.
-        self._bot: tuple[str | None, str | None] | None = None
+    def usable_with(self, bolt: AsyncApp) -> bool:
+        return bolt.process_before_response  # Bolt's answer waits for the listener, as ours does
 
     def event_of(self, request: web.Request, raw: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The body and event of the reaction event this request carries, or None for anything else."""
