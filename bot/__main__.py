@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.errors import BotError
-from bot.logs import configure_logging, secret_values
+from bot.logs import configure_logging, secret_values, skip_unlogged_fields
 from bot.policy import PolicyError, load_policy_file
 from bot.settings import Settings, describe_settings_error
 from bot.setup_help import describe_setup_error, needs_slack_setup
@@ -62,6 +62,7 @@ def serve(*, worker: bool) -> int:
         print(describe_settings_error(exc), file=sys.stderr)
         return EXIT_BAD_SETTINGS
     configure_logging(settings.log_format, settings.log_level, redact=secret_values(settings))
+    skip_unlogged_fields()
     try:
         policy = load_policy_file(settings.policy_file)
     except PolicyError as exc:
