@@ -8,11 +8,13 @@ them (bench/ measured the bot's ack p99 at several times the floor's). So while 
 the event loop once requests pause or once the oldest has waited `max_wait` seconds: never a flood that
 would stall the acks behind it.
 
-`max_wait` is short (0.25 s) because under sustained load, when requests never pause, every piece of work
-waits that long, twice (before its Zapier call and after the answer): with 1 s, bench/'s scale phase
-showed previews taking over 2 s, a long queue of waiting work with the bot spending 4.9 ms of CPU per
-command instead of 2.9 ms (205 instead of 344 commands/s on one core), and a higher ack p99, for no gain
-in a burst's acks.
+`max_wait` (0.6 s) is about as long as a burst of 1,000 commands takes to ack on a 2-core machine (bench/:
+1,700-3,500 acks/s), so that such a burst is acked whole before its previews begin; a longer burst, or load
+that never pauses, delays each preview by `max_wait` at most. It was 1 s once, when waiting work was a task:
+the scale phase then showed 4.9 instead of 2.9 ms of CPU per command. It went to 0.25 s; with waiting work a
+queue entry (`defer`), 0.6 s measured the same or better in the scale phase (238 and 285 commands/s on one
+core, against 210 and 222 with 0.25 s) and put the ack p99 level with the floor's (0.91-1.05x over three
+runs of the ack phase, against 0.98-1.33x).
 
 A burst is two requests less than `quiet` apart: one request on its own (the pace of people, even twenty
 of them a second) is not one, so its work, and the handling of Zapier's answers meanwhile, never waits.
@@ -28,7 +30,7 @@ from collections.abc import Callable
 
 class GiveWay:
     def __init__(
-        self, *, quiet: float = 0.005, max_wait: float = 0.25, clock: Callable[[], float] = time.monotonic
+        self, *, quiet: float = 0.005, max_wait: float = 0.6, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._quiet = quiet
         self._max_wait = max_wait
