@@ -16,6 +16,7 @@ from bot.audit import Audit
 from bot.discovery import Finder
 from bot.discovery_store import DiscoveryStore
 from bot.errors import BotError
+from bot.gc_hold import FullCollectionHold
 from bot.give_way import GiveWay
 from bot.handlers import discovery
 from bot.handlers.deps import Deps
@@ -65,7 +66,8 @@ async def build_app(
     socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = connect(settings.redis_url)
     metrics = Metrics()
-    give_way = GiveWay()  # background work waits for the acks of a burst (bot/give_way.py)
+    # Background work, and full garbage collections, wait for the acks of a burst (bot/give_way.py).
+    give_way = GiveWay(hold=FullCollectionHold())
     zapier_http = new_http_client(
         settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
     )
@@ -163,6 +165,7 @@ async def build_app(
         await zapier_http.aclose()
         await rating_http.aclose()
         await redis.aclose()
+        give_way.close()
 
     web_app.on_startup.append(check_redis)
     web_app.cleanup_ctx.append(rating_delivery)
