@@ -292,7 +292,6 @@ async def ack(run: Run) -> None:
             cpu0, load0, t0 = cpu_seconds(pids), time.process_time(), time.monotonic()
             sent = await drive(run.session, server.url + "/slack/events", requests, cfg.concurrency)
             wall = time.monotonic() - t0
-            print("ROUND", name, pids, round(t0, 4), round(t0 + wall, 4), flush=True)
             one[name] = ack_figures(sent, wall) | {
                 "server_cpu_ms_per_command": round((cpu_seconds(pids) - cpu0) / len(sent) * 1000, 3),
                 "load_generator_cpu_share": round((time.process_time() - load0) / wall, 3),
