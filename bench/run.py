@@ -205,7 +205,7 @@ async def phases(run: Run) -> None:
 
 @contextlib.contextmanager
 def collections_between_rounds() -> Iterator[None]:
-    """The load generator's own garbage collections, only where `collect()` is called: between rounds and
+    """The load generator's own garbage collections, only where it calls gc.collect(): between rounds and
     phases, never inside a timed window. Its heap grows with every request and answer of the run, and a
     full pass over it (22 ms, measured with gc.callbacks) once fell inside a round of the bot's: every
     answer in flight waited for it, and the run charged the bot 1.76x the floor's ack p99 for that round.
