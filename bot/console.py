@@ -124,11 +124,13 @@ class Console:
         *,
         user: str,
         ratings: Ratings | None = None,
+        rating_delivery: RatingDelivery | None = None,
     ) -> None:
         self._runs = runs
         self._surface = surface
         self._delivery = delivery
         self._ratings = ratings
+        self._rating_delivery = rating_delivery
         self._where = Where(team=CONSOLE, channel=CONSOLE, user=user)
         self._person = ConsolePerson(surface, user)
         self._preview: Preview | None = None
@@ -214,7 +216,10 @@ class Console:
         if tally is None:
             self.say("That message shows no result to rate.")
             return
-        self.say(f"Rated {tally.execution_log_id}: rating {tally.rating:+d}. It is sent on to Zapier.")
+        self.say(f"Rated {tally.execution_log_id}: rating {tally.rating:+d}.")
+        if self._rating_delivery is not None:
+            # Sent now (no coalescing in a terminal): Zapier's rate endpoint hears it before the next prompt.
+            await self._rating_delivery.run_once()
 
 
 class _StdinLines:
@@ -294,6 +299,7 @@ async def run_console(
             DeliveryWorker(outbox, surface, store),
             user=user or getpass.getuser(),
             ratings=ratings,
+            rating_delivery=rating_delivery,
         )
         redis_at = redacted_url(settings.redis_url)
         console.say(f"zapbot console: Zapier at {settings.zapier_base_url}, Redis at {redis_at}")
@@ -315,14 +321,10 @@ async def run_console(
             console.say(f"⚠️ Could not check the Zapier key: {describe_zapier_problem(exc)}.")
         interactive = stdin.isatty()
         console.say("Type a /zap command, or `help`." + (" Ctrl-D to leave." if interactive else ""))
-        rating_delivery.start()
         lines = _StdinLines(stdin, prompt=PROMPT if interactive else None)
-        try:
-            while (line := await lines.next()) is not None:
-                if not await console.handle(line):
-                    break
-        finally:
-            await rating_delivery.stop(grace=settings.rating_timeout_seconds)
+        while (line := await lines.next()) is not None:
+            if not await console.handle(line):
+                break
         console.say("Bye.")
         return 0
     finally:

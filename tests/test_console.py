@@ -22,38 +22,40 @@ async def console(
     return await run(python_bot("console"), env=env, cwd=cwd, stdin=stdin, seconds=30)
 
 
-async def test_a_command_previews_confirm_runs_it_and_react_says_ratings_are_not_here_yet(
+async def test_a_command_previews_confirm_runs_it_and_react_records_a_real_rating(
     fake_zapier: FakeZapier, redis_url: str, redis_client: redis.asyncio.Redis, tmp_path: Path
 ) -> None:
-    """Preview as text, `confirm` runs exactly what was previewed, the result is shown and kept in Redis;
-    `react +1` names the execution log and says plainly that the vote was not recorded."""
+    """Preview as text, `confirm` runs exactly what was previewed through the same run lifecycle as Slack
+    (audit, outcome state, outbox), the result is shown and kept in Redis; `react +1` records a real rating
+    of the run's execution log, and the rating is sent on to Zapier's rate endpoint."""
     done = await console(f"{COMMAND}\nconfirm\nreact +1\nquit\n", fake_zapier, redis_url, tmp_path)
     assert done.code == 0, done.stderr
     out = done.stdout
     assert "Zapier accepted the API key (Ada Lovelace <ada@example.com>)." in out
-    preview_part, _, result_part = out.partition("Confirmed. Running")
+    preview_part, typed, result_part = out.partition("Type `confirm` to run it, or `cancel`.")
     assert "ada wants to run `SlackAPI` · Channel Message (write)" in preview_part
     assert "  │ Say hi to the team" in preview_part
     assert "• channel: #general" in preview_part and "guessed by the AI from “#general”" in preview_part
     assert "• title: <b> & co" in preview_part  # typed text is shown as typed, never taken as markup
-    assert "[Confirm]  [Edit]  [Cancel]" in preview_part and "Type `confirm`" in preview_part
+    assert "[Confirm]  [Edit]  [Cancel]" in preview_part and typed
     assert not any(markup in out for markup in ("&lt;", "&amp;", "<!date", "<@", "*Channel"))
     assert "Channel Message ran: `success`" in result_part
     assert "• Message Text: Say hi to the team" in result_part
     assert "execution_log_id `01HLOG000002`" in result_part  # the fake's second log: preview, then run
-    assert "Ratings are not in this version of zapbot yet, so your :+1: on execution log 01HLOG000002" in (
-        result_part
-    )
+    assert "Rated 01HLOG000002: rating +1." in result_part
     [check] = fake_zapier.of("auth_check")
     assert check.method == "GET" and check.headers["x-api-key"] == "test-zapier-key"
     assert len(fake_zapier.of("preview")) == 1
     [run_request] = fake_zapier.of("execute")
     assert run_request.query.get("skip_param_guessing") == "true"
     assert run_request.json["params"]["channel"] == {"mode": "locked", "value": "#general"}
-    assert fake_zapier.of("rate") == []
+    [rate] = fake_zapier.of("rate")
+    assert "01HLOG000002" in rate.path and rate.query["rating"] == "1"
     [key] = await redis_client.keys("zapbot:preview:*")
     stored = await redis_client.hgetall(key)
-    assert stored["state"] == "done" and stored["team"] == "console" and stored["requested_by"] == "ada"
+    assert stored["state"] == "succeeded" and stored["team"] == "console" and stored["requested_by"] == "ada"
+    steps = [entry["step"] for _, entry in await redis_client.xrange("zapbot:audit")]
+    assert steps == ["requested", "previewed", "approved", "confirmed", "executed", "rated"]
     execution = await redis_client.hgetall("zapbot:execution:01HLOG000002")
     assert execution["status"] == "success" and execution["confirmed_by"] == "ada"
 
@@ -79,12 +81,11 @@ async def test_cancel_help_and_mistakes_run_nothing_and_explain_themselves(
     assert done.code == 0, done.stderr
     assert "Nothing to confirm: send a /zap command first." in out
     assert "Nothing to rate yet" in out
-    assert "Cancelled. Nothing was run." in out
-    assert "This preview was cancelled, so nothing was run." in out
+    assert "Cancelled by ada. Nothing was run." in out
+    assert "ada cancelled this preview, so nothing was run." in out
     assert "Console commands:" in out and "react +1 | react -1" in out and "Usage: `/zap APP ACTION" in out
     assert "Missing the ACTION (and the instructions) after `GmailAPI`" in out
-    assert "`/zap ratings` is only available in Slack" in out
-    assert "plain English and shortcuts are Slack's" in out  # `Slack-API x y` is not an app key
+    assert out.count("The console takes `APP ACTION ...` commands") == 2  # `/zap ratings`, `Slack-API x y`
     assert out.rstrip().endswith("Bye.")
     assert len(fake_zapier.of("preview")) == 1 and fake_zapier.of("execute") == []
 

@@ -175,12 +175,16 @@ async def test_slack_rate_limits_are_honoured_and_the_post_goes_through(
 async def test_a_result_too_long_for_slack_still_reaches_the_thread(
     bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier
 ) -> None:
-    """msg_too_long on the result: a short outcome with the execution_log_id reaches the thread instead."""
+    """msg_too_long on the result: a short outcome reaches the thread instead, with the run's status, the
+    run's own execution_log_id (not the preview's), and the full result one click away."""
     previewed = await command_to_preview(bot, fake_slack, COMMAND)
     fake_slack.fail("chat.postMessage", "msg_too_long")
     await bot.slack.block_action("zap_confirm", previewed.preview_id, message_ts=previewed.ts)
     posts = await fake_slack.wait_for("chat.postMessage", 3)
-    assert "could not be shown here" in text_of(posts[2]) and posts[2].args["thread_ts"] == previewed.ts
+    short = text_of(posts[2])
+    assert "too big to show here" in short and "`success`" in short
+    assert "01HLOG000002" in short and "01HLOG000001" not in short  # the run's log id, not the preview's
+    assert "zap_full_result" in buttons(posts[2]) and posts[2].args["thread_ts"] == previewed.ts
     assert len(fake_zapier.of("execute")) == 1
 
 

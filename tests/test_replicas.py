@@ -93,7 +93,7 @@ async def test_a_preview_made_by_one_replica_is_confirmed_through_the_other_exac
         assert all("already confirmed" in text_of(t.json) for t in told)
         assert {t.key[0] for t in told} == {"a", "b"}  # both replicas refused someone
         stored = await redis_client.hgetall(f"zapbot:preview:{preview_id}")
-        assert stored["state"] == "done"
+        assert stored["state"] == "succeeded"
 
 
 async def test_stopping_a_replica_loses_nothing(
@@ -121,7 +121,7 @@ async def test_stopping_a_replica_loses_nothing(
         assert "shutdown cut" not in a.log()  # the drain finished the run; nothing was cancelled
         results = [p for p in fake_slack.of("chat.postMessage") if p.args.get("thread_ts") == in_flight_ts]
         assert len(results) == 1 and "success" in text_of(results[0])
-        assert (await redis_client.hgetall(f"zapbot:preview:{in_flight}"))["state"] == "done"
+        assert (await redis_client.hgetall(f"zapbot:preview:{in_flight}"))["state"] == "succeeded"
 
         await to_b.block_action("zap_confirm", pending, message_ts=pending_ts)
         await to_b.block_action("zap_confirm", in_flight, message_ts=in_flight_ts)

@@ -75,7 +75,7 @@ async def test_command_preview_confirm_result_over_the_socket(
     updates = await fake_slack.wait_for("chat.update", 2)
     assert "Confirmed by <@U2>" in text_of(updates[-1]) and buttons(updates[-1]) == {}
     stored = await redis_client.hgetall(f"zapbot:preview:{preview_id}")
-    assert stored["state"] == "done" and stored["decided_by"] == "U2"
+    assert stored["state"] == "succeeded" and stored["decided_by"] == "U2"
     envelope_ids = [e for c in fake_slack.socket.connections for e in c.envelopes]
     assert sorted(a.envelope_id for a in fake_slack.socket.acks) == sorted(envelope_ids)
 

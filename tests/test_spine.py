@@ -79,7 +79,7 @@ async def test_confirm_runs_exactly_what_was_previewed_and_posts_the_result_in_t
     assert updates[-1].args["ts"] == previewed.ts
     assert "Confirmed by <@U2>" in text_of(updates[-1]) and buttons(updates[-1]) == {}
     stored = await redis_client.hgetall(f"zapbot:preview:{previewed.preview_id}")
-    assert stored["state"] == "done" and stored["decided_by"] == "U2"
+    assert stored["state"] == "succeeded" and stored["decided_by"] == "U2"
     execution = await redis_client.hgetall(f"zapbot:execution:{run_answer_log_id(result)}")
     assert execution["status"] == "success" and execution["confirmed_by"] == "U2"
     assert execution["message_ts"] == result.answer["ts"] and execution["thread_ts"] == previewed.ts
@@ -147,14 +147,25 @@ async def test_an_expired_preview_is_marked_and_cannot_be_confirmed(
 async def test_a_click_on_an_unknown_or_foreign_preview_runs_nothing(
     bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier
 ) -> None:
-    """A forged value, or a real preview id clicked from another channel or workspace, runs nothing."""
+    """A forged value, or a real preview id clicked from another channel, runs nothing."""
     previewed = await command_to_preview(bot, fake_slack, COMMAND)
     await bot.slack.block_action("zap_confirm", "forged-id", message_ts=previewed.ts)
     await bot.slack.block_action("zap_confirm", previewed.preview_id, channel="C999", message_ts=previewed.ts)
-    await bot.slack.block_action("zap_confirm", previewed.preview_id, team="T999", message_ts=previewed.ts)
-    told = await fake_slack.wait_for_response_posts(3)
+    told = await fake_slack.wait_for_response_posts(2)
     assert all("don't know this preview" in text_of(t.json) for t in told)
     assert fake_zapier.of("execute") == []
+
+
+async def test_a_person_of_another_workspace_in_a_shared_channel_can_confirm(
+    bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier
+) -> None:
+    """Slack Connect: the clicker's team.id is their own workspace's. The preview is found by its channel,
+    not by the clicker's team, so the click counts (the policy still decides who may act)."""
+    previewed = await command_to_preview(bot, fake_slack, COMMAND)
+    await bot.slack.block_action("zap_confirm", previewed.preview_id, team="T999", message_ts=previewed.ts)
+    posts = await fake_slack.wait_for("chat.postMessage", 2)
+    assert "success" in text_of(posts[1])
+    assert len(fake_zapier.of("execute")) == 1
 
 
 async def test_a_mention_previews_in_the_mention_thread(

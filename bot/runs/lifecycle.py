@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import secrets
 import time
 from collections.abc import Coroutine, Sequence
@@ -70,6 +71,8 @@ UNKNOWN = "I don't know this preview (it may be too old or from elsewhere), so n
 STOPPED = "zapbot stopped while this ran, so it never heard Zapier's answer."
 INTERNAL = "zapbot hit an internal error while this ran."
 NOTHING_TO_EDIT = "This preview shows no params that can be edited here."
+POST_ATTEMPTS = 4
+MAX_RATE_LIMIT_WAIT = 30.0  # a preview waits out Slack's rate limit up to this long per attempt
 _SWITCH_REFUSED = {
     "running": "{who} already confirmed this preview, so it can no longer change.",
     "cancelled": "{who} already cancelled or changed this preview.",
@@ -225,9 +228,7 @@ class Runs:
             note = auto_run_note(preview.request.action_type)
             message = preview_message(preview, closed=note + " · running…")
         try:
-            ts = await self.surface.post(
-                where.channel, message or preview_message(preview), thread_ts=thread_ts
-            )
+            ts = await self._post_now(where.channel, message or preview_message(preview), thread_ts=thread_ts)
         except DeliveryError as exc:
             log.warning("could not post the preview in %s: %s", where.channel, exc.code)
             if at_once:  # nothing has been sent to Zapier: the run ends here, truthfully
@@ -597,7 +598,11 @@ class Runs:
     async def _record(self, preview: Preview, ended: Ended, confirmed_by: str) -> bool:
         result = ended.result
         log_id = result.execution_log_id if result else ""
-        detail = result.status.value if result else (ended.why or type(ended.error).__name__)
+        if result is not None:
+            detail = result.status.value
+        else:
+            cause = type(ended.error).__name__ if ended.error else ended.reason or ended.why
+            detail = f"{ended.state.value}: {cause}"
         write = self.audit.write(
             Step.EXECUTED,
             who=confirmed_by,
@@ -607,7 +612,7 @@ class Runs:
             action=preview.request.action,
             execution_log_id=log_id or preview.result.execution_log_id,
             preview_id=preview.id,
-            detail=f"{ended.state.value}: {detail}",
+            detail=detail,
         )
         try:
             await self.runs.finish(
@@ -636,6 +641,18 @@ class Runs:
         await self._record(preview, ended, preview.decided_by)
 
     # delivery -------------------------------------------------------------------------------------------
+    async def _post_now(self, channel: str, message: Message, *, thread_ts: str | None) -> str:
+        """Post a message the person is waiting for (a preview), waiting out a short rate limit."""
+        for attempt in range(POST_ATTEMPTS):
+            try:
+                return await self.surface.post(channel, message, thread_ts=thread_ts)
+            except DeliveryError as exc:
+                wait = exc.retry_after
+                if wait is None or wait > MAX_RATE_LIMIT_WAIT or attempt == POST_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(wait + random.uniform(0, 0.5))  # noqa: S311 - jitter, not a secret
+        raise AssertionError("unreachable")
+
     async def _update_preview(self, preview: Preview, message: Message) -> None:
         if preview.message_ts:
             await self._deliver(
