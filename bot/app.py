@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -82,9 +82,10 @@ def create_web_app(
     expiry_interval: float = 5.0,
     http_events: bool = True,
     signing_secret: str | None = None,
+    routes: Sequence[web.RouteDef] = (),
 ) -> web.Application:
     """The HTTP server: POST /slack/events for everything from Slack (unless `http_events` is False, in
-    Socket Mode), GET /healthz, /livez for probes.
+    Socket Mode), GET /healthz, /livez for probes, and `routes` (e.g. the Zapier OAuth callback).
 
     Given the signing secret, `/zap` and reaction events are answered without Bolt's middleware chain
     where that changes nothing (bot/handlers/fast_ack.py, fast_events.py): the same answer, at a fraction
@@ -136,6 +137,7 @@ def create_web_app(
         web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/livez", livez)
+    web_app.router.add_routes(routes)
     web_app.cleanup_ctx.append(_expiry_sweeper(deps, expiry_interval))
     web_app.on_shutdown.append(_drain(deps))
     return web_app
