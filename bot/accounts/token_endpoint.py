@@ -2,7 +2,8 @@
 
 This is the OAuth wire beside the Zapier API client (bot/zapier/client.py), on the same shared httpx
 client. The client authenticates with HTTP Basic (RFC 6749 section 2.3.1, the method every OAuth server
-must accept); the code exchange carries the PKCE verifier. Nothing here logs or formats a token.
+must accept) and names itself in the form too (`client_id`, as Zapier's documentation of the exchange
+shows); the code exchange carries the PKCE verifier. Nothing here logs or formats a token.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class TokenEndpoint:
 
     async def _ask(self, form: dict[str, str]) -> TokenGrant:
         headers = {"authorization": self._basic.get_secret_value(), "accept": "application/json"}
+        # The client id in the form as well: Zapier's documentation of the exchange lists it there.
+        form = {**form, "client_id": self._config.client_id}
         try:
             response = await self._http.post(
                 self._config.token_url, data=form, headers=headers, timeout=TOKEN_TIMEOUT

@@ -197,6 +197,8 @@ class FakeZapierOAuth:
                 return False
             client_id, _, secret = pair.partition(":")
             client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+            if form.get("client_id", client_id) != client_id:
+                return False  # two different clients named in one request
         else:
             client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         return client_id == self.client_id and secrets.compare_digest(secret, self.client_secret)
