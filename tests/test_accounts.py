@@ -8,6 +8,7 @@ browser would (with the bot's public host replaced by its loopback address).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -339,3 +340,36 @@ def test_a_malformed_encryption_key_is_named_without_its_value(
     line = describe_settings_error(error.value)
     assert "TOKEN_ENCRYPTION_KEY key 2 of 2 is not a Fernet key" in line
     assert bad not in line and KEY not in line
+
+
+async def test_two_simultaneous_callbacks_with_one_state_connect_once(flow: Flow) -> None:
+    """The same redirect sent twice at once (a double click, a replica each): exactly one is exchanged
+    and answered "connected"; the other gets the 400 page."""
+    callback = await flow.callback()
+    answers = await asyncio.gather(flow.open(callback), flow.open(callback))
+    assert sorted(status for status, _ in answers) == [200, 400]
+    assert len(flow.oauth.token_calls) == 1
+    assert flow.told == [Connected(TEAM, USER)]
+
+
+async def test_a_failing_notifier_does_not_spoil_the_connection(
+    settings: Settings,
+    accounts: Accounts,
+    http_session: aiohttp.ClientSession,
+    fake_slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """If telling the person in Slack fails, the tokens are still stored, the page still says connected,
+    and the failure is logged."""
+
+    async def notify(connected: Connected) -> None:
+        raise RuntimeError("slack is down")
+
+    async with running_bot(
+        settings, http_session, fake_slack.response_url_base, account_connected=notify
+    ) as bot:
+        callback = await follow_authorize(http_session, await accounts.connect_url(TEAM, USER))
+        status, page = await get(http_session, bot.url + callback)
+    assert status == 200 and "Connected" in page
+    assert await accounts.connected(TEAM, USER)
+    assert any("they connected failed" in r.getMessage() for r in caplog.records)
