@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -83,9 +83,10 @@ def create_web_app(
     http_events: bool = True,
     signing_secret: str | None = None,
     drain_seconds: float = SHUTDOWN_GRACE_SECONDS,
+    routes: Sequence[web.RouteDef] = (),
 ) -> web.Application:
     """The HTTP server: POST /slack/events for everything from Slack (unless `http_events` is False, in
-    Socket Mode), GET /healthz, /livez for probes.
+    Socket Mode), GET /healthz, /livez for probes, and `routes` (e.g. the Zapier OAuth callback).
 
     Given the signing secret, `/zap` and reaction events are answered without Bolt's middleware chain
     where that changes nothing (bot/handlers/fast_ack.py, fast_events.py): the same answer, at a fraction
@@ -139,6 +140,7 @@ def create_web_app(
     web_app.router.add_get("/livez", livez)
     web_app.cleanup_ctx.append(_run_keeping(deps, expiry_interval))
     web_app.on_shutdown.append(_drain(deps, drain_seconds))
+    web_app.router.add_routes(routes)
     return web_app
 
 

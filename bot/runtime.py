@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import aiohttp
+import httpx
 from aiohttp import web
+from redis.asyncio import Redis
 
+from bot.accounts import ConnectedNotifier, build_accounts, callback_route
 from bot.app import create_bolt_app, create_web_app, slack_client
 from bot.approvals import Approvals
 from bot.audit import Audit
@@ -75,13 +78,25 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-async def build_app(  # noqa: PLR0915 - the composition root: every client built in one place
+def _account_routes(
+    settings: Settings, redis: Redis, http: httpx.AsyncClient, notify: ConnectedNotifier | None
+) -> list[web.RouteDef]:
+    """The OAuth callback when per-user Zapier accounts are on (bot/accounts/). Raises AccountsMisconfigured
+    when they are half configured: the clients passed in have not been used yet, so nothing leaks.
+
+    TODO(lead): put the `Accounts` into Deps, and give a notifier that tells the person in Slack."""
+    accounts = build_accounts(settings, redis, http)
+    return [callback_route(accounts, notify)] if accounts else []
+
+
+async def build_app(  # noqa: PLR0915 - the composition root: a statement for each part it builds
     settings: Settings,
     *,
     expiry_interval: float = 5.0,
     zapier_retry_backoff: float = 0.5,
     policy: Policy | None = None,
     rating_poll_interval: float = 1.0,
+    account_connected: ConnectedNotifier | None = None,
 ) -> web.Application:
     """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients.
     `policy` defaults to the POLICY_FILE setting's (raises `PolicyError` when that file is malformed)."""
@@ -97,6 +112,8 @@ async def build_app(  # noqa: PLR0915 - the composition root: every client built
     zapier_http = new_http_client(
         settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
     )
+    # Before the aiohttp session: a half-configured setting raises while nothing needs closing yet.
+    account_routes = _account_routes(settings, redis, zapier_http, account_connected)
     # slack-sdk applies its own timeout only to sessions it creates: this one carries ours.
     slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds))
     store = TeamStore(redis)  # the Store plus team confirmation's keys (bot/team_store.py)
@@ -169,6 +186,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: every client built
         http_events=not settings.socket_mode,
         signing_secret=secret or None,
         drain_seconds=settings.zapier_timeout_seconds,
+        routes=account_routes,
     )
     zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
     register_ops_routes(web_app, store=store, metrics=metrics, zapier_key=zapier_key)

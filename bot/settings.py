@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,10 +30,14 @@ class Settings(BaseSettings):
     zapier_api_key: SecretStr
     zapier_base_url: str = "https://actions.zapier.com"
     zapier_provider_id: str | None = None
-    zapier_timeout_seconds: float = Field(
-        default=90.0, gt=0, le=600
-    )  # also how long a shutdown waits for runs
+    # Also how long a shutdown waits for the runs in flight (bot/app.py).
+    zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
     slack_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # any one Slack Web API call
+    # Per-user Zapier accounts (docs/accounts.md): on when the OAuth client's id and secret are both set.
+    zapier_oauth_client_id: str | None = None
+    zapier_oauth_client_secret: SecretStr | None = None
+    public_url: str | None = None  # the bot's public base URL; the OAuth redirect URI is a path under it
+    token_encryption_key: SecretStr | None = None  # Fernet keys, comma-separated: the first encrypts
     redis_url: str = "redis://localhost:6379/0"
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     max_background_tasks: int = Field(default=1000, ge=1, le=100_000)
@@ -123,6 +128,42 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator(
+        "zapier_oauth_client_id",
+        "zapier_oauth_client_secret",
+        "public_url",
+        "token_encryption_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL (https in production)")
+        return value.rstrip("/") if value else value
+
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = [key.strip() for key in value.get_secret_value().split(",")]
+        for position, key in enumerate(keys, start=1):
+            try:
+                Fernet(key)
+            except ValueError:
+                # Never the key itself in the message: only where it sits in the list.
+                raise ValueError(
+                    f"key {position} of {len(keys)} is not a Fernet key (32 url-safe base64-encoded bytes; "
+                    'make one with: python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())")'
+                ) from None
+        return value
 
     @field_validator("policy_file", mode="before")
     @classmethod

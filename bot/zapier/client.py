@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
@@ -69,8 +70,34 @@ def new_http_client(
     return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
 
 
+@dataclass(frozen=True)
+class ApiKey:
+    """Credentials: an AI Actions API key, sent as `x-api-key`."""
+
+    key: SecretStr
+
+    def headers(self) -> dict[str, str]:
+        return {"x-api-key": self.key.get_secret_value(), "accept": "application/json"}
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """Credentials: a person's OAuth access token (bot/accounts/), sent as `Authorization: Bearer`."""
+
+    token: SecretStr
+
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token.get_secret_value()}", "accept": "application/json"}
+
+
+Auth = ApiKey | BearerToken
+
+
 class ZapierClient:
-    """Typed access to the endpoints we use. Safe calls (preview, rate) retry; a real run never does."""
+    """Typed access to the endpoints we use. Safe calls (preview, rate) retry; a real run never does.
+
+    Every call takes `auth=` (an `ApiKey` or a person's `BearerToken`); without it, the client's API key.
+    """
 
     def __init__(
         self,
@@ -83,7 +110,7 @@ class ZapierClient:
         backoff: float = 0.5,
     ) -> None:
         self._http = http
-        self._api_key = api_key
+        self._api_key = ApiKey(api_key)
         self._base_url = base_url.rstrip("/")
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         self._provider_id = provider_id
@@ -93,44 +120,51 @@ class ZapierClient:
     def __repr__(self) -> str:
         return f"ZapierClient(base_url={self._base_url!r})"
 
-    async def preview(self, request: ActionRequest) -> ActionResult:
+    async def preview(self, request: ActionRequest, *, auth: Auth | None = None) -> ActionResult:
         body = _request_body(request)
-        return await self._retrying(lambda: self._execute(body, {"preview_only": "true"}))
+        return await self._retrying(lambda: self._execute(body, {"preview_only": "true"}, auth))
 
-    async def execute(self, request: ActionRequest, *, skip_param_guessing: bool) -> ActionResult:
+    async def execute(
+        self, request: ActionRequest, *, skip_param_guessing: bool, auth: Auth | None = None
+    ) -> ActionResult:
         query = {"skip_param_guessing": "true"} if skip_param_guessing else {}
-        return await self._execute(_request_body(request), query)
+        return await self._execute(_request_body(request), query, auth)
 
-    async def rate(self, execution_log_id: str, rating: int, feedback: str | None = None) -> None:
+    async def rate(
+        self, execution_log_id: str, rating: int, feedback: str | None = None, *, auth: Auth | None = None
+    ) -> None:
         query: dict[str, str] = {"rating": str(rating)}
         if feedback:
             query["feedback"] = feedback
         path = f"/api/v2/execute/log/{quote(execution_log_id, safe='')}/rate/"
-        await self._retrying(lambda: self._post(path, query, None))
+        await self._retrying(lambda: self._post(path, query, None, auth))
 
     # discovery (read-only, so retried like a preview) ------------------------------------------------
     async def guess_actions(
-        self, query: str, *, action_types: Sequence[ActionType], count: int
+        self, query: str, *, action_types: Sequence[ActionType], count: int, auth: Auth | None = None
     ) -> list[ActionChoice]:
         body = GuessActionsRequest(query=query, action_types=[t.value for t in action_types], count=count)
-        payload = await self._retrying(lambda: self._post("/api/v2/guess-actions/", {}, body.model_dump()))
+        path = "/api/v2/guess-actions/"
+        payload = await self._retrying(lambda: self._post(path, {}, body.model_dump(), auth))
         return read_guesses(payload)
 
-    async def search_apps(self, query: str) -> list[AppChoice]:
-        payload = await self._retrying(lambda: self._get("/api/v2/apps/search/", {"query": query}))
+    async def search_apps(self, query: str, *, auth: Auth | None = None) -> list[AppChoice]:
+        payload = await self._retrying(lambda: self._get("/api/v2/apps/search/", {"query": query}, auth))
         return read_apps(payload)
 
-    async def search_actions(self, app: str, query: str | None = None) -> list[ActionChoice]:
+    async def search_actions(
+        self, app: str, query: str | None = None, *, auth: Auth | None = None
+    ) -> list[ActionChoice]:
         path = f"/api/v2/apps/{quote(app, safe='')}/actions/"
-        payload = await self._retrying(lambda: self._get(path, {"query": query} if query else {}))
+        payload = await self._retrying(lambda: self._get(path, {"query": query} if query else {}, auth))
         return read_actions(payload, app)
 
-    async def check_auth(self) -> AuthCheckResponse:
+    async def check_auth(self, *, auth: Auth | None = None) -> AuthCheckResponse:
         """Who the key belongs to (`GET /api/v2/auth/check/`); ZapierAuthError when Zapier rejects it.
 
         Not retried: readiness probes and the console call it, and both simply ask again later.
         """
-        payload = await self._send("GET", "/api/v2/auth/check/", {}, None)
+        payload = await self._send("GET", "/api/v2/auth/check/", {}, None, auth)
         try:
             answer = AuthCheckResponse.model_validate(payload)
         except ValidationError as exc:
@@ -139,10 +173,10 @@ class ZapierClient:
             raise ZapierAuthError(200, "Zapier says the key is not authenticated.")
         return answer
 
-    async def _execute(self, body: dict[str, Any], query: dict[str, str]) -> ActionResult:
+    async def _execute(self, body: dict[str, Any], query: dict[str, str], auth: Auth | None) -> ActionResult:
         if self._provider_id:
             query = {**query, "provider_id": self._provider_id}
-        payload = await self._post("/api/v2/execute/", query, body)
+        payload = await self._post("/api/v2/execute/", query, body, auth)
         try:
             parsed = ExecuteResponse.model_validate(payload)
         except ValidationError as exc:
@@ -150,14 +184,23 @@ class ZapierClient:
             raise ZapierResponseError(f"Zapier's answer does not fit the API contract ({fields}).") from exc
         return _to_result(parsed)
 
-    async def _post(self, path: str, query: dict[str, str], body: dict[str, Any] | None) -> Any:
-        return await self._send("POST", path, query, body)
+    async def _post(
+        self, path: str, query: dict[str, str], body: dict[str, Any] | None, auth: Auth | None = None
+    ) -> Any:
+        return await self._send("POST", path, query, body, auth)
 
-    async def _get(self, path: str, query: dict[str, str]) -> Any:
-        return await self._send("GET", path, query, None)
+    async def _get(self, path: str, query: dict[str, str], auth: Auth | None = None) -> Any:
+        return await self._send("GET", path, query, None, auth)
 
-    async def _send(self, method: str, path: str, query: dict[str, str], body: dict[str, Any] | None) -> Any:
-        headers = {"x-api-key": self._api_key.get_secret_value(), "accept": "application/json"}
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: dict[str, Any] | None,
+        auth: Auth | None = None,
+    ) -> Any:
+        headers = (auth or self._api_key).headers()
         try:
             response = await self._http.request(method, self._url(path, query), json=body, headers=headers)
         except httpx.TimeoutException as exc:
@@ -276,4 +319,13 @@ def _to_result(response: ExecuteResponse) -> ActionResult:
     )
 
 
-__all__ = ["DEFAULT_TIMEOUT", "ZapierClient", "ZapierError", "new_http_client", "status_error"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ApiKey",
+    "Auth",
+    "BearerToken",
+    "ZapierClient",
+    "ZapierError",
+    "new_http_client",
+    "status_error",
+]

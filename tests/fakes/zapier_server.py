@@ -14,6 +14,7 @@ import asyncio
 import json
 import re
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -106,6 +107,10 @@ class FakeZapier:
         self._scripts: dict[str, list[Reply | Drop]] = {}
         self._log_count = 0
         self._actions: dict[str, str] = {}  # execution_log_id -> action_used, for rate answers
+        # Served before the spec's operations, unrecorded: e.g. the OAuth endpoints (zapier_oauth.py).
+        self.extra_routes: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {}
+        # Which `Authorization: Bearer` tokens the API accepts besides the API key (zapier_oauth.py).
+        self.accepts_bearer: Callable[[str], bool] = lambda token: False
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._server = LocalServer(app)
@@ -142,6 +147,8 @@ class FakeZapier:
     # ---- one request ----------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if (route := self.extra_routes.get(request.path)) is not None:
+            return await route(request)
         raw = await request.read()
         record = ZapierRequest(
             operation=_operation(request),
@@ -207,7 +214,8 @@ class FakeZapier:
             known = EXECUTE_PATH.fullmatch(record.path) or RATE_PATH.fullmatch(record.path)
             return Reply(405 if known else 404, {"error": "Not found."}, off_spec=True)
         credentials = {record.headers.get("x-api-key"), record.headers.get("authorization")}
-        if not credentials & {self.api_key, f"Bearer {self.api_key}"}:
+        bearer = (record.headers.get("authorization") or "").removeprefix("Bearer ")
+        if not credentials & {self.api_key, f"Bearer {self.api_key}"} and not self.accepts_bearer(bearer):
             return Reply(401, {"error": "Invalid API key."}, off_spec=True)  # real Zapier: not in the spec
         if rule := _skip_guessing_problem(record):
             self.violations.append(f"{record.method} {record.path}: {rule}")
