@@ -53,7 +53,9 @@ def module_map(repo: Path = REPO) -> str:
     for name in module_paths(repo):
         source = repo / name / "__init__.py" if name.endswith("/") else repo / name
         rows.append(f"| `{name}` | {summary(source)} |")
-    return "\n".join([BEGIN, "| path | what it is (its docstring's first sentence) |", "|---|---|", *rows, END])
+    return "\n".join(
+        [BEGIN, "| path | what it is (its docstring's first sentence) |", "|---|---|", *rows, END]
+    )
 
 
 def updated(document: str, repo: Path = REPO) -> str:
