@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -24,16 +22,18 @@ from bot.handlers import buttons, commands, edit, feedback, ratings, reactions, 
 from bot.handlers.deps import Deps
 from bot.handlers.fast_ack import FastCommands
 from bot.handlers.fast_events import FastReactions
-from bot.handlers.flow import expire_due
 from bot.handlers.metered import MeteredWebClient
 from bot.logs import new_request_id
 from bot.metrics import Metrics
+from bot.runs.delivery import DeliveryWorker
+from bot.runs.keeper import Keeper
 from bot.slack_request import to_slack_request
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # Slack's payloads are far smaller; anything bigger is not from Slack
-SHUTDOWN_GRACE_SECONDS = 20.0
+SHUTDOWN_GRACE_SECONDS = 90.0  # the default; `python -m bot` passes ZAPIER_TIMEOUT_SECONDS
+OUTBOX_FLUSH_SECONDS = 5.0  # after the drain: deliver what the last runs queued (the rest stays queued)
 
 
 def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
@@ -82,6 +82,7 @@ def create_web_app(
     expiry_interval: float = 5.0,
     http_events: bool = True,
     signing_secret: str | None = None,
+    drain_seconds: float = SHUTDOWN_GRACE_SECONDS,
 ) -> web.Application:
     """The HTTP server: POST /slack/events for everything from Slack (unless `http_events` is False, in
     Socket Mode), GET /healthz, /livez for probes.
@@ -136,42 +137,33 @@ def create_web_app(
         web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/livez", livez)
-    web_app.cleanup_ctx.append(_expiry_sweeper(deps, expiry_interval))
-    web_app.on_shutdown.append(_drain(deps))
+    web_app.cleanup_ctx.append(_run_keeping(deps, expiry_interval))
+    web_app.on_shutdown.append(_drain(deps, drain_seconds))
     return web_app
 
 
-def _expiry_sweeper(deps: Deps, interval: float) -> Any:
-    async def sweeper(_: web.Application) -> AsyncIterator[None]:
-        # A flag as well as cancel(): redis-py 8.1 sometimes loses a cancellation that arrives during a
-        # command (the command just completes), and a sweeper that missed it would loop forever and hang
-        # the shutdown. With the flag it stops at its next turn at the latest.
-        stopping = asyncio.Event()
+def _run_keeping(deps: Deps, interval: float) -> Any:
+    """The outbox's delivery and the run keeper (leases, orphans, expiry), for the app's lifetime. Stopped
+    after the drain (aiohttp runs cleanup after shutdown), so the last runs' outcomes are still delivered."""
 
-        async def loop() -> None:
-            while not stopping.is_set():
-                try:
-                    await expire_due(deps)
-                except BotError as exc:
-                    log.warning("expiry sweep skipped: %s", exc)
-                except Exception:
-                    log.exception("expiry sweep failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), interval)
-
-        task = asyncio.create_task(loop(), name="expiry-sweeper")
+    async def keeping(_: web.Application) -> AsyncIterator[None]:
+        runs = deps.runs
+        delivery = DeliveryWorker(runs.outbox, runs.surface, runs.store, metrics=deps.metrics)
+        keeper = Keeper(runs, interval=interval)
+        delivery.start()
+        keeper.start()
         yield
-        stopping.set()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await keeper.stop()
+        await delivery.stop(flush_seconds=OUTBOX_FLUSH_SECONDS)
 
-    return sweeper
+    return keeping
 
 
-def _drain(deps: Deps) -> Any:
+def _drain(deps: Deps, grace: float) -> Any:
     async def drain(_: web.Application) -> None:
-        cut = await deps.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+        # Runs cut here end as "unknown: zapbot stopped while this ran" (bot/runs/lifecycle.py); if this
+        # process is killed first, another replica's keeper ends them the same way when their lease lapses.
+        cut = await deps.tasks.drain(grace)
         if cut:
             log.warning("shutdown cut %d background tasks short", cut)
 
@@ -179,16 +171,23 @@ def _drain(deps: Deps) -> Any:
 
 
 def slack_client(
-    token: str, base_url: str, session: aiohttp.ClientSession, metrics: Metrics | None = None
+    token: str,
+    base_url: str,
+    session: aiohttp.ClientSession,
+    metrics: Metrics | None = None,
+    *,
+    retries: bool = True,
 ) -> AsyncWebClient:
-    """The bot's Web API client: retries connection errors once and honours 429 Retry-After; timed."""
-    return MeteredWebClient(
-        metrics or Metrics(),
-        token=token,
-        base_url=base_url,
-        session=session,
-        retry_handlers=[
+    """The bot's Web API client, timed: retries connection errors once and honours 429 Retry-After, unless
+    `retries` is False (the outbox's client: it re-queues instead, bot/runs/delivery.py)."""
+    handlers = (
+        [
             AsyncConnectionErrorRetryHandler(max_retry_count=1),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        ],
+        ]
+        if retries
+        else []
+    )
+    return MeteredWebClient(
+        metrics or Metrics(), token=token, base_url=base_url, session=session, retry_handlers=handlers
     )

@@ -12,7 +12,7 @@ from bot.actions import ActionsBackend, Param, ParamMode, RunStatus
 from bot.errors import BotError
 from bot.policy import ConfirmBy
 from bot.records import Preview, PreviewState
-from bot.service import PreviewRefused, Where, lockable
+from bot.runs.service import PreviewRefused, Where, lockable
 from bot.team_store import ApproveResult, TeamStore
 
 MAX_EDIT_CHARS = 3000  # Slack's limit for a text input's value; longer values are not offered for editing

@@ -1,44 +1,49 @@
 """`python -m bot console`: talk to zapbot in a terminal, no Slack needed (like Hubot's shell adapter).
 
-The same `ZapService`, the real Zapier client and Redis as the Slack bot; only the edge differs: lines from
-stdin instead of Slack requests, and the very messages the bot would post, rendered as plain text. An admin
-can check the Zapier key and try actions before installing the Slack app. It needs ZAPIER_API_KEY (and
-ZAPIER_BASE_URL, REDIS_URL if not the defaults), never a Slack token.
+The console is one more surface of the same run lifecycle as Slack (bot/runs/): the same policy, approvals,
+audit trail, outbox and ratings, the real Zapier client and Redis. Only the edge differs: lines from stdin
+instead of Slack requests, and the very messages the bot would post, rendered as plain text. The console
+user is one person (their login name); `--as USER` acts as someone else (a second approver).
+It needs ZAPIER_API_KEY (and ZAPIER_BASE_URL, REDIS_URL if not the defaults), never a Slack token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import itertools
 import logging
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.actions import ActionRequest, ActionResult
+from bot.approvals import Approvals
+from bot.audit import Audit
 from bot.errors import BotError, StoreError, UsageError, ZapierAuthError
 from bot.logs import configure_logging, new_request_id, redacted_url, secret_values
-from bot.messages import (
-    USAGE,
-    describe_failure,
-    escape,
-    failure_message,
-    preview_message,
-    result_message,
-)
+from bot.messages import USAGE, escape
 from bot.parsing import HelpCommand, PlainCommand, SubCommand, parse_command
 from bot.plaintext import message_to_text, mrkdwn_to_text
+from bot.ratings.delivery import DeliveryTiming
+from bot.ratings.delivery import DeliveryWorker as RatingDelivery
+from bot.ratings.emoji import parse_rating_emoji
+from bot.ratings.service import Ratings, Reaction
+from bot.ratings.store import RatingStore
 from bot.readiness import describe_zapier_problem
 from bot.records import Preview
-from bot.service import PreviewRefused, Where, ZapService
+from bot.runs.delivery import DeliveryWorker
+from bot.runs.lifecycle import Runs
+from bot.runs.outbox import Outbox
+from bot.runs.ports import Message
+from bot.runs.service import Where, ZapService
 from bot.settings import ConsoleSettings
 from bot.setup_help import describe_setup_error
-from bot.store import Store, connect
+from bot.store import connect
+from bot.team_store import TeamStore
 from bot.zapier.client import ZapierClient, new_http_client
 
 log = logging.getLogger(__name__)
@@ -46,57 +51,90 @@ log = logging.getLogger(__name__)
 PROMPT = "zap> "
 CONSOLE = "console"  # the team and channel of everything done here (Redis records say where they came from)
 
-# The ratings feature plugs in here: (execution_log_id, user, reaction) -> what to tell the user.
-RateHook = Callable[[str, str, str], Awaitable[str]]
-
 HELP = """Console commands:
   /zap APP ACTION ... INSTRUCTIONS   ask Zapier for a preview (the /zap is optional)
-  confirm                            run the last preview, exactly as previewed
+  confirm                            approve the last preview; it runs exactly as previewed when the
+                                     policy's approvals are complete
   cancel                             drop the last preview; nothing runs
-  react +1 | react -1                rate the last result, as a Slack reaction would
+  react +1 | react -1                rate the last result, as a Slack reaction would (sent to Zapier)
   help                               this text
   quit                               leave (Ctrl-D works too)
 """
 
-NO_RATINGS = (
-    "Ratings are not in this version of zapbot yet, so your {reaction} on execution log {log_id} "
-    "was not recorded. (With the ratings feature, `react` records a vote the way a Slack reaction does.)"
-)
 
-_REFUSED = {
-    "running": "This preview was already confirmed and is running.",
-    "done": "This preview was already confirmed and has run.",
-    "cancelled": "This preview was cancelled, so nothing was run.",
-    "expired": "This preview has expired, so nothing was run. Send the command again for a new preview.",
-    "expired_now": "This preview has expired, so nothing was run. Send the command again for a new preview.",
-}
+class NoGroups:
+    """The console has no Slack user groups: a policy naming one finds nobody in it."""
+
+    async def members(self, team: str, group: str) -> frozenset[str]:
+        return frozenset()
 
 
 @dataclass
-class _LastResult:
-    preview: Preview
-    result: ActionResult
+class ConsoleSurface:
+    """The run lifecycle's surface (bot/runs/ports.py) in a terminal: every message printed as text."""
+
+    out: TextIO
+    posted: dict[str, Message] = field(default_factory=dict)
+    last_in_thread: str = ""  # the ts of the newest reply in a thread: the last result, to react to
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def print(self, text: str) -> None:
+        self.out.write(text.rstrip("\n") + "\n")
+        self.out.flush()
+
+    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+        ts = f"{int(time.time())}.{next(self._ids):06d}"
+        self.posted[ts] = message
+        if thread_ts:
+            self.last_in_thread = ts
+        self.print(message_to_text(message))
+        return ts
+
+    async def update(self, channel: str, ts: str, message: Message) -> None:
+        self.posted[ts] = message
+        self.print("(preview updated) " + message_to_text(message).splitlines()[-1])
+
+    async def whisper(self, channel: str, user: str, message: Message) -> None:
+        self.print(message_to_text(message))
+
+    async def direct(self, user: str, message: Message) -> None:
+        self.print(message_to_text(message))
 
 
-def _ts() -> str:
-    """A Slack-like message timestamp for what the console 'posts' (unique enough for one person)."""
-    return f"{time.time():.6f}"
+@dataclass(frozen=True)
+class ConsolePerson:
+    surface: ConsoleSurface
+    user: str
+
+    async def send(self, message: Message) -> None:
+        self.surface.print(message_to_text(message))
+
+    async def say(self, text: str) -> None:
+        self.surface.print(mrkdwn_to_text(text))
 
 
 class Console:
     """One person's conversation with the bot. `handle` takes a line and returns False to quit."""
 
-    def __init__(self, service: ZapService, out: TextIO, *, user: str, rate: RateHook | None = None) -> None:
-        self._service = service
-        self._out = out
+    def __init__(
+        self,
+        runs: Runs,
+        surface: ConsoleSurface,
+        delivery: DeliveryWorker,
+        *,
+        user: str,
+        ratings: Ratings | None = None,
+    ) -> None:
+        self._runs = runs
+        self._surface = surface
+        self._delivery = delivery
+        self._ratings = ratings
         self._where = Where(team=CONSOLE, channel=CONSOLE, user=user)
-        self._rate = rate
+        self._person = ConsolePerson(surface, user)
         self._preview: Preview | None = None
-        self._last: _LastResult | None = None
 
     def say(self, text: str) -> None:
-        self._out.write(text.rstrip("\n") + "\n")
-        self._out.flush()
+        self._surface.print(text)
 
     async def handle(self, line: str) -> bool:
         words = line.strip().split()
@@ -107,15 +145,19 @@ class Console:
             return False
         if word in {"help", "?"} and len(words) == 1:
             self.say(HELP + "\n" + mrkdwn_to_text(USAGE))
-        elif word == "confirm" and len(words) == 1:
-            await self._decide(confirm=True)
-        elif word == "cancel" and len(words) == 1:
-            await self._decide(confirm=False)
+        elif word in {"confirm", "cancel"} and len(words) == 1:
+            await self._decide(confirm=word == "confirm")
         elif word == "react":
             await self._react(words[1] if len(words) > 1 else "")
         else:
             await self._command(line.strip().removeprefix("/zap").strip())
+        await self._flush()
         return True
+
+    async def _flush(self) -> None:
+        """Deliver what the lifecycle queued (outcomes, preview updates) before the next prompt."""
+        while await self._delivery.deliver_due():
+            pass
 
     async def _command(self, text: str) -> None:
         new_request_id()
@@ -129,81 +171,50 @@ class Console:
             problem = f"⚠️ {mrkdwn_to_text(parsed.problem)}\n\n" if parsed.problem else ""
             self.say(problem + HELP + "\n" + mrkdwn_to_text(USAGE))
             return
-        if isinstance(parsed, SubCommand):
-            self.say(f"`/zap {parsed.name}` is only available in Slack in this version of zapbot.")
+        if isinstance(parsed, SubCommand | PlainCommand):
+            self.say("The console takes `APP ACTION ...` commands; type `help` for what it can do.")
             return
-        if isinstance(parsed, PlainCommand):
-            # Plain English needs Zapier's guess-actions and the Slack buttons to pick a candidate.
-            self.say("The console takes `APP ACTION ...` commands; plain English and shortcuts are Slack's.")
-            return
-        await self._preview_of(parsed.request)
-
-    async def _preview_of(self, request: ActionRequest) -> None:
+        request = parsed.request
         self.say(f"Asking Zapier for a preview of `{request.app} {request.action}`…")
-        try:
-            preview = await self._service.preview(request, self._where)
-        except PreviewRefused as exc:
-            said = exc.result.error or exc.result.status.value
-            self.say(f"⚠️ Zapier could not preview `{request.app} {request.action}`: {said}. Nothing was run.")
-            return
-        except BotError as exc:
-            self.say(
-                message_to_text(failure_message(f"Preview of {request.app} {request.action}", exc, "preview"))
-            )
-            return
-        try:
-            await self._service.shown(preview, message_ts=_ts(), thread_ts="")
-        except BotError as exc:
-            self.say(describe_failure(exc, "preview"))
-            return
-        self._preview = preview
-        self.say(message_to_text(preview_message(preview)))
-        self.say("Type `confirm` to run it, or `cancel`.")
+        preview = await self._runs.request(request, self._where, self._person, thread_ts=None)
+        if preview is not None:
+            self._preview = preview
+            if preview.state.value == "pending":
+                self.say("Type `confirm` to run it, or `cancel`.")
 
     async def _decide(self, *, confirm: bool) -> None:
-        if self._preview is None:
+        preview = self._preview
+        if preview is None:
             self.say(f"Nothing to {'confirm' if confirm else 'cancel'}: send a /zap command first.")
             return
-        try:
-            claim = await self._service.decide(self._preview.id, self._where, confirm=confirm)
-        except BotError as exc:
-            self.say(describe_failure(exc, "preview"))
-            return
-        if claim.outcome != "claimed" or claim.preview is None:
-            self.say(_REFUSED.get(claim.outcome, "I no longer know this preview, so nothing was run."))
-            return
-        preview = claim.preview
-        if not confirm:
-            self.say("❌ Cancelled. Nothing was run.")
-            return
-        self.say(f"✅ Confirmed. Running {preview.result.action_used}…")
-        try:
-            outcome = await self._service.run(preview)
-        except BotError as exc:
-            self.say(message_to_text(failure_message(preview.result.action_used, exc, "run")))
-            return
-        self.say(
-            message_to_text(result_message(preview, outcome.result, fallback_reason=outcome.fallback_reason))
-        )
-        self._last = _LastResult(preview, outcome.result)
-        try:
-            await self._service.record_result(preview, outcome.result, message_ts=_ts())
-        except BotError as exc:
-            log.warning("could not record result %s: %s", outcome.result.execution_log_id, type(exc).__name__)
+        if confirm:
+            await self._runs.confirm(f"{preview.id}:{preview.fingerprint}", self._where, self._person)
+        else:
+            await self._runs.cancel(preview.id, self._where, self._person)
 
     async def _react(self, reaction: str) -> None:
         reaction = reaction.strip(":")
         if not reaction:
             self.say("Say which reaction: `react +1` or `react -1`.")
             return
-        if self._last is None:
+        ts = self._surface.last_in_thread
+        if not ts:
             self.say("Nothing to rate yet: confirm a preview first, then react to its result.")
             return
-        log_id = self._last.result.execution_log_id
-        if self._rate is None:
-            self.say(NO_RATINGS.format(reaction=f":{reaction}:", log_id=log_id))
+        if self._ratings is None or not self._ratings.counts(reaction):
+            self.say(f":{reaction}: is not a rating: use `react +1` or `react -1`.")
             return
-        self.say(await self._rate(log_id, self._where.user, reaction))
+        try:
+            tally = await self._ratings.react(
+                Reaction(CONSOLE, ts, self._where.user, reaction, added=True, event_ts=f"{time.time():.6f}")
+            )
+        except BotError as exc:
+            self.say(f"⚠️ The rating was not recorded: {exc}")
+            return
+        if tally is None:
+            self.say("That message shows no result to rate.")
+            return
+        self.say(f"Rated {tally.execution_log_id}: rating {tally.rating:+d}. It is sent on to Zapier.")
 
 
 class _StdinLines:
@@ -239,24 +250,50 @@ class _StdinLines:
 
 
 async def run_console(
-    settings: ConsoleSettings, stdin: TextIO, out: TextIO, *, rate: RateHook | None = None
+    settings: ConsoleSettings, stdin: TextIO, out: TextIO, *, user: str | None = None
 ) -> int:
     """Talk with one person until `quit` or the end of input; returns the exit code."""
     redis = connect(settings.redis_url)
     http = new_http_client(settings.zapier_timeout_seconds)
+    rating_http = new_http_client(settings.rating_timeout_seconds)
     try:
-        store = Store(redis)
+        store = TeamStore(redis)
         zapier = ZapierClient(
             http,
             api_key=settings.zapier_api_key,
             base_url=settings.zapier_base_url,
             provider_id=settings.zapier_provider_id,
         )
-        console = Console(
+        audit = Audit(store, max_entries=settings.audit_max_entries)
+        surface = ConsoleSurface(out)
+        outbox = Outbox(store)
+        runs = Runs(
             ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds),
-            out,
-            user=getpass.getuser(),
-            rate=rate,
+            store,
+            outbox,
+            surface=surface,
+            audit=audit,
+            approvals=Approvals(zapier, store, NoGroups()),
+        )
+        rating_store = RatingStore(redis, store)
+        ratings = Ratings(
+            rating_store,
+            store,
+            parse_rating_emoji(settings.rating_emoji),
+            audit=audit,
+            coalesce_seconds=0.0,
+        )
+        rater = ZapierClient(
+            rating_http, api_key=settings.zapier_api_key, base_url=settings.zapier_base_url, retries=0
+        )
+        timing = DeliveryTiming(coalesce=0.0, poll=0.2, retry_base=1.0, retry_max=30.0, lease=60.0)
+        rating_delivery = RatingDelivery(rating_store, rater, timing)
+        console = Console(
+            runs,
+            surface,
+            DeliveryWorker(outbox, surface, store),
+            user=user or getpass.getuser(),
+            ratings=ratings,
         )
         redis_at = redacted_url(settings.redis_url)
         console.say(f"zapbot console: Zapier at {settings.zapier_base_url}, Redis at {redis_at}")
@@ -278,21 +315,29 @@ async def run_console(
             console.say(f"⚠️ Could not check the Zapier key: {describe_zapier_problem(exc)}.")
         interactive = stdin.isatty()
         console.say("Type a /zap command, or `help`." + (" Ctrl-D to leave." if interactive else ""))
+        rating_delivery.start()
         lines = _StdinLines(stdin, prompt=PROMPT if interactive else None)
-        while (line := await lines.next()) is not None:
-            if not await console.handle(line):
-                break
+        try:
+            while (line := await lines.next()) is not None:
+                if not await console.handle(line):
+                    break
+        finally:
+            await rating_delivery.stop(grace=settings.rating_timeout_seconds)
         console.say("Bye.")
         return 0
     finally:
         await http.aclose()
+        await rating_http.aclose()
         await redis.aclose()
 
 
 def main(argv: list[str]) -> int:
+    user = None
+    if argv[:1] == ["--as"] and len(argv) == 2:
+        user, argv = argv[1], []
     if argv:
         print(
-            "usage: python -m bot console   (reads ZAPIER_API_KEY, ZAPIER_BASE_URL, REDIS_URL)",
+            "usage: python -m bot console [--as USER]   (reads ZAPIER_API_KEY, ZAPIER_BASE_URL, REDIS_URL)",
             file=sys.stderr,
         )
         return 2
@@ -308,8 +353,7 @@ def main(argv: list[str]) -> int:
         import readline  # noqa: F401, PLC0415 - line editing and history for input() in a terminal
 
     try:
-        # The ratings feature passes its RateHook here once it is merged (see Console._react).
-        return asyncio.run(run_console(settings, sys.stdin, sys.stdout))
+        return asyncio.run(run_console(settings, sys.stdin, sys.stdout, user=user))
     except KeyboardInterrupt:
         print("\nBye.")
         return 130

@@ -48,30 +48,28 @@ class DiscoveryStore:
     async def add_shortcut(self, team: str, name: str, record: str, *, limit: int) -> str:
         """`saved`, or `exists` when the name is taken, or `full` when the workspace has `limit` already."""
         keys = [self._shortcuts_key(team)]
-        return await self._call(cast(Awaitable[str], self._save(keys=keys, args=[name, record, limit])))
+        return await self.call(cast(Awaitable[str], self._save(keys=keys, args=[name, record, limit])))
 
     async def shortcut(self, team: str, name: str) -> str | None:
-        return await self._call(
-            cast(Awaitable[str | None], self._redis.hget(self._shortcuts_key(team), name))
-        )
+        return await self.call(cast(Awaitable[str | None], self._redis.hget(self._shortcuts_key(team), name)))
 
     async def shortcuts(self, team: str) -> dict[str, str]:
-        return await self._call(
+        return await self.call(
             cast(Awaitable[dict[str, str]], self._redis.hgetall(self._shortcuts_key(team)))
         )
 
     async def remove_shortcut(self, team: str, name: str) -> bool:
-        removed = await self._call(self._redis.hdel(self._shortcuts_key(team), name))
+        removed = await self.call(self._redis.hdel(self._shortcuts_key(team), name))
         return bool(removed)
 
     # look-up cache ---------------------------------------------------------------------------------
     async def cached(self, key: str) -> str | None:
-        return await self._call(cast(Awaitable[str | None], self._redis.get(self._lookup_key(key))))
+        return await self.call(cast(Awaitable[str | None], self._redis.get(self._lookup_key(key))))
 
     async def cache(self, key: str, value: str, *, seconds: int) -> None:
-        await self._call(cast(Awaitable[Any], self._redis.set(self._lookup_key(key), value, ex=seconds)))
+        await self.call(cast(Awaitable[Any], self._redis.set(self._lookup_key(key), value, ex=seconds)))
 
-    async def _call(self, awaitable: Awaitable[T]) -> T:
+    async def call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
         except RedisError as exc:

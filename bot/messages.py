@@ -118,11 +118,6 @@ def help_message(problem: str | None = None) -> Message:
     return _message(problem or "How to use /zap", [_section(text)])
 
 
-def usage_error_message(problem: str) -> Message:
-    return help_message(problem)
-
-
-# previews ------------------------------------------------------------------------------------------
 def _title(preview: Preview) -> str:
     request = preview.request
     return f"`{escape(request.app)}` · *{escape(preview.result.action_used)}* ({request.action_type.value})"
@@ -348,6 +343,70 @@ def failure_message(title: str, error: BotError, stage: Stage) -> Message:
     return _message(f"{title}: failed", [_section(text)])
 
 
+# What to tell a person when Slack refuses to post where they asked, by Slack's error code.
+_POST_ERRORS = {
+    "not_in_channel": "I'm not a member of this channel. Invite me with `/invite @zapbot`, then try again.",
+    "channel_not_found": (
+        "I can't post in this conversation (a DM or a private channel I'm not in). "
+        "Invite me with `/invite @zapbot`, or use `/zap` in a channel I'm in."
+    ),
+    "is_archived": "This channel is archived, so I can't post in it.",
+    "msg_too_long": "The message was too long for Slack.",
+    "restricted_action": "A workspace setting stops me from posting here.",
+}
+
+
+def delivery_problem(code: str) -> str:
+    """Why a message could not be posted, in words a person can act on (`code`: Slack's error code)."""
+    return _POST_ERRORS.get(code, f"Slack refused the message (`{escape(code)}`).")
+
+
 def notice_message(text: str) -> Message:
     """A short message of the bot's own words (already safe markup)."""
     return _message(text, [_section(text)])
+
+
+# outcomes the bot cannot show in full, or cannot know -------------------------------------------------
+CHECK_WHERE = (
+    "Check the app it acts on (or your Zapier AI Actions history) before you try again: "
+    "running it twice may do it twice."
+)
+
+
+def outcome_unknown_message(preview: Preview, why: str, execution_log_id: str = "") -> Message:
+    """A run whose outcome the bot cannot know: it may or may not have run. Never "nothing was run"."""
+    action = escape(preview.result.action_used or f"{preview.request.app} {preview.request.action}")
+    log_id = execution_log_id or preview.result.execution_log_id
+    lines = [
+        f":grey_question: *{action}*: outcome unknown. {why}",
+        f"The action may or may not have run. {CHECK_WHERE}",
+    ]
+    blocks = [_section("\n".join(lines)), _context(f"execution_log_id `{escape(log_id)}`")]
+    return _message(f"{preview.result.action_used}: outcome unknown", blocks)
+
+
+def short_outcome_message(preview: Preview, result: ActionResult) -> Message:
+    """The outcome when its full message is too big for Slack: the status, the run's own
+    execution_log_id, and the whole result one click away."""
+    action = escape(result.action_used or preview.result.action_used)
+    line = _STATUS_LINE.get(result.status, ":warning: *{action}* did not run as expected: `{status}`")
+    text = line.format(action=action, status=escape(result.status.value))
+    note = "The result is too big to show here: *Show full result* sends it to you."
+    button = _button("Show full result", FULL_RESULT, result.execution_log_id[:2000])
+    blocks = [
+        _section(f"{text}\n{note}"),
+        {"type": "actions", "block_id": "zap_result", "elements": [button]},
+        _context(f"execution_log_id `{escape(result.execution_log_id)}`"),
+    ]
+    return _message(f"{result.action_used or preview.result.action_used}: {result.status.value}", blocks)
+
+
+def undelivered_message(preview: Preview, outcome: Message) -> Message:
+    """Told privately to the requester and the confirmer when the channel refused the outcome for good."""
+    where = f"<#{preview.channel}>" if preview.channel else "the channel"
+    head = _section(
+        f":warning: I could not post the outcome of *{escape(preview.request.app)} "
+        f"{escape(preview.request.action)}* in {where} (I may have been removed from it). Here it is:"
+    )
+    blocks = [head, *[b for b in outcome.get("blocks", []) if b.get("type") != "actions"]][:MAX_BLOCKS]
+    return _message(f"Outcome not posted in the channel: {outcome.get('text', '')}", blocks)

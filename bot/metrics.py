@@ -18,6 +18,11 @@ process, as in the tests, count separately. `GET /metrics` renders `registry`.
     zapbot_slack_request_seconds{method}             Slack Web API (and response_url) latency (histogram)
     zapbot_slack_errors_total{method,error}          failed Slack calls: Slack's error code or the exception
     zapbot_background_tasks_in_flight                work started after an ack and not yet finished
+    zapbot_busy_total{surface}                       work refused at a limit (the person was told):
+                                                     command, mention, click
+    zapbot_outbox_total{outcome}                     outbox sends: delivered, retried, rate_limited,
+                                                     undeliverable, given_up
+    zapbot_runs_ended_unknown_total{reason}          runs ended as `unknown`: stopped, unreadable, error
     process_* (resident memory, CPU, open fds)       from prometheus-client's ProcessCollector
 
 Label values are always from small fixed sets (never user text, ids or URLs): the series count stays bounded.
@@ -80,6 +85,11 @@ class Metrics:
         self.tasks_in_flight = Gauge(
             "zapbot_background_tasks_in_flight", "Background tasks started and not yet finished", registry=r
         )
+        self.busy = Counter("zapbot_busy", "Work refused at a limit, by surface", ["surface"], registry=r)
+        self.outbox_sends = Counter("zapbot_outbox", "Outbox sends by outcome", ["outcome"], registry=r)
+        self.unknown_runs = Counter(
+            "zapbot_runs_ended_unknown", "Runs ended with an unknown outcome", ["reason"], registry=r
+        )
         ProcessCollector(registry=r)
 
     # the counting calls the rest of the bot makes ---------------------------------------------------
@@ -94,6 +104,15 @@ class Metrics:
 
     def execution(self, status: str) -> None:
         self.executions.labels(status).inc()
+
+    def refused_busy(self, surface: str) -> None:
+        self.busy.labels(surface).inc()
+
+    def outbox(self, outcome: str) -> None:
+        self.outbox_sends.labels(outcome).inc()
+
+    def ended_unknown(self, reason: str) -> None:
+        self.unknown_runs.labels(reason).inc()
 
     def rating(self, vote: str, change: str = "added") -> None:
         """For the ratings feature: one counting reaction added or removed (`vote` is `up` or `down`)."""

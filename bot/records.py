@@ -13,11 +13,32 @@ from bot.actions import ActionRequest, ActionResult
 
 
 class PreviewState(StrEnum):
-    PENDING = "pending"  # waiting for Confirm or Cancel
-    RUNNING = "running"  # confirmed; the action is being run
-    DONE = "done"  # ran; the outcome was posted
+    """A run's state. Moves only forward, each move one atomic step in Redis (bot/runs/store.py):
+
+        pending -> running -> succeeded | empty | failed | unknown
+        pending -> cancelled | expired
+    `unknown`: the execute request may have reached Zapier but the bot cannot know what happened (it
+    stopped, or the answer was unreadable); a late answer may still move it to its real outcome."""
+
+    PENDING = "pending"  # waiting for Confirm or Cancel (or more approvals)
+    RUNNING = "running"  # confirmed; the execute request is out, held by a process's lease
+    SUCCEEDED = "succeeded"  # Zapier answered `success`
+    EMPTY = "empty"  # Zapier ran it and found nothing
+    FAILED = "failed"  # Zapier answered an error, or refused the request before running it
+    UNKNOWN = "unknown"  # the outcome is not known: see above
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    DONE = "done"  # records written before the outcome states existed: ran, outcome posted
+
+    @property
+    def ran(self) -> bool:
+        """Whether a confirmed run is over (or may be): the preview can no longer change."""
+        return self in _RAN
+
+
+_RAN = frozenset(
+    {PreviewState.SUCCEEDED, PreviewState.EMPTY, PreviewState.FAILED, PreviewState.UNKNOWN, PreviewState.DONE}
+)
 
 
 @dataclass
@@ -58,6 +79,8 @@ class Preview:
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
     request_id: str = ""  # the log request id of the command, so a confirm on any replica logs the same
+    outcome_detail: str = ""  # why a run ended as it did, in the bot's words (e.g. why it is unknown)
+    run_log_id: str = ""  # the execution_log_id of the confirmed run (the preview's is in `result`)
 
     def to_fields(self) -> dict[str, str]:
         return {
@@ -80,6 +103,8 @@ class Preview:
             "edited_by": self.edited_by,
             "fingerprint": self.fingerprint,
             "request_id": self.request_id,
+            "outcome_detail": self.outcome_detail,
+            "run_log_id": self.run_log_id,
         }
 
     @classmethod
@@ -103,6 +128,8 @@ class Preview:
             revision=int(fields.get("revision", "0")),
             edited_by=fields.get("edited_by", ""),
             request_id=fields.get("request_id", ""),
+            outcome_detail=fields.get("outcome_detail", ""),
+            run_log_id=fields.get("run_log_id", ""),
         )
 
 
@@ -112,7 +139,3 @@ _RESULT: TypeAdapter[ActionResult] = TypeAdapter(ActionResult)
 
 def result_to_json(result: ActionResult) -> str:
     return _RESULT.dump_json(result).decode()
-
-
-def result_from_json(text: str) -> ActionResult:
-    return _RESULT.validate_json(text)

@@ -21,6 +21,7 @@ from bot.give_way import GiveWay
 from bot.handlers import discovery
 from bot.handlers.deps import Deps
 from bot.handlers.groups import SlackGroups
+from bot.handlers.surface import SlackSurface
 from bot.metrics import Metrics
 from bot.ops import register_ops_routes
 from bot.policy import Policy, load_policy_file
@@ -29,7 +30,9 @@ from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings
 from bot.ratings.store import RatingStore
 from bot.readiness import ZapierKeyCheck
-from bot.service import ZapService
+from bot.runs.lifecycle import Runs
+from bot.runs.outbox import Outbox
+from bot.runs.service import ZapService
 from bot.settings import Settings
 from bot.shortcuts import ShortcutBook
 from bot.socket_mode import SocketModeConnection, first_url
@@ -41,6 +44,29 @@ from bot.zapier.client import ZapierClient, new_http_client
 log = logging.getLogger(__name__)
 
 
+def _runs(
+    settings: Settings,
+    zapier: ZapierClient,
+    store: TeamStore,
+    slack_http: aiohttp.ClientSession,
+    metrics: Metrics,
+    *,
+    policy: Policy,
+    audit: Audit,
+    approvals: Approvals,
+) -> Runs:
+    """The run lifecycle, showing runs in Slack through a client of its own: one without the client's
+    retries, because the outbox re-queues a refused send instead of sleeping on it."""
+    token = settings.slack_bot_token.get_secret_value()
+    surface = SlackSurface(slack_client(token, settings.slack_api_url, slack_http, metrics, retries=False))
+    service = ZapService(
+        zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy, metrics=metrics
+    )
+    return Runs(
+        service, store, Outbox(store), surface=surface, audit=audit, approvals=approvals, metrics=metrics
+    )
+
+
 def redacted(url: str) -> str:
     """A URL fit for a log line: no user name or password."""
     parts = urlsplit(url)
@@ -49,7 +75,7 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-async def build_app(
+async def build_app(  # noqa: PLR0915 - the composition root: every client built in one place
     settings: Settings,
     *,
     expiry_interval: float = 5.0,
@@ -71,7 +97,8 @@ async def build_app(
     zapier_http = new_http_client(
         settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
     )
-    slack_http = aiohttp.ClientSession()
+    # slack-sdk applies its own timeout only to sessions it creates: this one carries ours.
+    slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds))
     store = TeamStore(redis)  # the Store plus team confirmation's keys (bot/team_store.py)
     zapier = ZapierClient(
         zapier_http,
@@ -101,15 +128,17 @@ async def build_app(
     tasks = BackgroundTasks(limit=settings.max_background_tasks, give_way=give_way)
     metrics.track_tasks(tasks)
     audit = Audit(store, max_entries=settings.audit_max_entries)
+    approvals = Approvals(zapier, store, groups)
+    runs = _runs(
+        settings, zapier, store, slack_http, metrics, policy=policy, audit=audit, approvals=approvals
+    )
     deps = Deps(
-        service=ZapService(
-            zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy, metrics=metrics
-        ),
+        runs=runs,
         store=store,
         slack=slack,
         slack_http=slack_http,
         tasks=tasks,
-        approvals=Approvals(zapier, store, groups),
+        approvals=approvals,
         audit=audit,
         metrics=metrics,
         ratings=Ratings(
@@ -139,6 +168,7 @@ async def build_app(
         expiry_interval=expiry_interval,
         http_events=not settings.socket_mode,
         signing_secret=secret or None,
+        drain_seconds=settings.zapier_timeout_seconds,
     )
     zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
     register_ops_routes(web_app, store=store, metrics=metrics, zapier_key=zapier_key)

@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     zapier_api_key: SecretStr
     zapier_base_url: str = "https://actions.zapier.com"
     zapier_provider_id: str | None = None
-    zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
+    zapier_timeout_seconds: float = Field(
+        default=90.0, gt=0, le=600
+    )  # also how long a shutdown waits for runs
+    slack_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # any one Slack Web API call
     redis_url: str = "redis://localhost:6379/0"
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     max_background_tasks: int = Field(default=1000, ge=1, le=100_000)

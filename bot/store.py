@@ -5,6 +5,7 @@ Keys (prefix `zapbot` by default):
     {p}:preview:{id}                  hash   a preview and its state; kept a day past its expiry
                                              (`candidates`: the other actions a guessed preview offers)
     {p}:previews:expiring             zset   preview id -> expires_at, for the expiry sweeper
+    {p}:runs:leases                   zset   running preview id -> lease deadline (bot/runs/keeper.py)
     {p}:execution:{execution_log_id}  hash   one execution (a preview's or a run's): what, where, who
     {p}:executions                    zset   execution_log_id -> first saved at: every execution, newest last
     {p}:message:{channel}:{ts}        string the execution_log_id a bot message shows (for reactions)
@@ -49,6 +50,7 @@ if tonumber(f[2]) <= tonumber(ARGV[3]) or ARGV[4] == 'expired' then
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[4], 'decided_by', ARGV[5])
 redis.call('ZREM', KEYS[2], ARGV[6])
+if ARGV[4] == 'running' then redis.call('ZADD', KEYS[3], ARGV[8], ARGV[6]) end
 return {'claimed', ARGV[5]}
 """
 
@@ -83,9 +85,11 @@ class Claim:
 
 
 class Store:
-    def __init__(self, redis: Redis, *, prefix: str = "zapbot") -> None:
+    def __init__(self, redis: Redis, *, prefix: str = "zapbot", lease_seconds: float = 30.0) -> None:
         self._redis = redis
         self._prefix = prefix
+        # How long a running run stays this process's without a heartbeat (bot/runs/keeper.py renews it).
+        self.lease_seconds = lease_seconds
         self._claim = redis.register_script(_CLAIM)
         # The calls each reaction makes (a burst is thousands) go out with the others of their loop turn.
         self.batched = Batched(redis)
@@ -99,19 +103,27 @@ class Store:
         return self._prefix
 
     # keys ------------------------------------------------------------------------------------------
-    def _preview_key(self, preview_id: str) -> str:
+    def preview_key(self, preview_id: str) -> str:
         return f"{self._prefix}:preview:{preview_id}"
 
-    def _expiring_key(self) -> str:
+    def expiring_key(self) -> str:
         return f"{self._prefix}:previews:expiring"
+
+    def leases_key(self) -> str:
+        return f"{self._prefix}:runs:leases"
+
+    @property
+    def redis(self) -> Redis:
+        """The client, for feature stores that keep their keys beside these (bot.runs.store)."""
+        return self._redis
 
     def execution_key(self, execution_log_id: str) -> str:
         return f"{self._prefix}:execution:{execution_log_id}"
 
-    def _executions_key(self) -> str:
+    def executions_key(self) -> str:
         return f"{self._prefix}:executions"
 
-    def _message_key(self, channel: str, ts: str) -> str:
+    def message_key(self, channel: str, ts: str) -> str:
         return f"{self._prefix}:message:{channel}:{ts}"
 
     def event_key(self, event_id: str) -> str:
@@ -120,31 +132,34 @@ class Store:
 
     # health ----------------------------------------------------------------------------------------
     async def ping(self) -> None:
-        await self._call(cast(Awaitable[Any], self._redis.ping()))
+        await self.call(cast(Awaitable[Any], self._redis.ping()))
 
     # previews --------------------------------------------------------------------------------------
     async def save_preview(self, preview: Preview) -> None:
-        key = self._preview_key(preview.id)
+        key = self.preview_key(preview.id)
         ttl = max(1, int(preview.expires_at - time.time()) + PREVIEW_GRACE_SECONDS)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=_hash(preview.to_fields()))
             pipe.expire(key, ttl)
-            pipe.zadd(self._expiring_key(), {preview.id: preview.expires_at})
-            await self._call(pipe.execute())
+            if preview.state is PreviewState.RUNNING:  # auto_run: it runs at once, under a lease
+                pipe.zadd(self.leases_key(), {preview.id: time.time() + self.lease_seconds})
+            else:
+                pipe.zadd(self.expiring_key(), {preview.id: preview.expires_at})
+            await self.call(pipe.execute())
 
     async def get_preview(self, preview_id: str) -> Preview | None:
-        fields = await self._call(
-            cast(Awaitable[dict[str, str]], self._redis.hgetall(self._preview_key(preview_id)))
+        fields = await self.call(
+            cast(Awaitable[dict[str, str]], self._redis.hgetall(self.preview_key(preview_id)))
         )
         return Preview.from_fields(fields) if fields else None
 
     async def update_preview(self, preview_id: str, **fields: str) -> None:
-        await self._call(self._redis.hset(self._preview_key(preview_id), mapping=_hash(fields)))
+        await self.call(self._redis.hset(self.preview_key(preview_id), mapping=_hash(fields)))
 
     async def preview_field(self, preview_id: str, name: str) -> str | None:
         """One extra field a feature keeps with a preview (set with `update_preview`), e.g. `candidates`."""
-        key = self._preview_key(preview_id)
-        return await self._call(cast(Awaitable[str | None], self._redis.hget(key, name)))
+        key = self.preview_key(preview_id)
+        return await self.call(cast(Awaitable[str | None], self._redis.hget(key, name)))
 
     async def claim_preview(
         self,
@@ -158,21 +173,22 @@ class Store:
         any_place: bool = False,
     ) -> Claim:
         """Move a pending preview to `to`, if it belongs to this team and channel (unless `any_place`)."""
-        keys = [self._preview_key(preview_id), self._expiring_key()]
-        args = [team, channel, repr(now), to.value, by, preview_id, "1" if any_place else "0"]
-        outcome, decided_by = await self._call(cast(Awaitable[list[str]], self._claim(keys=keys, args=args)))
+        keys = [self.preview_key(preview_id), self.expiring_key(), self.leases_key()]
+        lease = repr(now + self.lease_seconds)
+        args = [team, channel, repr(now), to.value, by, preview_id, "1" if any_place else "0", lease]
+        outcome, decided_by = await self.call(cast(Awaitable[list[str]], self._claim(keys=keys, args=args)))
         preview = await self.get_preview(preview_id) if outcome != "unknown" else None
         return Claim(outcome, decided_by, preview)
 
     async def take_due_expiries(self, now: float, limit: int = 100) -> list[str]:
         """Preview ids past their expiry that this replica now owns (ZREM decides who)."""
-        key = self._expiring_key()
-        due = await self._call(
+        key = self.expiring_key()
+        due = await self.call(
             cast(Awaitable[list[str]], self._redis.zrangebyscore(key, "-inf", now, start=0, num=limit))
         )
         owned = []
         for preview_id in due:
-            if await self._call(self._redis.zrem(key, preview_id)):
+            if await self.call(self._redis.zrem(key, preview_id)):
                 owned.append(preview_id)
         return owned
 
@@ -191,36 +207,43 @@ class Store:
         async with self._redis.pipeline(transaction=True) as pipe:
             if preview_update is not None:
                 preview_id, preview_fields = preview_update
-                pipe.hset(self._preview_key(preview_id), mapping=_hash(preview_fields))
+                pipe.hset(self.preview_key(preview_id), mapping=_hash(preview_fields))
             pipe.hset(self.execution_key(execution_log_id), mapping=_hash(fields))
-            pipe.set(self._message_key(channel, ts), execution_log_id)
-            pipe.zadd(self._executions_key(), {execution_log_id: time.time()}, nx=True)
-            await self._call(pipe.execute())
+            pipe.set(self.message_key(channel, ts), execution_log_id)
+            pipe.zadd(self.executions_key(), {execution_log_id: time.time()}, nx=True)
+            await self.call(pipe.execute())
+
+    async def map_message(self, channel: str, ts: str, execution_log_id: str) -> None:
+        """Record that the message `ts` shows `execution_log_id` (reactions on it rate that execution)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.message_key(channel, ts), execution_log_id)
+            pipe.hset(self.execution_key(execution_log_id), mapping={"message_ts": ts})
+            await self.call(pipe.execute())
 
     async def get_execution(self, execution_log_id: str) -> dict[str, str]:
         key = self.execution_key(execution_log_id)
-        return await self._call(cast(Awaitable[dict[str, str]], self._redis.hgetall(key)))
+        return await self.call(cast(Awaitable[dict[str, str]], self._redis.hgetall(key)))
 
     async def recent_executions(self, limit: int) -> list[str]:
         """The execution_log_ids of the `limit` most recently saved executions, newest first."""
-        key = self._executions_key()
-        return await self._call(cast(Awaitable[list[str]], self._redis.zrevrange(key, 0, limit - 1)))
+        key = self.executions_key()
+        return await self.call(cast(Awaitable[list[str]], self._redis.zrevrange(key, 0, limit - 1)))
 
     async def execution_for_message(self, channel: str, ts: str) -> str | None:
-        key = self._message_key(channel, ts)
-        return await self._call(cast(Awaitable[str | None], self.batched.execute("GET", key)))
+        key = self.message_key(channel, ts)
+        return await self.call(cast(Awaitable[str | None], self.batched.execute("GET", key)))
 
     # events ----------------------------------------------------------------------------------------
     async def first_delivery(self, event_id: str) -> bool:
         """True for the first delivery of a Slack event, on any replica; False for a re-delivery."""
         key = self.event_key(event_id)
         return bool(
-            await self._call(
+            await self.call(
                 cast(Awaitable[bool | None], self._redis.set(key, "1", nx=True, ex=EVENT_DEDUP_SECONDS))
             )
         )
 
-    async def _call(self, awaitable: Awaitable[T]) -> T:
+    async def call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
         except RedisError as exc:

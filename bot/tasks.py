@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -21,10 +22,12 @@ class _Queued:
     1,000 commands keeps 1,000 of these alive, and every object alive is one the garbage collector's
     passes walk during the burst (a closure and a pair cost four more each)."""
 
-    __slots__ = ("coro", "name", "tasks")
+    __slots__ = ("context", "coro", "name", "tasks")
 
-    def __init__(self, tasks: BackgroundTasks, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def __init__(self, tasks: BackgroundTasks, coro: Coroutine[Any, Any, object], name: str) -> None:
         self.tasks, self.coro, self.name = tasks, coro, name
+        # The context of the request that queued it (its request id), not of whoever starts it later.
+        self.context = contextvars.copy_context()
 
     def __call__(self) -> None:
         self.tasks.start_queued(self)
@@ -34,7 +37,8 @@ class BackgroundTasks:
     """Holds every task it starts (asyncio keeps only weak references) and refuses work past `limit`.
 
     During a burst of Slack's requests new work is not started at all: it is queued in `give_way` and
-    becomes a task when its turn comes, so that an ack costs the burst no task, no context copy and no
+    becomes a task when its turn comes (in the context of the request that queued it), so that an ack costs
+    the burst no task and no
     extra turn of the event loop. Queued work counts against `limit` and in `in_flight` like a task."""
 
     def __init__(self, limit: int = 1000, *, give_way: GiveWay | None = None) -> None:
@@ -52,7 +56,7 @@ class BackgroundTasks:
     def accepting(self) -> bool:
         return not self._closing and self.in_flight < self._limit
 
-    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, object], *, name: str) -> None:
         if not self.accepting:
             coro.close()
             raise TooBusy(name)
@@ -63,17 +67,29 @@ class BackgroundTasks:
                 return
         self._start(coro, name, give_way=self.give_way is not None)
 
+    def spawn_reply(self, coro: Coroutine[Any, Any, object], *, name: str) -> None:
+        """A short answer to a person (e.g. "busy, try again"): started even past the limit, which exists
+        to bound the slow work, so that nobody who was refused goes unanswered."""
+        self._start(coro, name, give_way=False)
+
     def start_queued(self, queued: _Queued) -> None:
         if queued in self._queued:  # else a drain closed it
             self._queued.remove(queued)
-            self._start(queued.coro, queued.name, give_way=False)
+            self._start(queued.coro, queued.name, give_way=False, context=queued.context)
 
-    def _start(self, coro: Coroutine[Any, Any, None], name: str, *, give_way: bool) -> None:
-        task = asyncio.create_task(self._guarded(coro, name, give_way=give_way), name=name)
+    def _start(
+        self,
+        coro: Coroutine[Any, Any, object],
+        name: str,
+        *,
+        give_way: bool,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        task = asyncio.create_task(self._guarded(coro, name, give_way=give_way), name=name, context=context)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guarded(self, coro: Coroutine[Any, Any, None], name: str, *, give_way: bool) -> None:
+    async def _guarded(self, coro: Coroutine[Any, Any, object], name: str, *, give_way: bool) -> None:
         if give_way and self.give_way is not None:
             # Started at once, but a burst may have begun before its first step: it waits its turn too.
             try:

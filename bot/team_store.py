@@ -52,6 +52,7 @@ for _ in string.gmatch(approved, '%S+') do count = count + 1 end
 if count >= (tonumber(f[7] or '1') or 1) then
   redis.call('HSET', KEYS[1], 'state', 'running', 'decided_by', ARGV[4], 'approved_by', approved)
   redis.call('ZREM', KEYS[2], ARGV[5])
+  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[5])  -- the run's lease: a sweeper ends it if nobody renews it
   return {'claimed', ARGV[4], approved}
 end
 redis.call('HSET', KEYS[1], 'approved_by', approved)
@@ -121,8 +122,8 @@ class ApproveResult:
 
 
 class TeamStore(Store):
-    def __init__(self, redis: Redis, *, prefix: str = "zapbot") -> None:
-        super().__init__(redis, prefix=prefix)
+    def __init__(self, redis: Redis, *, prefix: str = "zapbot", lease_seconds: float = 30.0) -> None:
+        super().__init__(redis, prefix=prefix, lease_seconds=lease_seconds)
         self._approve = redis.register_script(_APPROVE)
         self._replace = redis.register_script(_REPLACE)
         self._audit_add = redis.register_script(_AUDIT_ADD)
@@ -141,9 +142,9 @@ class TeamStore(Store):
         self, preview_id: str, *, team: str, channel: str, user: str, fingerprint: str, now: float
     ) -> ApproveResult:
         """Count `user`'s approval of a pending preview shown with `fingerprint` (see `_APPROVE`)."""
-        keys = [self._preview_key(preview_id), self._expiring_key()]
-        args = [team, channel, repr(now), user, preview_id, fingerprint]
-        reply = await self._call(cast(Awaitable[list[str]], self._approve(keys=keys, args=args)))
+        keys = [self.preview_key(preview_id), self.expiring_key(), self.leases_key()]
+        args = [team, channel, repr(now), user, preview_id, fingerprint, repr(now + self.lease_seconds)]
+        reply = await self.call(cast(Awaitable[list[str]], self._approve(keys=keys, args=args)))
         outcome, decided_by, approved, *flat = reply
         fields = dict(zip(flat[::2], flat[1::2], strict=True))
         preview = Preview.from_fields(fields) if fields else None
@@ -156,7 +157,7 @@ class TeamStore(Store):
         changed = ["request", "result", "created_at", "expires_at", "edited_by", "fingerprint"]
         pairs = [item for name in changed for item in (name, fields[name])]
         ttl = max(1, int(edited.expires_at - now) + PREVIEW_GRACE_SECONDS)
-        keys = [self._preview_key(edited.id), self._expiring_key()]
+        keys = [self.preview_key(edited.id), self.expiring_key()]
         args = [
             expected_fingerprint,
             repr(now),
@@ -167,11 +168,11 @@ class TeamStore(Store):
             str(ttl),
             *pairs,
         ]
-        return await self._call(cast(Awaitable[str], self._replace(keys=keys, args=args)))
+        return await self.call(cast(Awaitable[str], self._replace(keys=keys, args=args)))
 
     # user groups -------------------------------------------------------------------------------------
     async def cached_group(self, team: str, group: str) -> list[str] | None:
-        raw = await self._call(cast(Awaitable[str | None], self._redis.get(self._usergroup_key(team, group))))
+        raw = await self.call(cast(Awaitable[str | None], self._redis.get(self._usergroup_key(team, group))))
         if raw is None:
             return None
         members = json.loads(raw)
@@ -180,7 +181,7 @@ class TeamStore(Store):
     async def cache_group(self, team: str, group: str, members: list[str], *, seconds: int) -> None:
         if seconds > 0:
             key = self._usergroup_key(team, group)
-            await self._call(self._redis.set(key, json.dumps(members), ex=seconds))
+            await self.call(self._redis.set(key, json.dumps(members), ex=seconds))
 
     # audit -------------------------------------------------------------------------------------------
     def audit_write(self, fields: dict[str, str], *, max_entries: int) -> AuditWrite:
@@ -194,12 +195,12 @@ class TeamStore(Store):
     async def audit_add(self, write: AuditWrite) -> str:
         """Append one entry; returns its stream ID."""
         reply = self._audit_add(keys=list(write.keys), args=list(write.args))
-        return str(await self._call(cast(Awaitable[str], reply)))
+        return str(await self.call(cast(Awaitable[str], reply)))
 
     async def audit_recent(self, channel: str, count: int) -> list[tuple[str, dict[str, str]]]:
         """Up to `count` newest entries of `channel`, newest first. Entries the cap has trimmed from the
         stream are skipped."""
-        ids = await self._call(
+        ids = await self.call(
             cast(Awaitable[list[str]], self._redis.lrange(self._audit_channel_key(channel), 0, count - 1))
         )
         if not ids:
@@ -207,5 +208,5 @@ class TeamStore(Store):
         async with self._redis.pipeline(transaction=False) as pipe:
             for entry_id in ids:
                 pipe.xrange(self.audit_key(), min=entry_id, max=entry_id, count=1)
-            pages = cast(list[list[tuple[str, dict[str, str]]]], await self._call(pipe.execute()))
+            pages = cast(list[list[tuple[str, dict[str, str]]]], await self.call(pipe.execute()))
         return [page[0] for page in pages if page]

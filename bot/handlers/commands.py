@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,16 +11,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.errors import BotError, UsageError
 from bot.handlers.deps import CommandContext, Deps
-from bot.handlers.flow import preview_and_post
 from bot.handlers.replies import Privately
+from bot.handlers.surface import SlackPerson
 from bot.messages import Message, describe_failure, escape, help_message, notice_message
 from bot.parsing import Command, HelpCommand, PlainCommand, SubCommand, parse_command, strip_bot_mention
-from bot.service import Where
+from bot.runs.service import Where
 from bot.tasks import TooBusy
 
 log = logging.getLogger(__name__)
 
-BUSY = "zapbot is very busy right now and did not start this. Nothing was run; try again in a minute."
+BUSY = "zapbot is very busy right now and did not start this. Nothing was run; try again in a moment."
 FINDING = "Looking for the Zapier action that fits…"
 
 
@@ -34,7 +35,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         try:
             deps.tasks.spawn(_handle_mention(deps, body, event), name="mention")
         except TooBusy:
-            log.warning("dropped a mention: too many tasks in flight")
+            deps.metrics.refused_busy("mention")
+            log.warning("refused a mention: too many tasks in flight")
+            where, _ = _mentioned(body, event)
+            # In the channel, not the mention's thread: Slack shows an ephemeral in a thread only when the
+            # thread already has replies.
+            deps.tasks.spawn_reply(Privately(where.user, where.channel).say(deps, BUSY), name="mention-busy")
 
 
 def answer_command(deps: Deps, command: dict[str, Any]) -> Message:
@@ -61,6 +67,7 @@ def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | No
         deps.metrics.command("usage_error")
         return Started(False, help_message(exc.problem))
     deps.metrics.command(command_kind(parsed))
+    job: Coroutine[Any, Any, object]
     if isinstance(parsed, HelpCommand):
         return Started(False, help_message(parsed.problem))
     if isinstance(parsed, SubCommand):
@@ -76,12 +83,14 @@ def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | No
         job, note = deps.plain_text(deps, parsed.text, context), FINDING
     else:
         request = parsed.request
-        job = preview_and_post(deps, request, context.where, thread_ts=thread_ts, privately=context.privately)
+        person = SlackPerson(deps, context.privately)
+        job = deps.runs.request(request, context.where, person, thread_ts=thread_ts)
         note = f"Asking Zapier for a preview of `{escape(request.app)} {escape(request.action)}`…"
     try:
         deps.tasks.spawn(job, name=type(parsed).__name__)
     except TooBusy:
         deps.metrics.command("busy")
+        deps.metrics.refused_busy("command")
         return Started(False, notice_message(BUSY))
     return Started(True, notice_message(note) if note else {})
 
@@ -93,12 +102,20 @@ def command_kind(parsed: Command) -> str:
     return "subcommand" if isinstance(parsed, SubCommand) else "run"
 
 
+def _mentioned(body: dict[str, Any], event: dict[str, Any]) -> tuple[Where, Privately]:
+    thread_ts = event.get("thread_ts") or event.get("ts", "")
+    where = Where(
+        team=body.get("team_id") or event.get("team", ""),
+        channel=event.get("channel", ""),
+        user=event.get("user", ""),
+    )
+    return where, Privately(where.user, where.channel, thread_ts=thread_ts)
+
+
 async def _handle_mention(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> None:
     thread_ts = event.get("thread_ts") or event["ts"]
-    where = Where(
-        team=body.get("team_id") or event.get("team", ""), channel=event["channel"], user=event["user"]
-    )
-    context = CommandContext(where, Privately(where.user, where.channel, thread_ts=thread_ts))
+    where, privately = _mentioned(body, event)
+    context = CommandContext(where, privately)
     event_id = body.get("event_id")
     try:
         first = not event_id or await deps.store.first_delivery(event_id)

@@ -14,7 +14,8 @@ from bot.audit import Audit
 from bot.handlers.replies import Privately
 from bot.metrics import Metrics
 from bot.ratings.service import Ratings
-from bot.service import Where, ZapService
+from bot.runs.lifecycle import Runs
+from bot.runs.service import Where
 from bot.store import Store
 from bot.tasks import BackgroundTasks
 
@@ -34,7 +35,7 @@ SubcommandHandler = Callable[["Deps", str, CommandContext], Coroutine[Any, Any, 
 
 @dataclass
 class Deps:
-    service: ZapService
+    runs: Runs  # a run's whole life (bot/runs/): every listener hands its input to it
     store: Store
     slack: AsyncWebClient  # the bot token's client, shared by all background work
     slack_http: aiohttp.ClientSession  # also carries posts to response_urls

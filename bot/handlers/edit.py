@@ -10,22 +10,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.approvals import editable_params
-from bot.audit import Step
-from bot.errors import BotError
+from bot.handlers.buttons import clicked, clicked_value, start_click
 from bot.handlers.deps import Deps
-from bot.handlers.replies import Privately, slack_error_code, update
-from bot.messages import EDIT, describe_failure, escape, failure_message, preview_message
-from bot.records import PreviewState
-from bot.service import PreviewRefused, Where
-from bot.tasks import TooBusy
+from bot.handlers.replies import Privately, slack_error_code
+from bot.handlers.surface import SlackPerson
+from bot.messages import EDIT
+from bot.runs.service import Where
 from bot.team_messages import (
     EDIT_VIEW,
-    UNKNOWN_PREVIEW,
     edit_modal,
-    edit_outcome_text,
-    edited_text,
-    refusal_text,
     submitted_values,
 )
 
@@ -38,13 +31,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(EDIT)
     async def on_edit(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        user = body.get("user", {}).get("id", "")
-        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id", "")
-        team = (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
-        privately = Privately(user=user, channel=channel, response_url=body.get("response_url"))
-        value = str(((body.get("actions") or [{}])[0]).get("value", ""))[:2000]
-        job = open_editor(deps, value, Where(team, channel, user), str(body.get("trigger_id", "")), privately)
-        _spawn(deps, job, "edit-open")
+        where, privately = clicked(body)
+        job = open_editor(deps, clicked_value(body), where, str(body.get("trigger_id", "")), privately)
+        start_click(deps, privately, job, "edit-open")
 
     @app.view(EDIT_VIEW)
     async def on_edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -58,34 +47,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user = body.get("user", {}).get("id", "")
         team = (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
         values = submitted_values((view.get("state") or {}).get("values") or {})
-        job = apply_edit(
-            deps, preview_id, Where(team, channel, user), Privately(user, channel), seen=seen, values=values
+        privately = Privately(user, channel)
+        job = deps.runs.edit(
+            preview_id, Where(team, channel, user), SlackPerson(deps, privately), seen=seen, values=values
         )
-        _spawn(deps, job, "edit-apply")
+        start_click(deps, privately, job, "edit-apply")
 
 
 async def open_editor(
     deps: Deps, preview_id: str, where: Where, trigger_id: str, privately: Privately
 ) -> None:
-    """Open the form, if this person may edit (the requester, or anyone allowed to confirm)."""
-    try:
-        preview = await deps.store.get_preview(preview_id)
-        if preview is None or preview.team != where.team or preview.channel != where.channel:
-            await privately.say(deps, UNKNOWN_PREVIEW)
-            return
-        if preview.state is not PreviewState.PENDING:
-            await privately.say(deps, edit_outcome_text(preview.state.value))
-            return
-        refusal = await deps.approvals.refusal(preview, where.user, to_cancel=True)
-    except BotError as exc:
-        await privately.say(deps, describe_failure(exc, "preview"))
-        return
-    if refusal is not None:
-        await deps.audit.preview_step(Step.REFUSED, preview, who=where.user, detail="may not edit")
-        await privately.say(deps, refusal_text(refusal, "edit"))
-        return
-    if not editable_params(preview):
-        await privately.say(deps, NOTHING_TO_EDIT)
+    """Open the form, if this person may edit (the same policy check as Cancel: bot/runs/lifecycle.py)."""
+    preview = await deps.runs.editable(preview_id, where, SlackPerson(deps, privately))
+    if preview is None:
         return
     try:
         await deps.slack.views_open(trigger_id=trigger_id, view=edit_modal(preview))
@@ -94,47 +68,3 @@ async def open_editor(
         await privately.say(
             deps, f"Slack would not open the edit form (`{slack_error_code(exc)}`). Try again."
         )
-
-
-async def apply_edit(
-    deps: Deps, preview_id: str, where: Where, privately: Privately, *, seen: str, values: dict[str, str]
-) -> None:
-    """Preview the edited request and put it in place of the preview the editor saw."""
-    try:
-        preview = await deps.store.get_preview(preview_id)
-        if preview is None or preview.team != where.team or preview.channel != where.channel:
-            await privately.say(deps, UNKNOWN_PREVIEW)
-            return
-        refusal = await deps.approvals.refusal(preview, where.user, to_cancel=True)
-        if refusal is not None:
-            await privately.say(deps, refusal_text(refusal, "edit"))
-            return
-        outcome = await deps.approvals.edit(preview, seen, where, values)
-    except PreviewRefused as exc:
-        said = escape(exc.result.error or exc.result.status.value)
-        text = f":warning: Zapier could not preview the edited request: {said}. The preview stays as it was."
-        await privately.say(deps, text)
-        return
-    except BotError as exc:
-        await privately.send(deps, failure_message("Edit", exc, "preview"))
-        return
-    edited = outcome.preview
-    if outcome.outcome != "replaced" or edited is None:
-        await privately.say(deps, edit_outcome_text(outcome.outcome))
-        return
-    changed = "changed " + ", ".join(outcome.changed)
-    await deps.audit.preview_step(Step.EDITED, edited, who=where.user, detail=changed)
-    await update(deps, edited.channel, edited.message_ts, preview_message(edited))
-    try:
-        # Reactions on the message now rate the new preview's execution log.
-        await deps.service.shown(edited, message_ts=edited.message_ts, thread_ts=edited.thread_ts)
-    except BotError as exc:
-        log.warning("could not record the edited preview's message: %s", type(exc).__name__)
-    await privately.say(deps, edited_text(edited, outcome.changed))
-
-
-def _spawn(deps: Deps, coro: Any, name: str) -> None:
-    try:
-        deps.tasks.spawn(coro, name=name)
-    except TooBusy:
-        log.warning("dropped a %s: too many tasks in flight", name)

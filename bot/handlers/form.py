@@ -30,10 +30,11 @@ from bot.form_view import (
     form_view,
     read_submission,
 )
+from bot.handlers.buttons import start_click
 from bot.handlers.deps import CommandContext, Deps, SubcommandHandler
-from bot.handlers.flow import preview_and_post
 from bot.handlers.replies import Privately, slack_error_code
-from bot.service import Where
+from bot.handlers.surface import SlackPerson
+from bot.runs.service import Where
 from bot.tasks import TooBusy
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,10 @@ def register(app: AsyncApp, deps: Deps, finder: Finder, *, options_wait: float) 
         channel = read.place.channel or ""
         where = Where(team=team, channel=channel, user=person.get("id", ""))
         privately = Privately(where.user, channel, thread_ts=read.place.thread_ts)
-        job = preview_and_post(deps, read.request, where, thread_ts=read.place.thread_ts, privately=privately)
-        _spawn(deps, job, "form-preview")
+        job = deps.runs.request(
+            read.request, where, SlackPerson(deps, privately), thread_ts=read.place.thread_ts
+        )
+        start_click(deps, privately, job, "form-preview")
 
 
 async def _open(deps: Deps, trigger_id: str) -> None:

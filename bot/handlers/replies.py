@@ -11,26 +11,13 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 if TYPE_CHECKING:
     from bot.handlers.deps import Deps
-from bot.messages import Message, notice_message
+from bot.messages import Message, delivery_problem, notice_message
 
 log = logging.getLogger(__name__)
 
-# What to tell a person when Slack refuses to post where they asked, by Slack's error code.
-_POST_ERRORS = {
-    "not_in_channel": "I'm not a member of this channel. Invite me with `/invite @zapbot`, then try again.",
-    "channel_not_found": (
-        "I can't post in this conversation (a DM or a private channel I'm not in). "
-        "Invite me with `/invite @zapbot`, or use `/zap` in a channel I'm in."
-    ),
-    "is_archived": "This channel is archived, so I can't post in it.",
-    "msg_too_long": "The message was too long for Slack.",
-    "restricted_action": "A workspace setting stops me from posting here.",
-}
-
 
 def slack_error_text(error: SlackApiError) -> str:
-    code = str(error.response.get("error", "unknown_error"))
-    return _POST_ERRORS.get(code, f"Slack refused the message (`{code}`).")
+    return delivery_problem(slack_error_code(error))
 
 
 def slack_error_code(error: SlackApiError) -> str:

@@ -277,7 +277,7 @@ class RatingStore:
             *audit.args,
         ]
         reply = self._store.batched.script(self._react, keys, args)
-        outcome, rating, up, down = await self._call(cast(Awaitable[list[Any]], reply))
+        outcome, rating, up, down = await self.call(cast(Awaitable[list[Any]], reply))
         return Tally(
             outcome != "unknown",
             outcome == "changed",
@@ -299,7 +299,7 @@ class RatingStore:
             self.pending_key(),
         ]
         args = [entry, str(MAX_FEEDBACK_ENTRIES), str(FEEDBACK_SEND_BYTES), f"{now:.3f}", repr(due)]
-        count = await self._call(
+        count = await self.call(
             cast(Awaitable[int], self._feedback(keys=keys, args=[*args, execution_log_id]))
         )
         return bool(count)
@@ -307,21 +307,21 @@ class RatingStore:
     async def feedback(self, execution_log_id: str) -> list[dict[str, Any]]:
         """Every kept feedback entry, oldest first: {"user", "text", "at"}."""
         key = self._feedback_key(execution_log_id)
-        raw = await self._call(cast(Awaitable[list[str]], self._redis.lrange(key, 0, -1)))
+        raw = await self.call(cast(Awaitable[list[str]], self._redis.lrange(key, 0, -1)))
         return [json.loads(item) for item in raw]
 
     # delivery --------------------------------------------------------------------------------------
     async def claim_due(self, *, now: float, limit: int, lease_until: float) -> list[str]:
         keys = [self.pending_key()]
         args = [repr(now), str(limit), repr(lease_until)]
-        return await self._call(cast(Awaitable[list[str]], self._claim(keys=keys, args=args)))
+        return await self.call(cast(Awaitable[list[str]], self._claim(keys=keys, args=args)))
 
     async def delivery_state(self, execution_log_id: str) -> DeliveryState | None:
         key = self._execution_key(execution_log_id)
         fields = ("execution_log_id", "rating", "feedback", "delivery_version", "delivery_attempts")
-        values = await self._call(cast(Awaitable[list[str | None]], self._redis.hmget(key, fields)))
+        values = await self.call(cast(Awaitable[list[str | None]], self._redis.hmget(key, fields)))
         if values[0] is None:
-            await self._call(self._redis.zrem(self.pending_key(), execution_log_id))
+            await self.call(self._redis.zrem(self.pending_key(), execution_log_id))
             return None
         _, rating, feedback, version, attempts = values
         return DeliveryState(
@@ -350,7 +350,7 @@ class RatingStore:
             repr(again_at),
             error[:500],
         ]
-        return await self._call(cast(Awaitable[str], self._complete(keys=keys, args=args)))
+        return await self.call(cast(Awaitable[str], self._complete(keys=keys, args=args)))
 
     # reading ---------------------------------------------------------------------------------------
     async def recent(self, limit: int) -> list[dict[str, str]]:
@@ -362,13 +362,13 @@ class RatingStore:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for execution_log_id in chunk:
                     pipe.hmget(self._execution_key(execution_log_id), SUMMARY_FIELDS)
-                found = await self._call(cast(Awaitable[list[list[str | None]]], pipe.execute()))
+                found = await self.call(cast(Awaitable[list[list[str | None]]], pipe.execute()))
             for execution_log_id, values in zip(chunk, found, strict=True):
                 if values[0] is not None:
                     rows.append(_row(execution_log_id, SUMMARY_FIELDS, values))
         return rows
 
-    async def _call(self, awaitable: Awaitable[T]) -> T:
+    async def call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
         except RedisError as exc:

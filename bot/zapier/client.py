@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
@@ -167,12 +168,16 @@ class ZapierClient:
             ) from exc
         if response.status_code >= 300:
             raise status_error(response)
+        # Any bytes may come back: text that is not UTF-8 is read with U+FFFD in place of what does not
+        # decode, and escaped lone surrogates (valid JSON, but not storable text) become U+FFFD too.
+        text = response.content.decode("utf-8", errors="replace")
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
             raise ZapierResponseError(
                 f"Zapier answered HTTP {response.status_code} with a non-JSON body."
             ) from exc
+        return _without_lone_surrogates(parsed) if "\\u" in text else parsed
 
     def _url(self, path: str, query: dict[str, str]) -> httpx.URL:
         # httpx parses a URL string and merges its params on every request (~0.1 ms of CPU each under
@@ -199,6 +204,19 @@ class ZapierClient:
                 attempt += 1
                 log.warning("zapier call failed (%s); retry %d in %.1fs", type(exc).__name__, attempt, delay)
                 await asyncio.sleep(delay)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def status_error(response: httpx.Response) -> ZapierStatusError:

@@ -1,4 +1,5 @@
-"""Use-cases: preview, confirm or cancel, run, expire. No Slack and no HTTP here: those are the edges'."""
+"""Zapier's side of a run: the policy check and the preview, the claim, the run with exactly the previewed
+params. bot/runs/lifecycle.py drives these and owns what happens around them."""
 
 from __future__ import annotations
 
@@ -146,20 +147,15 @@ class ZapService:
             self._metrics.execution("failed")
             log.info("run of preview %s failed: %s", preview.id, type(exc).__name__)
             raise
-        finally:
-            await self._store.update_preview(preview.id, state=PreviewState.DONE.value)
         self._metrics.execution(result.status.value)
         log.info("run of preview %s: %s (log %s)", preview.id, result.status.value, result.execution_log_id)
         return RunOutcome(result, fallback_reason)
 
-    async def record_result(self, preview: Preview, result: ActionResult, *, message_ts: str) -> None:
-        fields = self._execution_fields(
-            preview, result, confirmed_by=preview.decided_by, message_ts=message_ts
-        )
+    def run_fields(self, preview: Preview, result: ActionResult) -> dict[str, str]:
+        """What is kept of a confirmed run's execution (its message is added when posted)."""
+        fields = self._execution_fields(preview, result, confirmed_by=preview.decided_by, message_ts="")
         fields["result"] = result_to_json(result)
-        await self._store.save_execution(
-            result.execution_log_id, fields, message=(preview.channel, message_ts)
-        )
+        return fields
 
     async def expire_due(self) -> list[Preview]:
         """Previews past their expiry that this replica should mark expired in Slack."""

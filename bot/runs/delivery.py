@@ -1,0 +1,175 @@
+"""The outbox's worker: sends what is due through the surface, paced by what the surface says.
+
+- Taken: removed from the outbox; a posted message that shows an execution is recorded for reactions.
+- Rate-limited: the item, and every other item for that channel, waits `Retry-After` plus a little jitter
+  (so refused posts do not all retry in the same second), and is re-queued: nobody sleeps on it.
+- Too big for the surface: its shorter `fallback` is sent instead.
+- Refused for good (the bot is not in the channel, the channel is gone or archived): the people in `tell`
+  are told privately what it said, and the item is dropped.
+- Anything else (a timeout, a reset, Slack down): retried with backoff for up to a day, then logged as an
+  error. A message that may have been sent before the failure is retried too: a duplicate is better than a
+  lost outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+
+from bot.errors import BotError
+from bot.metrics import Metrics
+from bot.runs.outbox import ITEM_SECONDS, Item, Outbox
+from bot.runs.ports import DeliveryError, Surface
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+BATCH = 20
+HOLD_SECONDS = 60.0  # a claimed item returns to the queue if its worker has not finished it by then
+RETRY_BASE = 1.0
+RETRY_MAX = 300.0
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        outbox: Outbox,
+        surface: Surface,
+        store: Store,
+        *,
+        metrics: Metrics | None = None,
+        poll: float = 0.5,
+    ) -> None:
+        self._outbox = outbox
+        self._surface = surface
+        self._store = store
+        self._metrics = metrics or Metrics()
+        self._poll = poll
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._blocked: dict[str, float] = {}  # channel -> when Slack lets us post there again
+        outbox.on_enqueue(self.kick)
+
+    def kick(self) -> None:
+        """Look at the outbox now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="outbox-delivery")
+
+    async def stop(self, *, flush_seconds: float = 5.0) -> None:
+        """Deliver what is due for up to `flush_seconds` (what is left stays queued for another replica)."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), flush_seconds)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                sent = await self.deliver_due()
+            except BotError as exc:
+                log.warning("outbox unavailable: %s", exc)
+                sent = 0
+            except Exception:
+                log.exception("outbox delivery failed")
+                sent = 0
+            if self._stopping and sent == 0:
+                return
+            if sent == BATCH:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    async def deliver_due(self) -> int:
+        """Send every item due now (one batch); returns how many were claimed."""
+        items = await self._outbox.claim(limit=BATCH, hold_seconds=HOLD_SECONDS)
+        if items:
+            await asyncio.gather(*(self._deliver(item) for item in items))
+        return len(items)
+
+    async def _deliver(self, item: Item) -> None:
+        now = time.time()
+        blocked = self._blocked.get(item.channel, 0.0)
+        if blocked > now:
+            await self._outbox.retry(item, at=blocked + random.uniform(0, 0.5))  # noqa: S311 - jitter
+            return
+        try:
+            ts = await self._send(item)
+        except DeliveryError as exc:
+            await self._failed(item, exc)
+            return
+        self._metrics.outbox("delivered")
+        await self._outbox.done(item)
+        if item.record and ts:
+            try:
+                await self._store.map_message(item.channel, ts, item.record)
+            except BotError as exc:
+                log.warning("could not record message %s for reactions: %s", ts, exc)
+
+    async def _send(self, item: Item) -> str:
+        s = self._surface
+        if item.kind == "post":
+            return await s.post(item.channel, item.message, thread_ts=item.thread_ts or None)
+        if item.kind == "update":
+            await s.update(item.channel, item.ts, item.message)
+        elif item.kind == "whisper":
+            await s.whisper(item.channel, item.user, item.message)
+        else:
+            await s.direct(item.user, item.message)
+        return ""
+
+    async def _failed(self, item: Item, exc: DeliveryError) -> None:
+        now = time.time()
+        if exc.retry_after is not None:
+            self._metrics.outbox("rate_limited")
+            until = now + exc.retry_after
+            self._blocked[item.channel] = max(self._blocked.get(item.channel, 0.0), until)
+            await self._outbox.retry(item, at=until + random.uniform(0, 1.0))  # noqa: S311 - jitter
+            return
+        if exc.too_big and item.fallback is not None:
+            log.info("outbox item %s too big for Slack (%s): sending its short form", item.id, exc.code)
+            await self._outbox.retry(item, at=now, message=_json(item.fallback), fallback="")
+            return
+        if exc.permanent or exc.too_big:
+            self._metrics.outbox("undeliverable")
+            log.warning("outbox item %s (%s in %s) refused for good: %s", item.id, item.kind, item.channel,
+                        exc.code)  # fmt: skip
+            await self._tell_instead(item, exc.code)
+            await self._outbox.done(item)
+            return
+        if now - item.created_at > ITEM_SECONDS:
+            self._metrics.outbox("given_up")
+            log.error("outbox item %s not delivered within a day (%s): given up", item.id, exc.code)
+            await self._outbox.done(item)
+            return
+        self._metrics.outbox("retried")
+        delay = min(RETRY_MAX, RETRY_BASE * 2 ** min(item.attempts, 12)) * random.uniform(0.8, 1.2)  # noqa: S311
+        log.info("outbox item %s failed (%s); retry %d in %.1fs", item.id, exc.code, item.attempts + 1, delay)
+        await self._outbox.retry(item, at=now + delay)
+
+    async def _tell_instead(self, item: Item, code: str) -> None:
+        if item.undelivered is None:
+            return
+        for user in item.tell:
+            try:
+                await self._surface.direct(user, item.undelivered)
+            except DeliveryError as exc:
+                log.warning("could not tell %s privately either: %s", user, exc.code)
+
+
+def _json(message: object) -> str:
+    import json  # noqa: PLC0415 - only on this rare path
+
+    return json.dumps(message)

@@ -1,0 +1,55 @@
+"""What keeps runs honest while this process lives: it renews the leases of the runs it holds, records
+outcomes Redis missed, expires old previews, and ends the runs of processes that died (any replica may;
+each run is ended once). One loop per process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from bot.errors import BotError
+from bot.runs.lifecycle import Runs
+
+log = logging.getLogger(__name__)
+
+
+class Keeper:
+    def __init__(self, runs: Runs, *, interval: float) -> None:
+        self._runs = runs
+        # Renew well within a lease, and sweep at least as often as asked.
+        self._interval = min(interval, runs.runs.lease_seconds / 3)
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="run-keeper")
+
+    async def stop(self) -> None:
+        # A flag as well as cancel(): redis-py sometimes loses a cancellation that arrives during a command.
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def tend(self) -> None:
+        """One round: renew, record, expire, end orphans."""
+        runs = self._runs
+        await runs.runs.renew(sorted(runs.held), sorted(runs.asking), time.time() + runs.runs.lease_seconds)
+        if runs.unrecorded:
+            await runs.record_pending()
+        await runs.expire_due()
+        await runs.end_orphans()
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.tend()
+            except BotError as exc:
+                log.warning("run keeping skipped: %s", exc)
+            except Exception:
+                log.exception("run keeping failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)

@@ -1,0 +1,750 @@
+"""The use cases of a run, called by every surface (Slack's listeners, the console): ask for a preview, post
+it, approve, cancel, switch candidate, edit, run, record the outcome, deliver it, expire, end orphans.
+
+What a person reads is what the bot knows. Before an execute request leaves, "nothing was run" is true and
+may be said; once it may have reached Zapier, a failure the bot cannot explain is "outcome unknown", with
+the execution_log_id and where to check. Outcomes and preview updates go through the durable outbox; when
+Redis itself is down they are sent directly, and the outcome is recorded once Redis is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.actions import ActionRequest, ActionResult, RunStatus
+from bot.approvals import Approvals, editable_params
+from bot.audit import Audit, Step
+from bot.discovery import Candidates, candidates_from_json, candidates_to_json
+from bot.discovery_messages import guessed_preview_message, switched_note
+from bot.errors import BotError, StoreError, ZapierAuthError, ZapierRejected
+from bot.messages import (
+    cancelled_note,
+    confirmed_note,
+    delivery_problem,
+    describe_failure,
+    escape,
+    expired_note,
+    failure_message,
+    full_result_messages,
+    notice_message,
+    outcome_unknown_message,
+    preview_message,
+    result_message,
+    short_outcome_message,
+    undelivered_message,
+    user,
+)
+from bot.metrics import Metrics
+from bot.policy import PolicyDenied
+from bot.records import Preview, PreviewState
+from bot.runs.outbox import Item, Outbox
+from bot.runs.ports import DeliveryError, Message, Person, Surface
+from bot.runs.service import PreviewRefused, RunOutcome, Where, ZapService
+from bot.runs.store import Asking, RunStore
+from bot.store import Claim
+from bot.team_messages import (
+    STALE_CLICK,
+    UNKNOWN_PREVIEW,
+    already_approved_text,
+    approval_recorded_text,
+    approvals_note,
+    auto_run_note,
+    denied_text,
+    edit_outcome_text,
+    edited_text,
+    refusal_text,
+)
+from bot.team_store import ApproveResult, TeamStore
+
+log = logging.getLogger(__name__)
+
+CANDIDATES_FIELD = "candidates"  # the preview hash field holding a guessed preview's `Candidates` as JSON
+EXPIRED = "This preview has expired, so nothing was run. Send the command again for a new preview."
+UNKNOWN = "I don't know this preview (it may be too old or from elsewhere), so nothing was run."
+STOPPED = "zapbot stopped while this ran, so it never heard Zapier's answer."
+INTERNAL = "zapbot hit an internal error while this ran."
+NOTHING_TO_EDIT = "This preview shows no params that can be edited here."
+_SWITCH_REFUSED = {
+    "running": "{who} already confirmed this preview, so it can no longer change.",
+    "cancelled": "{who} already cancelled or changed this preview.",
+    "expired": "This preview has expired. Send the command again for a new one.",
+    "expired_now": "This preview has expired. Send the command again for a new one.",
+}
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a confirmed run ended, as far as the bot knows."""
+
+    state: PreviewState
+    result: ActionResult | None = None
+    error: BotError | None = None
+    why: str = ""  # for `unknown`: why the bot cannot know
+    reason: str = ""  # the metric label of an unknown outcome
+    fallback_reason: str | None = None
+
+    @classmethod
+    def from_outcome(cls, outcome: RunOutcome) -> Ended:
+        state = {
+            RunStatus.SUCCESS: PreviewState.SUCCEEDED,
+            RunStatus.EMPTY: PreviewState.EMPTY,
+        }.get(outcome.result.status, PreviewState.FAILED)
+        return cls(state, outcome.result, fallback_reason=outcome.fallback_reason)
+
+    @classmethod
+    def from_error(cls, exc: BotError) -> Ended:
+        if isinstance(exc, ZapierAuthError | ZapierRejected):  # refused before anything ran
+            return cls(PreviewState.FAILED, error=exc)
+        return cls(PreviewState.UNKNOWN, error=exc, why=describe_failure(exc, "run"), reason="zapier")
+
+    @classmethod
+    def unknown(cls, why: str, reason: str) -> Ended:
+        return cls(PreviewState.UNKNOWN, why=why, reason=reason)
+
+    def note(self) -> str:
+        """The end of the preview's closing line."""
+        if self.state is PreviewState.UNKNOWN:
+            return "outcome unknown, see the thread"
+        if self.state is PreviewState.FAILED:
+            return "it failed, see the thread"
+        return "result in the thread"
+
+
+class Runs:
+    def __init__(
+        self,
+        service: ZapService,
+        store: TeamStore,
+        outbox: Outbox,
+        *,
+        surface: Surface,
+        audit: Audit,
+        approvals: Approvals,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.service = service
+        self.store = store
+        self.runs = RunStore(store)
+        self.outbox = outbox
+        self.surface = surface
+        self.audit = audit
+        self.approvals = approvals
+        self.metrics = metrics or Metrics()
+        # Leases this process holds and renews (bot/runs/keeper.py): runs it executes, previews it asks for.
+        self.held: set[str] = set()
+        self.asking: set[str] = set()
+        # Outcomes Zapier gave while Redis was down: delivered already, recorded when Redis is back.
+        self.unrecorded: list[tuple[Preview, Ended, str]] = []
+
+    # asking for a preview -------------------------------------------------------------------------------
+    async def request(
+        self, request: ActionRequest, where: Where, person: Person, *, thread_ts: str | None
+    ) -> Preview | None:
+        """Ask for a preview and post it with its buttons: in the channel, or in the mention's thread."""
+        preview = await self.preview(request, where, person)
+        if preview is not None:
+            await self.show(preview, where, thread_ts=thread_ts, person=person)
+        return preview
+
+    async def preview(
+        self,
+        request: ActionRequest,
+        where: Where,
+        person: Person,
+        *,
+        title: str | None = None,
+        hint: str = "",
+    ) -> Preview | None:
+        """The policy check, Zapier's preview and the audit entries; None when the person has been told why
+        there is no preview. A preview never runs the action, so "nothing was run" is always true here."""
+        title = escape(title or f"{request.app} {request.action}")
+        what = {"who": where.user, "team": where.team, "channel": where.channel}
+        asking = Asking(secrets.token_hex(8), where.team, where.channel, where.user, title)
+        # Written beside the preview call rather than before it, and finished before the step that follows.
+        requested = asyncio.create_task(
+            self.audit.append(Step.REQUESTED, **what, app=request.app, action=request.action)
+        )
+        try:
+            try:
+                # Marks the asking so that, if this process dies before Zapier answers, another replica
+                # tells the person; it also proves Redis answers before a Zapier call is spent.
+                await self.runs.start_asking(asking, time.time() + self.runs.lease_seconds)
+                self.asking.add(asking.id)
+                preview = await self.service.preview(request, where)
+            finally:
+                await requested
+        except PolicyDenied as exc:
+            await self.audit.append(Step.DENIED, **what, app=request.app, action=request.action)
+            await person.say(denied_text(request, exc.denial) + hint)
+            return None
+        except PreviewRefused as exc:
+            said = escape(exc.result.error or exc.result.status.value)
+            await person.say(f":warning: Zapier could not preview `{title}`: {said}. Nothing was run.{hint}")
+            return None
+        except BotError as exc:
+            log.warning("preview of %s failed: %s", title, type(exc).__name__)
+            await person.say(f":warning: *Preview of {title}*\n{describe_failure(exc, 'preview')}{hint}")
+            return None
+        except Exception:
+            log.exception("preview of %s failed unexpectedly", title)
+            await person.say(f":warning: *Preview of {title}*\nSomething went wrong. Nothing was run.{hint}")
+            return None
+        finally:
+            await self._done_asking(asking.id)
+        await self.audit.preview_step(Step.PREVIEWED, preview, who=where.user)
+        return preview
+
+    async def _done_asking(self, asking_id: str) -> None:
+        if asking_id not in self.asking:
+            return
+        self.asking.discard(asking_id)
+        try:
+            await self.runs.done_asking(asking_id)
+        except BotError as exc:  # the sweeper may tell the person later; better than nothing
+            log.warning("could not clear asking marker %s: %s", asking_id, exc)
+
+    async def show(
+        self,
+        preview: Preview,
+        where: Where,
+        *,
+        thread_ts: str | None,
+        person: Person,
+        message: Message | None = None,
+    ) -> None:
+        """Post a preview (`message`, or the standard one), record where, and run it now if auto_run."""
+        at_once = preview.state is PreviewState.RUNNING  # the policy's auto_run: no buttons, it runs now
+        if at_once:
+            self.held.add(preview.id)
+            note = auto_run_note(preview.request.action_type)
+            message = preview_message(preview, closed=note + " · running…")
+        try:
+            ts = await self.surface.post(
+                where.channel, message or preview_message(preview), thread_ts=thread_ts
+            )
+        except DeliveryError as exc:
+            log.warning("could not post the preview in %s: %s", where.channel, exc.code)
+            if at_once:  # nothing has been sent to Zapier: the run ends here, truthfully
+                self.held.discard(preview.id)
+                await self._finish_quietly(preview, Ended(PreviewState.FAILED, why="not posted"))
+            await person.say(f":warning: {delivery_problem(exc.code)} Nothing was run.")
+            return
+        try:
+            await self.service.shown(preview, message_ts=ts, thread_ts=thread_ts or "")
+        except BotError as exc:
+            # The preview is in Slack but we could not record where: its buttons would not find it.
+            log.warning("could not record the preview message: %s", type(exc).__name__)
+            self.held.discard(preview.id)
+            closed = preview_message(preview, closed=describe_failure(exc, "preview"))
+            await self._deliver(
+                Item("update", closed, channel=where.channel, ts=ts, key=f"preview:{preview.id}")
+            )
+            return
+        if at_once:
+            await self.audit.preview_step(Step.CONFIRMED, preview, who=where.user, detail="auto_run")
+            await self._execute(preview, where.user, note=auto_run_note(preview.request.action_type))
+
+    # approving, cancelling ------------------------------------------------------------------------------
+    async def confirm(self, value: str, where: Where, person: Person) -> None:
+        """One click on Confirm (`value` is `preview_id:fingerprint`): one approval. The click that
+        completes the approvals the policy asks for wins the claim and runs exactly what was previewed."""
+        preview_id = value.partition(":")[0]
+        try:
+            claim = await self._approve_click(value, where, person)
+        except BotError as exc:
+            self.service.decided("confirm", "failed", preview_id, where.user, None)
+            await person.say(describe_failure(exc, "preview"))
+            return
+        if claim is None:
+            return
+        self.service.decided("confirm", claim.outcome, preview_id, where.user, claim.preview)
+        if claim.outcome != "claimed" or claim.preview is None:
+            await self._explain_refusal(claim, person)
+            return
+        preview = claim.preview
+        self.held.add(preview.id)
+        head = confirmed_note(where.user) + approvals_note(preview)
+        # The "running…" redraw and the click's audit steps go out beside the Zapier call, not before it.
+        running = preview_message(preview, closed=head + " · running…")
+        beside = (
+            asyncio.create_task(_quietly(self._update_preview(preview, running))),
+            asyncio.create_task(_quietly(self._record_confirmation(preview, where.user))),
+        )
+        await self._execute(preview, where.user, note=head, beside=beside)
+
+    async def _approve_click(self, value: str, where: Where, person: Person) -> Claim | None:
+        """The click as one approval of the params its message showed. A Claim to act on, or None when the
+        click was answered here (not allowed, counted, counted before, or made on an edited preview)."""
+        preview_id, _, fingerprint = value.partition(":")
+        preview = await self.store.get_preview(preview_id)
+        if preview is None or preview.channel != where.channel:
+            return Claim("unknown", "", None)
+        where = replace(where, team=preview.team)  # a shared channel: the clicker's workspace may differ
+        if preview.state is PreviewState.PENDING:
+            refusal = await self.approvals.refusal(preview, where.user)
+            if refusal is not None:
+                await self.audit.preview_step(Step.REFUSED, preview, who=where.user, detail="may not confirm")
+                await person.say(refusal_text(refusal, "confirm"))
+                return None
+        result = await self.approvals.approve(preview_id, fingerprint, where)
+        if result.preview is not None and await self._answered_here(result, result.preview, where, person):
+            return None
+        return Claim(result.outcome, result.decided_by, result.preview)
+
+    async def _answered_here(
+        self, result: ApproveResult, current: Preview, where: Where, person: Person
+    ) -> bool:
+        outcome = result.outcome
+        if outcome == "claimed":
+            return False
+        if outcome == "approved":
+            progress = f"{len(result.approved_by)}/{current.approvals_needed}"
+            await self.audit.preview_step(Step.APPROVED, current, who=where.user, detail=progress)
+            await person.say(approval_recorded_text(current))
+            # Read again: a click that completed the approvals meanwhile has closed the message.
+            latest = await self.store.get_preview(current.id)
+            if latest is not None and latest.state is PreviewState.PENDING and latest.message_ts:
+                await self._update_preview(latest, preview_message(latest))
+            return True
+        if outcome == "already":
+            await person.say(already_approved_text(current))
+            return True
+        if outcome == "stale":
+            await self.audit.preview_step(
+                Step.REFUSED, current, who=where.user, detail="clicked an edited preview"
+            )
+            await person.say(STALE_CLICK)
+            return True
+        if outcome == "expired_now":
+            await self.audit.preview_step(Step.EXPIRED, current, who="")
+        return False
+
+    async def _record_confirmation(self, preview: Preview, who: str) -> None:
+        progress = f"{len(preview.approved_by)}/{preview.approvals_needed}"
+        await self.audit.preview_step(Step.APPROVED, preview, who=who, detail=progress)
+        approvers = " ".join(preview.approved_by)
+        await self.audit.preview_step(Step.CONFIRMED, preview, who=who, detail=f"approved by {approvers}")
+
+    async def may_change(self, preview: Preview, who: str, doing: str, person: Person) -> bool:
+        """The policy check every change of a preview passes (cancel, edit, switch): the requester, or
+        anyone allowed to confirm. A refusal is told and audited."""
+        refusal = await self.approvals.refusal(preview, who, to_cancel=True)
+        if refusal is None:
+            return True
+        await self.audit.preview_step(Step.REFUSED, preview, who=who, detail=f"may not {doing}")
+        await person.say(refusal_text(refusal, doing))  # type: ignore[arg-type]
+        return False
+
+    async def cancel(self, preview_id: str, where: Where, person: Person) -> None:
+        try:
+            preview = await self.store.get_preview(preview_id)
+            if preview is not None and preview.channel == where.channel:
+                where = replace(where, team=preview.team)
+                if preview.state is PreviewState.PENDING and not await self.may_change(
+                    preview, where.user, "cancel", person
+                ):
+                    return
+            claim = await self.service.decide(preview_id, where, confirm=False)
+        except BotError as exc:
+            await person.say(describe_failure(exc, "preview"))
+            return
+        if claim.outcome != "claimed" or claim.preview is None:
+            await self._explain_refusal(claim, person)
+            return
+        cancelled = claim.preview
+        await self.audit.preview_step(Step.CANCELLED, cancelled, who=where.user)
+        await self._update_preview(cancelled, preview_message(cancelled, closed=cancelled_note(where.user)))
+
+    async def _explain_refusal(self, claim: Claim, person: Person) -> None:
+        preview = claim.preview
+        if claim.outcome == "expired_now" and preview is not None:
+            await self._update_preview(preview, preview_message(preview, closed=expired_note()))
+        who = user(claim.decided_by) if claim.decided_by else "someone"
+        if claim.outcome == "running":
+            text = f"{who} already confirmed this; it is running now. The result will appear in the thread."
+        elif claim.outcome in {"succeeded", "empty", "failed", "done"}:
+            text = f"{who} already confirmed this and it has run: the outcome is in the thread."
+        elif claim.outcome == "unknown" and preview is not None:
+            text = f"{who} already confirmed this; its outcome is unknown (see the thread)."
+        elif claim.outcome == "cancelled":
+            text = f"{who} cancelled this preview, so nothing was run."
+        elif claim.outcome in {"expired", "expired_now"}:
+            text = EXPIRED
+        else:
+            text = UNKNOWN
+        await person.say(text)
+
+    # switching to another candidate, editing ------------------------------------------------------------
+    async def switch(self, value: str, where: Where, person: Person) -> None:
+        """Replace a guessed preview by a preview of another candidate, if it is still pending and this
+        person may change it (the same policy check as Cancel and Edit)."""
+        preview_id, _, index_text = value.rpartition(":")
+        try:
+            old = await self.store.get_preview(preview_id) if preview_id else None
+            saved = await self.store.preview_field(preview_id, CANDIDATES_FIELD) if old else None
+        except BotError as exc:
+            await person.say(describe_failure(exc, "preview"))
+            return
+        candidates = candidates_from_json(saved) if saved else None
+        index = int(index_text) if index_text.isdigit() else -1
+        if (
+            old is None
+            or candidates is None
+            or old.channel != where.channel
+            or not 0 <= index < len(candidates.items)
+        ):
+            await person.say(UNKNOWN.replace("nothing was run", "nothing changed"))
+            return
+        where = replace(where, team=old.team)
+        if old.state is not PreviewState.PENDING or old.expires_at <= time.time():
+            await self._switch_refused(old.state.value, old.decided_by, person)
+            return
+        if index == candidates.current:
+            await person.say("That is the action this preview shows already.")
+            return
+        if not await self.may_change(old, where.user, "change", person):
+            return
+        await self._switch(old, Candidates(candidates.items, index), where, person)
+
+    async def _switch(self, old: Preview, switched: Candidates, where: Where, person: Person) -> None:
+        choice = switched.items[switched.current]
+        request = replace(old.request, app=choice.app, action=choice.action, action_type=choice.action_type)
+        asked_by = Where(old.team, old.channel, old.requested_by)  # it stays the requester's preview
+        try:
+            new = await self.service.preview(request, asked_by)
+        except BotError as exc:
+            if isinstance(exc, PreviewRefused):
+                refused = escape(exc.result.error or exc.result.status.value)
+                said = f"Zapier could not preview it: {refused}. Nothing was run."
+            else:
+                said = "the preview failed: " + describe_failure(exc, "preview")
+            await person.say(f":warning: I couldn't switch to *{escape(choice.name)}*: {said}")
+            return
+        try:
+            claim = await self.service.decide(old.id, where, confirm=False)
+            if claim.outcome != "claimed":
+                await self.service.decide(new.id, asked_by, confirm=False)  # never shown: close it at once
+                if claim.outcome == "expired_now" and claim.preview is not None:
+                    await self._update_preview(
+                        claim.preview, preview_message(claim.preview, closed=expired_note())
+                    )
+                await self._switch_refused(claim.outcome, claim.decided_by, person)
+                return
+            await self.audit.preview_step(
+                Step.CANCELLED, old, who=where.user, detail=f"switched to {choice.action}"
+            )
+            await self.store.update_preview(new.id, **{CANDIDATES_FIELD: candidates_to_json(switched)})
+            await self.service.shown(new, message_ts=old.message_ts, thread_ts=old.thread_ts)
+        except BotError as exc:
+            log.warning("switching preview %s failed: %s", old.id, type(exc).__name__)
+            await person.say(describe_failure(exc, "preview"))
+            return
+        message = guessed_preview_message(new, switched, note=switched_note(where.user, choice))
+        await self._update_preview(new, message)
+
+    async def _switch_refused(self, outcome: str, decided_by: str, person: Person) -> None:
+        who = user(decided_by) if decided_by else "Someone"
+        if outcome in {"succeeded", "empty", "failed", "unknown", "done"}:
+            text = f"{who} already confirmed this preview and it has run."
+        else:
+            text = _SWITCH_REFUSED.get(outcome, UNKNOWN.replace("nothing was run", "nothing changed"))
+        await person.say(text.format(who=who))
+
+    async def editable(self, preview_id: str, where: Where, person: Person) -> Preview | None:
+        """The preview to open the Edit form for, if it is pending and this person may edit it."""
+        try:
+            preview = await self.store.get_preview(preview_id)
+            if preview is None or preview.channel != where.channel:
+                await person.say(UNKNOWN_PREVIEW)
+                return None
+            if preview.state is not PreviewState.PENDING:
+                await person.say(edit_outcome_text(preview.state.value))
+                return None
+            if not await self.may_change(preview, where.user, "edit", person):
+                return None
+        except BotError as exc:
+            await person.say(describe_failure(exc, "preview"))
+            return None
+        if not editable_params(preview):
+            await person.say(NOTHING_TO_EDIT)
+            return None
+        return preview
+
+    async def edit(
+        self, preview_id: str, where: Where, person: Person, *, seen: str, values: dict[str, str]
+    ) -> None:
+        """Preview the edited request and put it in place of the preview the editor saw."""
+        try:
+            preview = await self.store.get_preview(preview_id)
+            if preview is None or preview.channel != where.channel:
+                await person.say(UNKNOWN_PREVIEW)
+                return
+            where = replace(where, team=preview.team)
+            if not await self.may_change(preview, where.user, "edit", person):
+                return
+            outcome = await self.approvals.edit(preview, seen, where, values)
+        except PreviewRefused as exc:
+            said = escape(exc.result.error or exc.result.status.value)
+            await person.say(
+                f":warning: Zapier could not preview the edited request: {said}. The preview stays as it was."
+            )
+            return
+        except BotError as exc:
+            await person.send(failure_message("Edit", exc, "preview"))
+            return
+        edited = outcome.preview
+        if outcome.outcome != "replaced" or edited is None:
+            await person.say(edit_outcome_text(outcome.outcome))
+            return
+        await self.audit.preview_step(
+            Step.EDITED, edited, who=where.user, detail="changed " + ", ".join(outcome.changed)
+        )
+        await self._update_preview(edited, preview_message(edited))
+        try:
+            # Reactions on the message now rate the new preview's execution log.
+            await self.service.shown(edited, message_ts=edited.message_ts, thread_ts=edited.thread_ts)
+        except BotError as exc:
+            log.warning("could not record the edited preview's message: %s", type(exc).__name__)
+        await person.say(edited_text(edited, outcome.changed))
+
+    # running, and how it ends ---------------------------------------------------------------------------
+    async def _execute(
+        self, preview: Preview, confirmed_by: str, *, note: str, beside: Sequence[asyncio.Task[None]] = ()
+    ) -> None:
+        """Run the action (this process holds its lease meanwhile), then record and deliver how it ended.
+        Whatever happens (an error, bytes nobody can read, a shutdown), the run ends with a message."""
+        self.held.add(preview.id)
+        try:
+            try:
+                outcome = await self.service.run(preview)
+            except asyncio.CancelledError:
+                # Stopped (a shutdown past its grace): the request may have reached Zapier.
+                ended = Ended.unknown(STOPPED, "stopped")
+                await asyncio.shield(self._end(preview, confirmed_by, note, ended, beside))
+                raise
+            except BotError as exc:
+                log.warning("run of preview %s failed: %s", preview.id, type(exc).__name__)
+                ended = Ended.from_error(exc)
+            except Exception:
+                log.exception("run of preview %s failed unexpectedly", preview.id)
+                ended = Ended.unknown(INTERNAL, "error")
+            else:
+                ended = Ended.from_outcome(outcome)
+            await self._end(preview, confirmed_by, note, ended, beside)
+        finally:
+            if preview.id not in {p.id for p, _, _ in self.unrecorded}:
+                self.held.discard(preview.id)
+
+    async def _end(
+        self,
+        preview: Preview,
+        confirmed_by: str,
+        note: str,
+        ended: Ended,
+        beside: Sequence[asyncio.Task[None]],
+    ) -> None:
+        try:
+            await asyncio.gather(*beside)  # never raise (`_quietly`)
+            thread = preview.thread_ts or preview.message_ts
+            outcome, fallback, log_id = self._outcome_messages(preview, ended)
+            closed = preview_message(preview, closed=f"{note} · {ended.note()}")
+            if ended.state is PreviewState.UNKNOWN:
+                self.metrics.ended_unknown(ended.reason)
+            recorded = await self._record(preview, ended, confirmed_by)
+            if not recorded:
+                self.unrecorded.append((preview, ended, confirmed_by))
+            tell = tuple(dict.fromkeys(u for u in (preview.requested_by, confirmed_by) if u))
+            await self._deliver(
+                Item(
+                    "post",
+                    outcome,
+                    channel=preview.channel,
+                    thread_ts=thread,
+                    fallback=fallback,
+                    tell=tell,
+                    undelivered=undelivered_message(preview, outcome),
+                    record=log_id if ended.result is not None else "",
+                    run_id=preview.id,
+                ),
+                Item(
+                    "update",
+                    closed,
+                    channel=preview.channel,
+                    ts=preview.message_ts,
+                    key=f"preview:{preview.id}",
+                ),
+            )
+        except Exception:
+            log.exception("could not end run %s", preview.id)  # the sweeper ends it if it stays running
+
+    def _outcome_messages(self, preview: Preview, ended: Ended) -> tuple[Message, Message | None, str]:
+        if ended.result is not None:
+            result = ended.result
+            full = result_message(preview, result, fallback_reason=ended.fallback_reason)
+            return full, short_outcome_message(preview, result), result.execution_log_id
+        if ended.state is PreviewState.UNKNOWN:
+            return outcome_unknown_message(preview, ended.why), None, ""
+        title = preview.result.action_used or f"{preview.request.app} {preview.request.action}"
+        assert ended.error is not None
+        return failure_message(title, ended.error, "run"), None, ""
+
+    async def _record(self, preview: Preview, ended: Ended, confirmed_by: str) -> bool:
+        result = ended.result
+        log_id = result.execution_log_id if result else ""
+        detail = result.status.value if result else (ended.why or type(ended.error).__name__)
+        write = self.audit.write(
+            Step.EXECUTED,
+            who=confirmed_by,
+            team=preview.team,
+            channel=preview.channel,
+            app=preview.request.app,
+            action=preview.request.action,
+            execution_log_id=log_id or preview.result.execution_log_id,
+            preview_id=preview.id,
+            detail=f"{ended.state.value}: {detail}",
+        )
+        try:
+            await self.runs.finish(
+                preview,
+                ended.state,
+                detail=ended.why,
+                run_log_id=log_id,
+                execution=self.service.run_fields(preview, result) if result else None,
+                audit=write,
+            )
+        except BotError as exc:
+            log.warning("could not record the outcome of run %s (%s): will retry", preview.id, exc)
+            return False
+        return True
+
+    async def record_pending(self) -> None:
+        """Record outcomes that Redis missed (called by the keeper until it takes them)."""
+        pending, self.unrecorded = self.unrecorded, []
+        for preview, ended, confirmed_by in pending:
+            if await self._record(preview, ended, confirmed_by):
+                self.held.discard(preview.id)
+            else:
+                self.unrecorded.append((preview, ended, confirmed_by))
+
+    async def _finish_quietly(self, preview: Preview, ended: Ended) -> None:
+        await self._record(preview, ended, preview.decided_by)
+
+    # delivery -------------------------------------------------------------------------------------------
+    async def _update_preview(self, preview: Preview, message: Message) -> None:
+        if preview.message_ts:
+            await self._deliver(
+                Item(
+                    "update",
+                    message,
+                    channel=preview.channel,
+                    ts=preview.message_ts,
+                    key=f"preview:{preview.id}",
+                )
+            )
+
+    async def _deliver(self, *items: Item) -> None:
+        """Queue for delivery; with Redis down, send at once (one try each) rather than lose them."""
+        try:
+            await self.outbox.put(*items)
+        except StoreError as exc:
+            log.warning("outbox unavailable (%s): sending %d message(s) directly", exc, len(items))
+            for item in items:
+                try:
+                    if item.kind == "post":
+                        await self.surface.post(item.channel, item.message, thread_ts=item.thread_ts or None)
+                    elif item.kind == "update" and item.ts:
+                        await self.surface.update(item.channel, item.ts, item.message)
+                    elif item.kind == "whisper":
+                        await self.surface.whisper(item.channel, item.user, item.message)
+                    elif item.kind == "direct":
+                        await self.surface.direct(item.user, item.message)
+                except DeliveryError as failed:
+                    log.warning("could not deliver a %s directly either: %s", item.kind, failed.code)
+
+    # the sweepers -----------------------------------------------------------------------------------------
+    async def expire_due(self) -> int:
+        """Mark previews past their time as expired. Any replica may do it; each is done once."""
+        expired = await self.service.expire_due()
+        for preview in expired:
+            await self.audit.preview_step(Step.EXPIRED, preview, who="")
+            await self._update_preview(preview, preview_message(preview, closed=expired_note()))
+        return len(expired)
+
+    async def end_orphans(self) -> int:
+        """End runs whose process stopped renewing their lease (killed, lost) as unknown, and tell the
+        people who asked for previews that were never answered. Any replica; each exactly once."""
+        now = time.time()
+        ended = 0
+        for preview_id in await self.runs.lapsed(now):
+            if preview_id in self.held:
+                continue  # ours: the keeper renews it (Redis was away)
+            preview = await self.store.get_preview(preview_id)
+            if preview is None:
+                continue
+            write = self.audit.write(
+                Step.EXECUTED,
+                who="",
+                team=preview.team,
+                channel=preview.channel,
+                app=preview.request.app,
+                action=preview.request.action,
+                execution_log_id=preview.result.execution_log_id,
+                preview_id=preview.id,
+                detail="unknown: the bot stopped while this ran",
+            )
+            if not await self.runs.give_up(preview_id, detail=STOPPED, audit=write, now=now):
+                continue
+            ended += 1
+            self.metrics.ended_unknown("orphaned")
+            log.warning("run %s was left running by a stopped process: ended as unknown", preview_id)
+            message = outcome_unknown_message(preview, STOPPED)
+            note = confirmed_note(preview.decided_by) if preview.decided_by else "Confirmed"
+            closed = preview_message(preview, closed=f"{note} · outcome unknown, see the thread")
+            tell = tuple(dict.fromkeys(u for u in (preview.requested_by, preview.decided_by) if u))
+            thread = preview.thread_ts or preview.message_ts
+            post = Item(
+                "post", message, channel=preview.channel, thread_ts=thread, tell=tell, run_id=preview.id
+            )
+            post.undelivered = undelivered_message(preview, message)
+            update = Item("update", closed, channel=preview.channel, ts=preview.message_ts)
+            update.key = f"preview:{preview.id}"
+            await self._deliver(post, update)
+        for asking in await self.runs.abandoned_asking(now):
+            if asking.id in self.asking:
+                continue
+            ended += 1
+            text = (
+                f":warning: zapbot stopped while asking Zapier for a preview of `{asking.what}`. "
+                "Nothing was run (a preview never runs the action). Send the command again."
+            )
+            await self._deliver(
+                Item("whisper", notice_message(text), channel=asking.channel, user=asking.user)
+            )
+        return ended
+
+    # reading ----------------------------------------------------------------------------------------------
+    async def full_result(self, execution_log_id: str, person: Person) -> None:
+        try:
+            full = await self.service.full_result(execution_log_id)
+        except BotError as exc:
+            await person.say(describe_failure(exc, "preview"))
+            return
+        if full is None:
+            await person.say("I no longer have the full result of this run.")
+            return
+        for message in full_result_messages(full):
+            await person.send(message)
+
+
+async def _quietly(work: Coroutine[Any, Any, None]) -> None:
+    """For work beside a run: a failure is logged, and the run's result and last update still follow."""
+    try:
+        await work
+    except Exception:
+        log.exception("work beside a run failed")

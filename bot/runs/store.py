@@ -1,0 +1,197 @@
+"""A run's state in Redis beyond the preview's claim: leases, outcomes, orphans, previews being asked for.
+
+Keys (beside bot/store.py's, same prefix):
+    {p}:runs:leases           zset   running preview id -> lease deadline (renewed by its process)
+    {p}:runs:asking           zset   asking id -> lease deadline: a preview being asked of Zapier
+    {p}:runs:asking:{id}      hash   who asked for what, where (to tell them if the asking process dies)
+
+Every change of state is one Lua script, its audit entry included, so that a crash between two steps
+cannot leave a run half-moved and any replica can finish what another started.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from bot.records import Preview, PreviewState
+from bot.team_store import AuditWrite, TeamStore
+
+_AUDIT = """
+local function audit(k1, k2, a)
+  local id = redis.call('XADD', k1, 'MAXLEN', '~', ARGV[a], '*', unpack(cjson.decode(ARGV[a + 3])))
+  redis.call('LPUSH', k2, id)
+  redis.call('LTRIM', k2, 0, tonumber(ARGV[a + 1]) - 1)
+  redis.call('EXPIRE', k2, ARGV[a + 2])
+end
+"""
+
+# Record a run's outcome, if it is still running (or was given up as unknown: a late answer is the truth).
+# KEYS: preview, leases, execution, executions, audit stream, audit index.
+# ARGV: id, state, outcome_detail, run_log_id, execution fields (JSON list), now, then the audit write.
+# Returns the state the run was in before.
+_FINISH = (
+    _AUDIT
+    + """
+local s = redis.call('HGET', KEYS[1], 'state')
+if not s then return '' end
+if s ~= 'running' and s ~= 'unknown' then return s end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'outcome_detail', ARGV[3], 'run_log_id', ARGV[4])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[3], unpack(cjson.decode(ARGV[5])))
+  redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[4])
+end
+audit(KEYS[5], KEYS[6], 7)
+return s
+"""
+)
+
+# Give up a run whose lease ran out (its process died or hung): it becomes `unknown`, once.
+# KEYS: preview, leases, audit stream, audit index. ARGV: id, now, detail, then the audit write.
+_ORPHAN = (
+    _AUDIT
+    + """
+local due = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not due or tonumber(due) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'unknown', 'outcome_detail', ARGV[3])
+audit(KEYS[3], KEYS[4], 4)
+return 1
+"""
+)
+
+# Take an abandoned "asking Zapier for a preview" marker: returns its fields, once, to one replica.
+_TAKE_ASKING = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) > tonumber(ARGV[2]) then return {} end
+redis.call('ZREM', KEYS[1], ARGV[1])
+local fields = redis.call('HGETALL', KEYS[2])
+redis.call('DEL', KEYS[2])
+return fields
+"""
+
+ASKING_RECORD_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Asking:
+    """A preview being asked of Zapier: enough to tell the person if the process asking it dies."""
+
+    id: str
+    team: str
+    channel: str
+    user: str
+    what: str  # "SlackAPI channel_message", as the person asked for it
+
+    def fields(self) -> dict[str, str]:
+        return {"team": self.team, "channel": self.channel, "user": self.user, "what": self.what}
+
+
+class RunStore:
+    def __init__(self, store: TeamStore) -> None:
+        self.store = store
+        redis = store.redis
+        self._redis = redis
+        self._finish = redis.register_script(_FINISH)
+        self._orphan = redis.register_script(_ORPHAN)
+        self._take_asking = redis.register_script(_TAKE_ASKING)
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.store.lease_seconds
+
+    def _asking_key(self) -> str:
+        return f"{self.store.prefix}:runs:asking"
+
+    def _asking_record(self, asking_id: str) -> str:
+        return f"{self.store.prefix}:runs:asking:{asking_id}"
+
+    async def finish(
+        self,
+        preview: Preview,
+        state: PreviewState,
+        *,
+        detail: str,
+        run_log_id: str,
+        execution: dict[str, str] | None,
+        audit: AuditWrite,
+    ) -> str:
+        """Record the outcome of a running run; returns the state it had ('' when unknown to Redis)."""
+        s = self.store
+        keys = [
+            s.preview_key(preview.id),
+            s.leases_key(),
+            s.execution_key(run_log_id),
+            s.executions_key(),
+            *audit.keys,
+        ]
+        flat = [item for pair in (execution or {}).items() for item in pair]
+        args = [
+            preview.id,
+            state.value,
+            detail,
+            run_log_id,
+            json.dumps(flat) if execution else "",
+            repr(time.time()),
+            *audit.args,
+        ]
+        return await s.call(cast(Awaitable[str], self._finish(keys=keys, args=args)))
+
+    async def give_up(self, preview_id: str, *, detail: str, audit: AuditWrite, now: float) -> bool:
+        """End a run whose lease has run out as `unknown`; True for the one replica that did it."""
+        s = self.store
+        keys = [s.preview_key(preview_id), s.leases_key(), *audit.keys]
+        args = [preview_id, repr(now), detail, *audit.args]
+        return bool(await s.call(cast(Awaitable[int], self._orphan(keys=keys, args=args))))
+
+    async def lapsed(self, now: float, *, limit: int = 50) -> list[str]:
+        """Running runs whose lease ran out before `now`."""
+        key = self.store.leases_key()
+        return await self.store.call(
+            cast(Awaitable[list[str]], self._redis.zrangebyscore(key, "-inf", now, start=0, num=limit))
+        )
+
+    async def renew(self, run_ids: list[str], asking_ids: list[str], until: float) -> None:
+        """Extend the leases this process holds (only those still there: XX never revives a lease)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if run_ids:
+                pipe.zadd(self.store.leases_key(), dict.fromkeys(run_ids, until), xx=True)
+            if asking_ids:
+                pipe.zadd(self._asking_key(), dict.fromkeys(asking_ids, until), xx=True)
+            await self.store.call(pipe.execute())
+
+    async def start_asking(self, asking: Asking, until: float) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._asking_record(asking.id), mapping=cast(dict[Any, Any], asking.fields()))
+            pipe.expire(self._asking_record(asking.id), ASKING_RECORD_SECONDS)
+            pipe.zadd(self._asking_key(), {asking.id: until})
+            await self.store.call(pipe.execute())
+
+    async def done_asking(self, asking_id: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(self._asking_key(), asking_id)
+            pipe.delete(self._asking_record(asking_id))
+            await self.store.call(pipe.execute())
+
+    async def abandoned_asking(self, now: float, *, limit: int = 50) -> list[Asking]:
+        """Asking markers whose process stopped renewing them, each taken by exactly one replica."""
+        key = self._asking_key()
+        due = await self.store.call(
+            cast(Awaitable[list[str]], self._redis.zrangebyscore(key, "-inf", now, start=0, num=limit))
+        )
+        taken = []
+        for asking_id in due:
+            keys = [key, self._asking_record(asking_id)]
+            flat = await self.store.call(
+                cast(Awaitable[list[str]], self._take_asking(keys=keys, args=[asking_id, repr(now)]))
+            )
+            if flat:
+                f = dict(zip(flat[::2], flat[1::2], strict=True))
+                taken.append(Asking(asking_id, f.get("team", ""), f.get("channel", ""), f.get("user", ""),
+                                    f.get("what", "")))  # fmt: skip
+        return taken
