@@ -1,7 +1,7 @@
 """The Slack app manifest (manifest.yml) against Slack's published schema and what the bot needs.
 
-The schema is ../shared/spec/slack-app-manifest.schema.json (the repo is checked out with shared/
-beside it). It checks structure and lengths but not everything: it does not enumerate event names or
+The schema is tests/spec/slack-app-manifest.schema.json (vendored; its source is in tests/spec/README.md).
+It checks structure and lengths but not everything: it does not enumerate event names or
 scopes, and it spells the background colour rule ``regex`` (not a JSON Schema keyword, so validators
 ignore it). Those are pinned by the tests below instead.
 """
@@ -23,7 +23,7 @@ from jsonschema.protocols import Validator
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST_PATH = REPO / "manifest.yml"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "spec" / "slack-app-manifest.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent / "spec" / "slack-app-manifest.schema.json"
 
 EVENTS_PATH = "/slack/events"
 BOT_SCOPES = {"commands", "app_mentions:read", "chat:write", "reactions:read", "usergroups:read"}
@@ -36,7 +36,7 @@ Manifest = dict[str, Any]
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
     assert SCHEMA_PATH.is_file(), (
-        f"Slack manifest schema not found at {SCHEMA_PATH} (is shared/ beside the repo?)"
+        f"Slack manifest schema not found at {SCHEMA_PATH} (see tests/spec/README.md)"
     )
     loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return loaded

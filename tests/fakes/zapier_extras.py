@@ -1,4 +1,4 @@
-"""Zapier endpoints the shared OpenAPI file does not describe, with small JSON schemas of our own.
+"""Zapier endpoints tests/spec/'s OpenAPI file does not describe, with small JSON schemas of our own.
 
 Zapier documents these (guess-actions, apps/search, apps/{app}/actions) less precisely than execute.
 FakeZapier checks requests and its own answers against the schemas below, as it checks the spec'd endpoints

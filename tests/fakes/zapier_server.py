@@ -1,7 +1,7 @@
 """FakeZapier: a local stand-in for the Zapier AI Actions API v2 that holds every exchange to the spec.
 
-Each request is checked against the shared OpenAPI document (path, method, query parameters, JSON body,
-credentials) and each answer the fake gives is checked too, unless the test marked it ``off_spec``.
+Each request is checked against the vendored OpenAPI document, tests/spec/ (path, method, query parameters,
+JSON body, credentials) and each answer the fake gives is checked too, unless the test marked it ``off_spec``.
 Anything that does not fit lands in ``violations``; the ``fake_zapier`` fixture fails a test that leaves
 any behind. Tests script answers per operation (``script``); otherwise the fake answers like Zapier would.
 Endpoints the spec file does not describe (``zapier_extras``: ``guess``, ``apps``, ``actions``) are checked
@@ -29,7 +29,7 @@ from openapi_core.validation.request.exceptions import SecurityValidationError
 from tests.fakes import zapier_extras
 from tests.fakes._http import LocalServer, wait_until
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "spec" / "zapier-ai-actions-v2.openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "spec" / "zapier-ai-actions-v2.openapi.yaml"
 SPEC_HOST = "https://actions.zapier.com"  # the spec's only server: requests are matched as if sent there
 EXECUTE_PATH = re.compile(r"/api/v2/execute/")
 RATE_PATH = re.compile(r"/api/v2/execute/log/(?P<log_id>[^/]+)/rate/")
