@@ -23,7 +23,7 @@ from bot.settings import Settings, describe_settings_error
 from bot.setup_help import describe_setup_error, needs_slack_setup
 from bot.workers import run_workers
 
-SHUTDOWN_TIMEOUT_SECONDS = 25.0
+SHUTDOWN_MARGIN_SECONDS = 10.0  # past the drain of runs in flight: the outbox's last flush, closing clients
 EXIT_BAD_SETTINGS = 2
 EXIT_NO_SLACK = 3  # `check`: only secrets are missing, Slack's among them: the console could run instead
 USAGE = "usage: python -m bot [console | check]"
@@ -80,13 +80,19 @@ def serve(*, worker: bool) -> int:
         build_app(settings, policy=policy),
         host=settings.host,
         port=settings.port,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+        shutdown_timeout=shutdown_seconds(settings.zapier_timeout_seconds),
         print=None,
         access_log=None,
         reuse_port=worker or None,  # workers share the port (SO_REUSEPORT); the kernel spreads connections
         loop=new_event_loop(),
     )
     return 0
+
+
+def shutdown_seconds(zapier_timeout: float) -> float:
+    """How long a SIGTERM may take: runs in flight get up to Zapier's timeout (bot/app.py drains them),
+    then the margin. Kubernetes' terminationGracePeriodSeconds and Compose's stop_grace_period exceed it."""
+    return zapier_timeout + SHUTDOWN_MARGIN_SECONDS
 
 
 def freeze_what_is_loaded() -> None:

@@ -1,4 +1,4 @@
-"""Zapier's OAuth token endpoint (`ZAPIER_BASE_URL/oauth/token/`): exchange a code, refresh a token.
+"""Zapier's OAuth token endpoint (`/oauth/token/` on `ZAPIER_BASE_URL`): exchange a code, refresh a token.
 
 This is the OAuth wire beside the Zapier API client (bot/zapier/client.py), on the same shared httpx
 client. The client authenticates with HTTP Basic (RFC 6749 section 2.3.1, the method every OAuth server
