@@ -18,7 +18,6 @@ import yaml
 
 from bot.__main__ import shutdown_seconds
 from bot.settings import Settings
-
 from tests.bot_server import RunningBot
 
 # A SIGTERM waits for runs in flight up to ZAPIER_TIMEOUT_SECONDS (its default here: neither file sets it).
