@@ -116,7 +116,9 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     account_routes = _account_routes(settings, redis, zapier_http, account_connected)
     # slack-sdk applies its own timeout only to sessions it creates: this one carries ours.
     slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds))
-    store = TeamStore(redis)  # the Store plus team confirmation's keys (bot/team_store.py)
+    store = TeamStore(
+        redis, lease_seconds=settings.run_lease_seconds
+    )  # the Store plus team confirmation's keys (bot/team_store.py)
     zapier = ZapierClient(
         zapier_http,
         api_key=settings.zapier_api_key,

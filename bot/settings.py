@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://localhost:6379/0"
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     max_background_tasks: int = Field(default=1000, ge=1, le=100_000)
+    # A running run's lease: renewed by its process; when it lapses, any replica ends the run as unknown.
+    run_lease_seconds: float = Field(default=30.0, ge=1, le=600)
     # Finding actions (plain English, look-ups, the form)
     guess_count: int = Field(default=5, ge=1, le=25)  # candidates asked of guess-actions
     lookup_cache_seconds: int = Field(default=300, ge=1, le=24 * 3600)  # app and action searches

@@ -160,6 +160,15 @@ class DeliveryWorker:
         await self._outbox.retry(item, at=now + delay)
 
     async def _tell_instead(self, item: Item, code: str) -> None:
+        if item.note is not None and item.note_ts:
+            # Say on the preview where the outcome went (it may be refused too: then the DMs are all).
+            note = Item(
+                "update", item.note, channel=item.channel, ts=item.note_ts, key=f"preview:{item.run_id}"
+            )
+            try:
+                await self._outbox.put(note)
+            except BotError as exc:
+                log.warning("could not queue the preview's note: %s", exc)
         if item.undelivered is None:
             return
         for user in item.tell:

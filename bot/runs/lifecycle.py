@@ -110,6 +110,11 @@ class Ended:
     def unknown(cls, why: str, reason: str) -> Ended:
         return cls(PreviewState.UNKNOWN, why=why, reason=reason)
 
+    def note_elsewhere(self, told: Sequence[str]) -> str:
+        """The end of the closing line when the channel refused the outcome: where it went instead."""
+        who = " and ".join(user(u) for u in told) or "nobody"
+        return f"{self.state.value}: I could not post the outcome here, so I sent it to {who} privately"
+
     def note(self) -> str:
         """The end of the preview's closing line."""
         if self.state is PreviewState.UNKNOWN:
@@ -553,14 +558,22 @@ class Runs:
         try:
             await asyncio.gather(*beside)  # never raise (`_quietly`)
             thread = preview.thread_ts or preview.message_ts
-            outcome, fallback, log_id = self._outcome_messages(preview, ended)
+            try:
+                outcome, fallback, log_id = self._outcome_messages(preview, ended)
+            except Exception:  # bytes from Zapier that no renderer expected: the short form still says it
+                log.exception("could not render the outcome of run %s", preview.id)
+                if ended.result is None:
+                    raise
+                outcome, fallback = short_outcome_message(preview, ended.result), None
+                log_id = ended.result.execution_log_id
             closed = preview_message(preview, closed=f"{note} · {ended.note()}")
+            tell = tuple(dict.fromkeys(u for u in (preview.requested_by, confirmed_by) if u))
+            elsewhere = preview_message(preview, closed=f"{note} · {ended.note_elsewhere(tell)}")
             if ended.state is PreviewState.UNKNOWN:
                 self.metrics.ended_unknown(ended.reason)
             recorded = await self._record(preview, ended, confirmed_by)
             if not recorded:
                 self.unrecorded.append((preview, ended, confirmed_by))
-            tell = tuple(dict.fromkeys(u for u in (preview.requested_by, confirmed_by) if u))
             await self._deliver(
                 Item(
                     "post",
@@ -572,6 +585,8 @@ class Runs:
                     undelivered=undelivered_message(preview, outcome),
                     record=log_id if ended.result is not None else "",
                     run_id=preview.id,
+                    note=elsewhere,
+                    note_ts=preview.message_ts,
                 ),
                 Item(
                     "update",

@@ -96,6 +96,9 @@ class Item:
     undelivered: Message | None = None
     record: str = ""
     run_id: str = ""
+    # If the channel refuses it for good: this replaces the message `note_ts` (the preview) to say so.
+    note: Message | None = None
+    note_ts: str = ""
     key: str = ""  # items with the same key collapse into the last one
     # Filled when read back from Redis:
     id: str = ""
@@ -116,6 +119,8 @@ class Item:
             "undelivered": json.dumps(self.undelivered) if self.undelivered else "",
             "record": self.record,
             "run_id": self.run_id,
+            "note": json.dumps(self.note) if self.note else "",
+            "note_ts": self.note_ts,
             "created_at": repr(self.created_at),
         }
 
@@ -133,6 +138,8 @@ class Item:
             undelivered=json.loads(f["undelivered"]) if f.get("undelivered") else None,
             record=f.get("record", ""),
             run_id=f.get("run_id", ""),
+            note=json.loads(f["note"]) if f.get("note") else None,
+            note_ts=f.get("note_ts", ""),
             id=item_id,
             version=f.get("version", ""),
             attempts=int(f.get("attempts", "0")),
