@@ -18,17 +18,33 @@ from dataclasses import dataclass, field, replace
 
 
 class SlackClock:
-    """Monotonic seconds plus an offset a test may add to (``advance``) instead of sleeping."""
+    """Monotonic seconds plus an offset a test may add to (``advance``) instead of sleeping.
+
+    ``freeze()`` stops it (only ``advance`` moves it then), so a test can count a burst exactly on a slow
+    machine; ``thaw()`` lets it run again from where it stands.
+    """
 
     def __init__(self) -> None:
         self._offset = 0.0
+        self._frozen_at: float | None = None
 
     def now(self) -> float:
-        return time.monotonic() + self._offset
+        return self._frozen_at if self._frozen_at is not None else time.monotonic() + self._offset
 
     def advance(self, seconds: float) -> None:
         """Make ``seconds`` pass at once for every time-based rule of the stand-in."""
-        self._offset += seconds
+        if self._frozen_at is not None:
+            self._frozen_at += seconds
+        else:
+            self._offset += seconds
+
+    def freeze(self) -> None:
+        self._frozen_at = self.now()
+
+    def thaw(self) -> None:
+        if self._frozen_at is not None:
+            self._offset = self._frozen_at - time.monotonic()
+            self._frozen_at = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +60,7 @@ class Rate:
         return cls(calls / 60, burst if burst is not None else calls)
 
 
-TIER_1 = Rate.per_minute(1)
+TIER_1 = Rate.per_minute(1, burst=3)  # "a small amount of burst behavior is tolerated"
 TIER_2 = Rate.per_minute(20)
 TIER_3 = Rate.per_minute(50)
 TIER_4 = Rate.per_minute(100)
