@@ -17,9 +17,8 @@ response URLs taking 5 posts in 30 minutes, ephemerals hidden in threads without
 
 from __future__ import annotations
 
-import contextlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +27,7 @@ from tests.fakes._http import LocalServer, wait_until
 from tests.fakes.slack_blocks import check_message
 from tests.fakes.slack_methods import BOT_ID, BOT_USER_ID, TEAM_ID, WebApi
 from tests.fakes.slack_rates import RateLimited, RateLimiter, SlackClock, SlackLimits
+from tests.fakes.slack_records import ResponseUrlPost, SlackCall, body_args
 from tests.fakes.slack_socket import FakeSocketMode
 from tests.fakes.slack_workspace import Channels, Ephemeral, Message, UploadedFile, Workspace
 
@@ -38,32 +38,6 @@ REALISTIC_BY_DEFAULT = False
 __all__ = ["BOT_ID", "BOT_USER_ID", "REALISTIC_BY_DEFAULT", "TEAM_ID", "FakeSlack", "SlackCall"]
 
 SCOPES = "commands,app_mentions:read,chat:write,reactions:read,usergroups:read,files:write"
-JSON_FORM_FIELDS = {"blocks", "attachments", "view", "metadata"}  # slack-sdk JSON-encodes these in forms
-
-
-@dataclass
-class SlackCall:
-    """One Web API call. ``args`` merges query string and body; ``headers`` keys are lower-case."""
-
-    method: str
-    args: dict[str, Any]
-    headers: dict[str, str]
-    answer: dict[str, Any] = field(default_factory=dict)  # what the fake answered (e.g. the posted ts)
-    status: int = 200
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200 and self.answer.get("ok") is True
-
-
-@dataclass
-class ResponseUrlPost:
-    """One POST to a ``response_url`` (what Bolt's ``respond()`` sends) and how the stand-in answered."""
-
-    key: str
-    json: Any
-    status: int = 200
-    error: str = ""
 
 
 @dataclass
@@ -243,7 +217,7 @@ class FakeSlack:
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        args = {**request.query, **await _body_args(request)}
+        args = {**request.query, **await body_args(request)}
         headers = {k.lower(): v for k, v in request.headers.items()}
         call = SlackCall(method, args, headers)
         self.calls.append(call)
@@ -302,19 +276,3 @@ class FakeSlack:
 
 def _channel_of(method: str, args: dict[str, Any]) -> str | None:
     return str(args.get("channel") or "") if method == "chat.postMessage" else None
-
-
-async def _body_args(request: web.Request) -> dict[str, Any]:
-    """The call's arguments: a JSON object, or a form whose JSON-valued fields are decoded."""
-    if not request.can_read_body:
-        return {}
-    if request.content_type == "application/json":
-        body = await request.json()
-        return body if isinstance(body, dict) else {"_body": body}
-    form = dict(await request.post())
-    for name in JSON_FORM_FIELDS & form.keys():
-        value = form[name]
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):  # else left as sent (Slack would say invalid_blocks)
-                form[name] = json.loads(value)
-    return form
