@@ -69,10 +69,23 @@ async def fake_zapier() -> AsyncIterator[FakeZapier]:
     assert fake.violations == [], "requests or answers broke the Zapier spec:\n" + "\n".join(fake.violations)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "polite_slack: the fake_slack of this test takes every call (no limits)"
+    )
+    config.addinivalue_line("markers", "realistic_slack: the fake_slack of this test behaves as Slack does")
+
+
 @pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    """A running FakeSlack (Web API and response URLs)."""
-    fake = FakeSlack()
+async def fake_slack(request: pytest.FixtureRequest) -> AsyncIterator[FakeSlack]:
+    """A running FakeSlack (Web API and response URLs): realistic or polite as the test's marker says,
+    else as ``REALISTIC_BY_DEFAULT`` in tests/fakes/slack_server.py."""
+    realistic = None
+    if request.node.get_closest_marker("polite_slack"):
+        realistic = False
+    elif request.node.get_closest_marker("realistic_slack"):
+        realistic = True
+    fake = FakeSlack(realistic=realistic)
     await fake.start()
     try:
         yield fake

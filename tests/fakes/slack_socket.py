@@ -11,6 +11,9 @@ describe it:
 - The app acks each with ``{"envelope_id"}`` or ``{"envelope_id", "payload"}`` (a command's reply).
 - ``{"type": "disconnect", "reason": "refresh_requested"}`` asks the app to reconnect on a new URL.
 - WebSocket pings are answered with pongs (aiohttp's ``autoping``), as the client expects.
+- A URL is single use (NOTES.md, "Slack under load and at its edges"): a second connect with it is refused
+  (HTTP 401), even after a failed handshake. ``fail_next_handshakes`` makes the next connects fail (HTTP 503),
+  using up their URLs as Slack does.
 
 Every text frame the app sends is recorded in ``received``; acks also in ``acks``.
 """
@@ -59,6 +62,8 @@ class FakeSocketMode:
         self.received: list[dict[str, Any]] = []
         self.acks: list[SocketAck] = []
         self.refused_tickets: list[str] = []
+        self.failed_handshakes: list[str] = []  # tickets whose handshake fail_next_handshakes broke
+        self._handshakes_to_fail = 0
         self._tickets: set[str] = set()
         self._ticket_numbers = itertools.count(1)
         self._envelope_numbers = itertools.count(1)
@@ -68,6 +73,10 @@ class FakeSocketMode:
         ticket = f"ticket-{next(self._ticket_numbers)}"
         self._tickets.add(ticket)
         return f"{base_url.replace('http://', 'ws://', 1)}/link?ticket={ticket}&app_id={APP_ID}"
+
+    def fail_next_handshakes(self, times: int = 1) -> None:
+        """The next ``times`` connects fail with HTTP 503; the URLs they used are spent."""
+        self._handshakes_to_fail += times
 
     @property
     def open_connections(self) -> list[SocketConnection]:
@@ -132,6 +141,10 @@ class FakeSocketMode:
             self.refused_tickets.append(ticket)
             return web.json_response({"ok": False, "error": "invalid_ticket"}, status=401)
         self._tickets.discard(ticket)
+        if self._handshakes_to_fail:
+            self._handshakes_to_fail -= 1
+            self.failed_handshakes.append(ticket)
+            return web.json_response({"ok": False, "error": "handshake_failed"}, status=503)
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         connection = SocketConnection(len(self.connections), ticket, ws)
