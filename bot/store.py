@@ -40,8 +40,8 @@ MAX_CONNECTIONS = 100  # per process; enough for hundreds of requests in flight,
 # Returns the outcome and the state the preview was in: claimed, unknown, expired, or the state it had.
 _CLAIM = """
 local f = redis.call('HMGET', KEYS[1], 'state', 'expires_at', 'team', 'channel', 'decided_by')
-if not f[1] then return {'unknown', ''} end
-if ARGV[7] ~= '1' and (f[3] ~= ARGV[1] or f[4] ~= ARGV[2]) then return {'unknown', ''} end
+if not f[1] then return {'missing', ''} end
+if ARGV[7] ~= '1' and (f[3] ~= ARGV[1] or f[4] ~= ARGV[2]) then return {'missing', ''} end
 if f[1] ~= 'pending' then return {f[1], f[5] or ''} end
 if tonumber(f[2]) <= tonumber(ARGV[3]) or ARGV[4] == 'expired' then
   redis.call('HSET', KEYS[1], 'state', 'expired')
@@ -53,6 +53,12 @@ redis.call('ZREM', KEYS[2], ARGV[6])
 if ARGV[4] == 'running' then redis.call('ZADD', KEYS[3], ARGV[8], ARGV[6]) end
 return {'claimed', ARGV[5]}
 """
+
+
+def claim_outcome(raw: str) -> str:
+    """A claim script's answer as the rest of the bot names it: `unknown` for a preview Redis does not
+    have (the scripts say `missing`), `outcome_unknown` for a run in the state `unknown`."""
+    return {"missing": "unknown", "unknown": "outcome_unknown"}.get(raw, raw)
 
 
 def connect(url: str) -> Redis:
@@ -176,7 +182,8 @@ class Store:
         keys = [self.preview_key(preview_id), self.expiring_key(), self.leases_key()]
         lease = repr(now + self.lease_seconds)
         args = [team, channel, repr(now), to.value, by, preview_id, "1" if any_place else "0", lease]
-        outcome, decided_by = await self.call(cast(Awaitable[list[str]], self._claim(keys=keys, args=args)))
+        raw, decided_by = await self.call(cast(Awaitable[list[str]], self._claim(keys=keys, args=args)))
+        outcome = claim_outcome(raw)
         preview = await self.get_preview(preview_id) if outcome != "unknown" else None
         return Claim(outcome, decided_by, preview)
 

@@ -117,11 +117,17 @@ def approvals_note(preview: Preview) -> str:
 
 
 # editing ---------------------------------------------------------------------------------------------
+_RAN_UNKNOWN = "This preview was already confirmed (its outcome is unknown), so it can no longer be edited."
 EDIT_OUTCOMES = {
     "unchanged": "You did not change any value, so the preview stays as it was.",
     "stale": "Someone changed this preview while you were editing it. Use Edit on the new preview.",
     "running": "This preview was already confirmed, so it can no longer be edited.",
     "done": "This preview was already confirmed and has run, so it can no longer be edited.",
+    "succeeded": "This preview was already confirmed and has run, so it can no longer be edited.",
+    "empty": "This preview was already confirmed and has run, so it can no longer be edited.",
+    "failed": "This preview was already confirmed and has run, so it can no longer be edited.",
+    "unknown": _RAN_UNKNOWN,
+    "outcome_unknown": _RAN_UNKNOWN,
     "cancelled": "This preview was cancelled. Send the command again for a new one.",
     "expired": "This preview has expired. Send the command again for a new one.",
     "expired_now": "This preview has expired. Send the command again for a new one.",

@@ -18,7 +18,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from bot.records import Preview
-from bot.store import PREVIEW_GRACE_SECONDS, Store
+from bot.store import PREVIEW_GRACE_SECONDS, Store, claim_outcome
 
 # One approval, atomically: of many clicks on many replicas, each person counts once, and the click that
 # reaches the count moves the preview to `running` (exactly one does). A click must carry the fingerprint
@@ -29,8 +29,8 @@ _APPROVE = """
 local function decide()
 local f = redis.call('HMGET', KEYS[1], 'state', 'expires_at', 'team', 'channel', 'decided_by',
                      'fingerprint', 'approvals_needed', 'approved_by', 'revision')
-if not f[1] then return {'unknown', '', ''} end
-if f[3] ~= ARGV[1] or f[4] ~= ARGV[2] then return {'unknown', '', ''} end
+if not f[1] then return {'missing', '', ''} end
+if f[3] ~= ARGV[1] or f[4] ~= ARGV[2] then return {'missing', '', ''} end
 local approved = f[8] or ''
 if f[1] ~= 'pending' then return {f[1], f[5] or '', approved} end
 if tonumber(f[2]) <= tonumber(ARGV[3]) then
@@ -59,7 +59,7 @@ redis.call('HSET', KEYS[1], 'approved_by', approved)
 return {'approved', '', approved}
 end
 local reply = decide()
-if reply[1] ~= 'unknown' then
+if reply[1] ~= 'missing' then
   for _, item in ipairs(redis.call('HGETALL', KEYS[1])) do table.insert(reply, item) end
 end
 return reply
@@ -69,7 +69,7 @@ return reply
 # (compare-and-set on the fingerprint). Approvals are discarded: they were given to other params.
 _REPLACE = """
 local f = redis.call('HMGET', KEYS[1], 'state', 'expires_at', 'fingerprint', 'team', 'channel')
-if not f[1] or f[4] ~= ARGV[5] or f[5] ~= ARGV[6] then return 'unknown' end
+if not f[1] or f[4] ~= ARGV[5] or f[5] ~= ARGV[6] then return 'missing' end
 if f[1] ~= 'pending' then return f[1] end
 if tonumber(f[2]) <= tonumber(ARGV[2]) then return 'expired' end
 if f[3] ~= ARGV[1] then return 'stale' end
@@ -145,7 +145,8 @@ class TeamStore(Store):
         keys = [self.preview_key(preview_id), self.expiring_key(), self.leases_key()]
         args = [team, channel, repr(now), user, preview_id, fingerprint, repr(now + self.lease_seconds)]
         reply = await self.call(cast(Awaitable[list[str]], self._approve(keys=keys, args=args)))
-        outcome, decided_by, approved, *flat = reply
+        raw, decided_by, approved, *flat = reply
+        outcome = claim_outcome(raw)
         fields = dict(zip(flat[::2], flat[1::2], strict=True))
         preview = Preview.from_fields(fields) if fields else None
         return ApproveResult(outcome, decided_by, tuple(approved.split()), preview)
@@ -168,7 +169,7 @@ class TeamStore(Store):
             str(ttl),
             *pairs,
         ]
-        return await self.call(cast(Awaitable[str], self._replace(keys=keys, args=args)))
+        return claim_outcome(await self.call(cast(Awaitable[str], self._replace(keys=keys, args=args))))
 
     # user groups -------------------------------------------------------------------------------------
     async def cached_group(self, team: str, group: str) -> list[str] | None:

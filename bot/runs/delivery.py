@@ -28,7 +28,8 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 BATCH = 20
-HOLD_SECONDS = 60.0  # a claimed item returns to the queue if its worker has not finished it by then
+HOLD_SECONDS = 20.0  # a claimed item returns to the queue if its worker has not finished it by then
+# (longer than one Slack call may take: SLACK_TIMEOUT_SECONDS, 15 s by default)
 RETRY_BASE = 1.0
 RETRY_MAX = 300.0
 

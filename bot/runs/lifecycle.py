@@ -376,7 +376,7 @@ class Runs:
             text = f"{who} already confirmed this; it is running now. The result will appear in the thread."
         elif claim.outcome in {"succeeded", "empty", "failed", "done"}:
             text = f"{who} already confirmed this and it has run: the outcome is in the thread."
-        elif claim.outcome == "unknown" and preview is not None:
+        elif claim.outcome == "outcome_unknown":
             text = f"{who} already confirmed this; its outcome is unknown (see the thread)."
         elif claim.outcome == "cancelled":
             text = f"{who} cancelled this preview, so nothing was run."
@@ -456,7 +456,7 @@ class Runs:
 
     async def _switch_refused(self, outcome: str, decided_by: str, person: Person) -> None:
         who = user(decided_by) if decided_by else "Someone"
-        if outcome in {"succeeded", "empty", "failed", "unknown", "done"}:
+        if outcome in {"succeeded", "empty", "failed", "outcome_unknown", "done"}:
             text = f"{who} already confirmed this preview and it has run."
         else:
             text = _SWITCH_REFUSED.get(outcome, UNKNOWN.replace("nothing was run", "nothing changed"))
