@@ -96,10 +96,12 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     zapier_retry_backoff: float = 0.5,
     policy: Policy | None = None,
     rating_poll_interval: float = 1.0,
+    drain_seconds: float | None = None,
     account_connected: ConnectedNotifier | None = None,
 ) -> web.Application:
     """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients.
-    `policy` defaults to the POLICY_FILE setting's (raises `PolicyError` when that file is malformed)."""
+    `policy` defaults to the POLICY_FILE setting's (raises `PolicyError` when that file is malformed);
+    `drain_seconds`, to ZAPIER_TIMEOUT_SECONDS: how long a shutdown waits for the runs in flight."""
     if policy is None:
         policy = await asyncio.to_thread(load_policy_file, settings.policy_file)
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
@@ -187,7 +189,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         expiry_interval=expiry_interval,
         http_events=not settings.socket_mode,
         signing_secret=secret or None,
-        drain_seconds=settings.zapier_timeout_seconds,
+        drain_seconds=settings.zapier_timeout_seconds if drain_seconds is None else drain_seconds,
         routes=account_routes,
     )
     zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
