@@ -19,7 +19,8 @@ process, as in the tests, count separately. `GET /metrics` renders `registry`.
     zapbot_slack_errors_total{method,error}          failed Slack calls: Slack's error code or the exception
     zapbot_background_tasks_in_flight                work started after an ack and not yet finished
     zapbot_busy_total{surface}                       work refused at a limit (the person was told):
-                                                     command, mention, click
+                                                     command, mention, click, flood (over the
+                                                     per-person or per-channel request limit)
     zapbot_outbox_total{outcome}                     outbox sends: delivered, retried, rate_limited,
                                                      undeliverable, given_up
     zapbot_runs_ended_unknown_total{reason}          runs ended as `unknown`: stopped, unreadable, error

@@ -34,6 +34,7 @@ from bot.ratings.service import Ratings
 from bot.ratings.store import RatingStore
 from bot.readiness import ZapierKeyCheck
 from bot.runs.lifecycle import Runs
+from bot.runs.limits import Limits, Rate
 from bot.runs.outbox import Outbox
 from bot.runs.service import ZapService
 from bot.settings import Settings
@@ -65,8 +66,20 @@ def _runs(
     service = ZapService(
         zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy, metrics=metrics
     )
+    limits = Limits(
+        store,
+        person=Rate(settings.limit_person_per_minute),
+        channel=Rate(settings.limit_channel_per_minute),
+    )
     return Runs(
-        service, store, Outbox(store), surface=surface, audit=audit, approvals=approvals, metrics=metrics
+        service,
+        store,
+        Outbox(store),
+        surface=surface,
+        audit=audit,
+        approvals=approvals,
+        metrics=metrics,
+        limits=limits,
     )
 
 

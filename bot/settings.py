@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://localhost:6379/0"
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     max_background_tasks: int = Field(default=1000, ge=1, le=100_000)
+    # Previews and runs one person (and one channel) may ask for a minute, in bursts up to that; 0: no limit.
+    limit_person_per_minute: int = Field(default=10, ge=0, le=100_000)
+    limit_channel_per_minute: int = Field(default=30, ge=0, le=100_000)
     # A running run's lease: renewed by its process; when it lapses, any replica ends the run as unknown.
     run_lease_seconds: float = Field(default=30.0, ge=1, le=600)
     # Finding actions (plain English, look-ups, the form)

@@ -44,6 +44,7 @@ from bot.messages import (
 from bot.metrics import Metrics
 from bot.policy import PolicyDenied
 from bot.records import Preview, PreviewState
+from bot.runs.limits import Limits, slow_down_text
 from bot.runs.outbox import Item, Outbox
 from bot.runs.ports import DeliveryError, Message, Person, Surface
 from bot.runs.service import PreviewRefused, RunOutcome, Where, ZapService
@@ -135,6 +136,7 @@ class Runs:
         audit: Audit,
         approvals: Approvals,
         metrics: Metrics | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.service = service
         self.store = store
@@ -144,6 +146,7 @@ class Runs:
         self.audit = audit
         self.approvals = approvals
         self.metrics = metrics or Metrics()
+        self.limits = limits  # how fast one person or channel may ask (bot/runs/limits.py); None: no limit
         # Leases this process holds and renews (bot/runs/keeper.py): runs it executes, previews it asks for.
         self.held: set[str] = set()
         self.asking: set[str] = set()
@@ -179,6 +182,9 @@ class Runs:
             self.audit.append(Step.REQUESTED, **what, app=request.app, action=request.action)
         )
         try:
+            if not await self._within_limits(where, person):
+                requested.cancel()
+                return None
             try:
                 # Marks the asking so that, if this process dies before Zapier answers, another replica
                 # tells the person; it also proves Redis answers before a Zapier call is spent.
@@ -207,6 +213,19 @@ class Runs:
             await self._done_asking(asking.id)
         await self.audit.preview_step(Step.PREVIEWED, preview, who=where.user)
         return preview
+
+    async def _within_limits(self, where: Where, person: Person) -> bool:
+        """Take one request from this person's and this channel's allowance; when there is none left,
+        tell them when to try again (nothing goes to Zapier). Raises StoreError when Redis is down."""
+        if self.limits is None:
+            return True
+        wait = await self.limits.wait_for(where.team, where.channel, where.user)
+        if wait <= 0:
+            return True
+        self.metrics.refused_busy("flood")
+        log.info("%s in %s is over the request limit; told to wait %.0f s", where.user, where.channel, wait)
+        await person.say(slow_down_text(wait))
+        return False
 
     async def _done_asking(self, asking_id: str) -> None:
         if asking_id not in self.asking:
@@ -262,6 +281,8 @@ class Runs:
         completes the approvals the policy asks for wins the claim and runs exactly what was previewed."""
         preview_id = value.partition(":")[0]
         try:
+            if not await self._within_limits(where, person):
+                return
             claim = await self._approve_click(value, where, person)
         except BotError as exc:
             self.service.decided("confirm", "failed", preview_id, where.user, None)
