@@ -75,7 +75,7 @@ def _email(text: str) -> str | None:
 
 
 def _subject(text: str) -> str | None:
-    first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0].rstrip(".!?")
+    first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0].rstrip(".")
     if not first:
         return None
     return first if len(first) <= 60 else first[:59].rstrip() + "…"
