@@ -4,9 +4,11 @@ demo` driven through its stdin as a person (or a script) would, with nothing con
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 
 import aiohttp
 import pytest
+import redis.asyncio
 from pydantic import SecretStr
 
 from bot.actions import ActionRequest, ActionType, Param, ParamMode, RunStatus
@@ -14,6 +16,8 @@ from bot.demo.server import DemoZapier, Exchange, Rating
 from bot.errors import ZapierAuthError, ZapierRejected
 from bot.zapier.client import ZapierClient, new_http_client
 from tests.fakes.zapier_server import ContractCheck, received
+from tests.processes import clean_env, python_bot, run
+from tests.redis_process import free_port
 
 SLACK = ActionRequest("SlackAPI", "channel_message", "Say hi to #random")
 GMAIL = ActionRequest(
@@ -199,3 +203,42 @@ async def test_a_wrong_key_and_malformed_requests_are_refused_with_the_spec_erro
     answered = [e for e in demo.exchanges if e.status != 401]  # 401: Zapier's, not in the spec
     assert len(answered) == 2 and contract_problems(answered, requests=False) == []
     assert "not-the-key" not in repr(demo) and demo.api_key not in repr(demo)
+
+
+# ---- python -m bot demo ------------------------------------------------------------------------------
+
+
+async def test_the_piped_demo_previews_runs_and_labels_everything_demo(
+    redis_url: str, redis_client: redis.asyncio.Redis, tmp_path: Path
+) -> None:
+    """With no Zapier or Slack setting (blank and placeholder ones from .env.example ignored), commands
+    piped one a line preview, run and show the result, every line said is marked [DEMO], and the end is
+    exit 0; what ran is kept in Redis like any console run."""
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-...\nSLACK_SIGNING_SECRET=\nZAPIER_API_KEY=\n")
+    stdin = "/zap SlackAPI channel_message say hi\nconfirm\n/zap GmailV2API find_email:search invoices\n"
+    stdin += "confirm\nquit\n"
+    done = await run(python_bot("demo"), env=clean_env(REDIS_URL=redis_url), cwd=tmp_path, stdin=stdin)
+    assert done.code == 0, done.stdout + done.stderr
+    out = done.stdout
+    said = [line for line in out.splitlines() if not line.startswith("  ")]  # indented: a message's body
+    assert said and all(line.startswith("[DEMO] ") for line in said), out
+    assert "Zapier is simulated on this machine" in out
+    preview, _, result = out.partition("Confirmed. Running Send Channel Message")
+    assert "ada wants to run `SlackAPI` · Send Channel Message (write)" in preview
+    assert "• channel: #general" in preview and "• text: say hi" in preview
+    assert "[Confirm]  [Edit]  [Cancel]" in preview
+    assert "✅ Send Channel Message ran: `success`" in result and "• Message Text: say hi" in result
+    assert "🔍 Find Email ran and found nothing: `empty`" in result
+    assert out.rstrip().endswith("[DEMO] Bye.")
+    assert done.stderr == ""
+    states = [await redis_client.hget(key, "state") for key in await redis_client.keys("zapbot:preview:*")]
+    assert states == ["done", "done"]
+
+
+async def test_the_demo_without_redis_says_so(tmp_path: Path) -> None:
+    """A Redis that does not answer ends the demo with exit 1 and the one line naming it."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    done = await run(python_bot("demo"), env=clean_env(REDIS_URL=url), cwd=tmp_path, stdin="help\n")
+    assert done.code == 1
+    assert f"[DEMO] Could not connect to Redis at {url}. Is it running?" in done.stdout
+    assert "Traceback" not in done.stderr
