@@ -212,27 +212,28 @@ async def test_the_piped_demo_previews_runs_and_labels_everything_demo(
     redis_url: str, redis_client: redis.asyncio.Redis, tmp_path: Path
 ) -> None:
     """With no Zapier or Slack setting (blank and placeholder ones from .env.example ignored), commands
-    piped one a line preview, run and show the result, every line said is marked [DEMO], and the end is
-    exit 0; what ran is kept in Redis like any console run."""
+    piped one a line preview, run and show the result, `react +1` rates it, every line said is marked
+    [DEMO], and the end is exit 0; what ran is kept in Redis like any console run."""
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-...\nSLACK_SIGNING_SECRET=\nZAPIER_API_KEY=\n")
-    stdin = "/zap SlackAPI channel_message say hi\nconfirm\n/zap GmailV2API find_email:search invoices\n"
-    stdin += "confirm\nquit\n"
+    stdin = "/zap SlackAPI channel_message say hi\nconfirm\nreact +1\n"
+    stdin += "/zap GmailV2API find_email:search invoices\nconfirm\nquit\n"
     done = await run(python_bot("demo"), env=clean_env(REDIS_URL=redis_url), cwd=tmp_path, stdin=stdin)
     assert done.code == 0, done.stdout + done.stderr
     out = done.stdout
     said = [line for line in out.splitlines() if not line.startswith("  ")]  # indented: a message's body
     assert said and all(line.startswith("[DEMO] ") for line in said), out
     assert "Zapier is simulated on this machine" in out
-    preview, _, result = out.partition("Confirmed. Running Send Channel Message")
+    preview, _, result = out.partition("Type `confirm` to run it")
     assert "ada wants to run `SlackAPI` · Send Channel Message (write)" in preview
     assert "• channel: #general" in preview and "• text: say hi" in preview
     assert "[Confirm]  [Edit]  [Cancel]" in preview
     assert "✅ Send Channel Message ran: `success`" in result and "• Message Text: say hi" in result
+    assert "[DEMO] Rated " in result and "rating +1" in result  # the rating is stored
     assert "🔍 Find Email ran and found nothing: `empty`" in result
     assert out.rstrip().endswith("[DEMO] Bye.")
     assert done.stderr == ""
     states = [await redis_client.hget(key, "state") for key in await redis_client.keys("zapbot:preview:*")]
-    assert states == ["done", "done"]
+    assert sorted(states) == ["empty", "succeeded"]  # the run lifecycle's outcome states
 
 
 async def test_the_demo_without_redis_says_so(tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ async def test_with_nothing_configured_it_runs_the_demo_from_piped_commands(tmp_
     for needed in ("ZAPIER_API_KEY", "SLACK_BOT_TOKEN", "python -m bot demo"):
         assert needed in done.stderr
     assert "Starting the demo instead" in done.stdout and "Started a local Redis" in done.stdout
-    preview, _, result = done.stdout.partition("[DEMO] ✅ Confirmed.")
+    preview, _, result = done.stdout.partition("[DEMO] Type `confirm` to run it")
     assert "[DEMO] ada wants to run `SlackAPI` · Send Channel Message (write)" in preview
     assert "• text: say hi" in preview and "[Confirm]  [Edit]  [Cancel]" in preview
     assert "[DEMO] ✅ Send Channel Message ran: `success`" in result and "[DEMO] Bye." in result

@@ -51,9 +51,16 @@ async def run_demo(settings: ConsoleSettings, stdin: TextIO, out: TextIO) -> int
         )
         # `react +1` stores a rating and the console's rating delivery sends it to the simulator's rate
         # endpoint, which records it (DemoZapier.ratings).
-        return await run_console(demo, stdin, out, label=LABEL)
+        code = await run_console(demo, stdin, out, label=LABEL)
     finally:
         await simulator.stop()
+    for rating in simulator.ratings:
+        score = "no rating" if rating.rating is None else f"{rating.rating:+d}"
+        out.write(
+            f"[{LABEL}] The simulated Zapier received a rating for execution log {rating.execution_log_id}: "
+            f"{score}.\n"
+        )
+    return code
 
 
 def main(argv: list[str]) -> int:
