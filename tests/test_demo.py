@@ -212,8 +212,8 @@ async def test_the_piped_demo_previews_runs_and_labels_everything_demo(
     redis_url: str, redis_client: redis.asyncio.Redis, tmp_path: Path
 ) -> None:
     """With no Zapier or Slack setting (blank and placeholder ones from .env.example ignored), commands
-    piped one a line preview, run and show the result, `react +1` rates it, every line said is marked
-    [DEMO], and the end is exit 0; what ran is kept in Redis like any console run."""
+    piped one a line preview, run and show the result, `react +1` rates it (the simulator's rate endpoint
+    receives +1), every line said is marked [DEMO], and the end is exit 0; what ran is kept in Redis."""
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-...\nSLACK_SIGNING_SECRET=\nZAPIER_API_KEY=\n")
     stdin = "/zap SlackAPI channel_message say hi\nconfirm\nreact +1\n"
     stdin += "/zap GmailV2API find_email:search invoices\nconfirm\nquit\n"
@@ -230,7 +230,11 @@ async def test_the_piped_demo_previews_runs_and_labels_everything_demo(
     assert "✅ Send Channel Message ran: `success`" in result and "• Message Text: say hi" in result
     assert "[DEMO] Rated " in result and "rating +1" in result  # the rating is stored
     assert "🔍 Find Email ran and found nothing: `empty`" in result
-    assert out.rstrip().endswith("[DEMO] Bye.")
+    *_, bye, received = out.rstrip().splitlines()
+    assert bye == "[DEMO] Bye."
+    # The rating went through the console's rating delivery to the simulator's rate endpoint.
+    assert received.startswith("[DEMO] The simulated Zapier received a rating for execution log 01")
+    assert received.endswith(": +1.")
     assert done.stderr == ""
     states = [await redis_client.hget(key, "state") for key in await redis_client.keys("zapbot:preview:*")]
     assert sorted(states) == ["empty", "succeeded"]  # the run lifecycle's outcome states
