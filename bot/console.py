@@ -74,12 +74,13 @@ class ConsoleSurface:
     """The run lifecycle's surface (bot/runs/ports.py) in a terminal: every message printed as text."""
 
     out: TextIO
+    label: str = ""  # e.g. DEMO: marks everything printed
     posted: dict[str, Message] = field(default_factory=dict)
     last_in_thread: str = ""  # the ts of the newest reply in a thread: the last result, to react to
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def print(self, text: str) -> None:
-        self.out.write(text.rstrip("\n") + "\n")
+        self.out.write((f"[{self.label}] " if self.label else "") + text.rstrip("\n") + "\n")
         self.out.flush()
 
     async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
@@ -255,9 +256,12 @@ class _StdinLines:
 
 
 async def run_console(
-    settings: ConsoleSettings, stdin: TextIO, out: TextIO, *, user: str | None = None
+    settings: ConsoleSettings, stdin: TextIO, out: TextIO, *, user: str | None = None, label: str = ""
 ) -> int:
-    """Talk with one person until `quit` or the end of input; returns the exit code."""
+    """Talk with one person until `quit` or the end of input; returns the exit code.
+
+    `label` (e.g. DEMO) marks everything printed and the prompt; the Zapier backend is whatever `settings`
+    point at (the demo gives the URL and key of its simulator)."""
     redis = connect(settings.redis_url)
     http = new_http_client(settings.zapier_timeout_seconds)
     rating_http = new_http_client(settings.rating_timeout_seconds)
@@ -270,7 +274,7 @@ async def run_console(
             provider_id=settings.zapier_provider_id,
         )
         audit = Audit(store, max_entries=settings.audit_max_entries)
-        surface = ConsoleSurface(out)
+        surface = ConsoleSurface(out, label=label)
         outbox = Outbox(store)
         runs = Runs(
             ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds),
@@ -321,7 +325,8 @@ async def run_console(
             console.say(f"⚠️ Could not check the Zapier key: {describe_zapier_problem(exc)}.")
         interactive = stdin.isatty()
         console.say("Type a /zap command, or `help`." + (" Ctrl-D to leave." if interactive else ""))
-        lines = _StdinLines(stdin, prompt=PROMPT if interactive else None)
+        prompt = f"zap {label}> " if label else PROMPT
+        lines = _StdinLines(stdin, prompt=prompt if interactive else None)
         while (line := await lines.next()) is not None:
             if not await console.handle(line):
                 break

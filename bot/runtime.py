@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
 from aiohttp import web
 from redis.asyncio import Redis
+from slack_sdk.errors import SlackApiError
 
 from bot.accounts import ConnectedNotifier, build_accounts, callback_route
 from bot.app import create_bolt_app, create_web_app, slack_client
@@ -18,7 +20,7 @@ from bot.approvals import Approvals
 from bot.audit import Audit
 from bot.discovery import Finder
 from bot.discovery_store import DiscoveryStore
-from bot.errors import BotError
+from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
 from bot.gc_hold import FullCollectionHold
 from bot.give_way import GiveWay
 from bot.handlers import discovery
@@ -32,15 +34,15 @@ from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
 from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings
 from bot.ratings.store import RatingStore
-from bot.readiness import ZapierKeyCheck
+from bot.readiness import ZapierKeyCheck, describe_zapier_problem
 from bot.runs.lifecycle import Runs
 from bot.runs.limits import Limits, Rate
 from bot.runs.outbox import Outbox
 from bot.runs.service import ZapService
 from bot.settings import Settings
 from bot.shortcuts import ShortcutBook
-from bot.socket_mode import SocketModeConnection, first_url
-from bot.store import connect
+from bot.socket_mode import SocketModeConnection, SocketModeRefused, first_url
+from bot.store import Store, connect
 from bot.tasks import BackgroundTasks
 from bot.team_store import TeamStore
 from bot.zapier.client import ZapierClient, new_http_client
@@ -236,3 +238,106 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     web_app.cleanup_ctx.append(rating_delivery)
     web_app.on_cleanup.append(close_clients)
     return web_app
+
+
+# ---- `python -m bot check`: can this configuration serve? -----------------------------------------------
+
+CHECK_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One verdict of `check`: what was checked and what it found (and, when not ok, what to do)."""
+
+    ok: bool
+    text: str
+
+
+async def check_connections(settings: Settings) -> list[Finding]:
+    """Redis answers, Zapier accepts the key (`GET /api/v2/auth/check/`), Slack accepts the bot token
+    (`auth.test`) and, in Socket Mode, the app token: each a Finding, checked at the same time."""
+    checks = [_check_redis(settings), _check_zapier(settings), _check_slack(settings)]
+    if settings.slack_app_token is not None:
+        checks.append(_check_app_token(settings.slack_app_token.get_secret_value(), settings.slack_api_url))
+    return list(await asyncio.gather(*checks))
+
+
+async def _check_redis(settings: Settings) -> Finding:
+    where = redacted(settings.redis_url)
+    redis = connect(settings.redis_url)
+    try:
+        await Store(redis).ping()
+    except BotError:
+        return Finding(
+            False,
+            f"Could not connect to Redis at {where}. Is it running? Start one (scripts/run starts one "
+            "for you) or set REDIS_URL to a Redis that answers.",
+        )
+    finally:
+        await redis.aclose()
+    return Finding(True, f"Redis answers at {where}.")
+
+
+async def _check_zapier(settings: Settings) -> Finding:
+    http = new_http_client(CHECK_TIMEOUT_SECONDS)
+    zapier = ZapierClient(http, api_key=settings.zapier_api_key, base_url=settings.zapier_base_url, retries=0)
+    try:
+        who = await zapier.check_auth()
+    except ZapierAuthError as exc:
+        return Finding(
+            False,
+            f"Zapier rejected ZAPIER_API_KEY (HTTP {exc.status_code}). Create a key at "
+            "https://actions.zapier.com/credentials/ and set ZAPIER_API_KEY to it.",
+        )
+    except ZapierConnectionError:
+        return Finding(
+            False,
+            f"Could not reach Zapier at {settings.zapier_base_url}. Check the network and any proxy "
+            "(HTTPS_PROXY), or ZAPIER_BASE_URL.",
+        )
+    except BotError as exc:
+        return Finding(False, f"{describe_zapier_problem(exc)} to the key check. Check ZAPIER_BASE_URL.")
+    finally:
+        await http.aclose()
+    account = " ".join(part for part in (who.name, f"<{who.email}>" if who.email else "") if part)
+    return Finding(True, "Zapier accepts ZAPIER_API_KEY" + (f" ({account})." if account else "."))
+
+
+async def _check_slack(settings: Settings) -> Finding:
+    timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT_SECONDS)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        slack = slack_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session)
+        try:
+            answer = await slack.auth_test()
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "unknown_error"))
+            return Finding(
+                False,
+                f"Slack refused SLACK_BOT_TOKEN ({code}). Copy the Bot User OAuth Token (xoxb-...) from "
+                "the Slack app -> OAuth & Permissions (Install to Workspace first, or again after a change "
+                "of scopes).",
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return Finding(
+                False,
+                f"Could not reach Slack at {settings.slack_api_url}. Check the network and any proxy "
+                "(HTTPS_PROXY), or SLACK_API_URL.",
+            )
+    if not answer.get("bot_id"):
+        return Finding(
+            False,
+            "SLACK_BOT_TOKEN is not a bot token (Slack knows no bot for it). Use the Bot User OAuth Token "
+            "(xoxb-...) from the Slack app -> OAuth & Permissions.",
+        )
+    team, user = answer.get("team") or answer.get("team_id"), answer.get("user") or answer.get("user_id")
+    return Finding(True, f"Slack accepts SLACK_BOT_TOKEN (bot @{user} in {team}).")
+
+
+async def _check_app_token(app_token: str, api_url: str) -> Finding:
+    try:
+        url = await first_url(app_token, api_url)
+    except SocketModeRefused as exc:
+        return Finding(False, str(exc))
+    if url is None:
+        return Finding(False, f"Could not reach Slack at {api_url} for Socket Mode. Check the network.")
+    return Finding(True, "Slack opens Socket Mode connections for SLACK_APP_TOKEN.")
