@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import BotError
-from bot.handlers import buttons, commands, edit, feedback, ratings, reactions, team
+from bot.handlers import buttons, commands, edit, feedback, reactions
 from bot.handlers.deps import Deps
 from bot.handlers.fast_ack import FastCommands
 from bot.handlers.fast_events import FastReactions
@@ -50,9 +50,7 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
     buttons.register(app, deps)
     reactions.register(app, deps)
     edit.register(app, deps)  # team confirmation: the Edit form
-    team.register(deps)  # team confirmation: /zap audit
     feedback.register(app, deps)
-    ratings.register(deps)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -16,13 +16,19 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.approvals import Approvals
+from bot.approvals import Approvals, editable_params
 from bot.audit import Audit
+from bot.commands.context import Asked, Services
+from bot.commands.english import plain_text
+from bot.commands.table import commands
+from bot.discovery import Finder
+from bot.discovery_store import DiscoveryStore
 from bot.errors import BotError, StoreError, UsageError, ZapierAuthError
 from bot.logs import configure_logging, new_request_id, redacted_url, secret_values
 from bot.messages import USAGE, escape
@@ -42,6 +48,7 @@ from bot.runs.ports import Message
 from bot.runs.service import Where, ZapService
 from bot.settings import ConsoleSettings
 from bot.setup_help import describe_setup_error
+from bot.shortcuts import ShortcutBook
 from bot.store import connect
 from bot.team_store import TeamStore
 from bot.zapier.client import ZapierClient, new_http_client
@@ -51,11 +58,17 @@ log = logging.getLogger(__name__)
 PROMPT = "zap> "
 CONSOLE = "console"  # the team and channel of everything done here (Redis records say where they came from)
 
-HELP = """Console commands:
-  /zap APP ACTION ... INSTRUCTIONS   ask Zapier for a preview (the /zap is optional)
-  confirm                            approve the last preview; it runs exactly as previewed when the
-                                     policy's approvals are complete
+HELP = """Console commands (the /zap is optional):
+  /zap APP ACTION ... INSTRUCTIONS   ask Zapier for a preview of that action
+  /zap what you want, in plain words the best-fitting action, previewed; `pick N` switches to candidate N
+  /zap apps QUERY                    find app keys;  /zap actions APP [QUERY]  list an app's actions
+  /zap save NAME = APP ACTION ...    save a shortcut; /zap NAME [more words] runs it;
+  /zap shortcuts · /zap forget NAME  list them, remove one
+  /zap ratings [APP] · /zap audit [N] how actions were rated; the last N steps here
+  confirm                            approve the last preview: it runs exactly as previewed once the
+                                     policy's approvals are complete (`--as USER` acts as someone else)
   cancel                             drop the last preview; nothing runs
+  edit                               change the last preview's params, one prompt each (Enter keeps one)
   react +1 | react -1                rate the last result, as a Slack reaction would (sent to Zapier)
   help                               this text
   quit                               leave (Ctrl-D works too)
@@ -93,7 +106,7 @@ class ConsoleSurface:
 
     async def update(self, channel: str, ts: str, message: Message) -> None:
         self.posted[ts] = message
-        self.print("(preview updated) " + message_to_text(message).splitlines()[-1])
+        self.print("(preview updated) " + message_to_text(message))
 
     async def whisper(self, channel: str, user: str, message: Message) -> None:
         self.print(message_to_text(message))
@@ -126,6 +139,8 @@ class Console:
         user: str,
         ratings: Ratings | None = None,
         rating_delivery: RatingDelivery | None = None,
+        services: Services | None = None,
+        ask: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self._runs = runs
         self._surface = surface
@@ -135,6 +150,9 @@ class Console:
         self._where = Where(team=CONSOLE, channel=CONSOLE, user=user)
         self._person = ConsolePerson(surface, user)
         self._preview: Preview | None = None
+        self._services = services or Services(runs, runs.audit, ratings=ratings)
+        self._table = commands(self._services)
+        self._ask = ask  # reads one more line (the edit prompts); None: edit is not offered
 
     def say(self, text: str) -> None:
         self._surface.print(text)
@@ -150,6 +168,10 @@ class Console:
             self.say(HELP + "\n" + mrkdwn_to_text(USAGE))
         elif word in {"confirm", "cancel"} and len(words) == 1:
             await self._decide(confirm=word == "confirm")
+        elif word == "edit" and len(words) == 1:
+            await self._edit()
+        elif word == "pick" and len(words) == 2 and words[1].isdigit():
+            await self._pick(int(words[1]))
         elif word == "react":
             await self._react(words[1] if len(words) > 1 else "")
         else:
@@ -174,16 +196,55 @@ class Console:
             problem = f"⚠️ {mrkdwn_to_text(parsed.problem)}\n\n" if parsed.problem else ""
             self.say(problem + HELP + "\n" + mrkdwn_to_text(USAGE))
             return
-        if isinstance(parsed, SubCommand | PlainCommand):
-            self.say("The console takes `APP ACTION ...` commands; type `help` for what it can do.")
+        asked = Asked(self._where, self._person)
+        if isinstance(parsed, SubCommand):
+            handler = self._table.get(parsed.name)
+            if handler is None:
+                self.say(f"`/zap {parsed.name}` is Slack's only (it opens a Slack form); type `help`.")
+                return
+            await handler(self._services, parsed.args, asked)
+            return
+        if isinstance(parsed, PlainCommand):
+            self.say("Looking for the Zapier action that fits…")
+            self._keep(await plain_text(self._services, parsed.text, asked))
             return
         request = parsed.request
         self.say(f"Asking Zapier for a preview of `{request.app} {request.action}`…")
-        preview = await self._runs.request(request, self._where, self._person, thread_ts=None)
+        self._keep(await self._runs.request(request, self._where, self._person, thread_ts=None))
+
+    def _keep(self, preview: Preview | None) -> None:
         if preview is not None:
             self._preview = preview
             if preview.state.value == "pending":
-                self.say("Type `confirm` to run it, or `cancel`.")
+                self.say("Type `confirm` to run it, `edit` to change it, or `cancel`.")
+
+    async def _pick(self, index: int) -> None:
+        if self._preview is None:
+            self.say("Nothing to switch: ask in plain words first.")
+            return
+        new = await self._runs.switch(f"{self._preview.id}:{index - 1}", self._where, self._person)
+        self._keep(new)
+
+    async def _edit(self) -> None:
+        preview = self._preview
+        if preview is None or self._ask is None:
+            self.say("Nothing to edit: send a /zap command first.")
+            return
+        editable = await self._runs.editable(preview.id, self._where, self._person)
+        if editable is None:
+            return
+        values = {}
+        for key, current in editable_params(editable).items():
+            answer = await self._ask(f"{key} [{current}]: ")
+            if answer is None:
+                self.say("Edit abandoned: nothing changed.")
+                return
+            values[key] = answer.strip() or current
+        await self._runs.edit(
+            editable.id, self._where, self._person, seen=editable.fingerprint, values=values
+        )
+        latest = await self._runs.store.get_preview(editable.id)
+        self._keep(latest)
 
     async def _decide(self, *, confirm: bool) -> None:
         preview = self._preview
@@ -297,6 +358,19 @@ async def run_console(
         )
         timing = DeliveryTiming(coalesce=0.0, poll=0.2, retry_base=1.0, retry_max=30.0, lease=60.0)
         rating_delivery = RatingDelivery(rating_store, rater, timing)
+        found = DiscoveryStore(redis)
+        finder = Finder(
+            zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
+        )
+        services = Services(runs, audit, finder=finder, shortcuts=ShortcutBook(found), ratings=ratings)
+        interactive = stdin.isatty()
+        prompt = f"zap {label}> " if label else PROMPT
+        lines = _StdinLines(stdin, prompt=prompt if interactive else None)
+
+        async def ask(question: str) -> str | None:
+            surface.print(question)
+            return await lines.next()
+
         console = Console(
             runs,
             surface,
@@ -304,6 +378,8 @@ async def run_console(
             user=user or getpass.getuser(),
             ratings=ratings,
             rating_delivery=rating_delivery,
+            services=services,
+            ask=ask,
         )
         redis_at = redacted_url(settings.redis_url)
         console.say(f"zapbot console: Zapier at {settings.zapier_base_url}, Redis at {redis_at}")
@@ -323,10 +399,7 @@ async def run_console(
             )
         except BotError as exc:
             console.say(f"⚠️ Could not check the Zapier key: {describe_zapier_problem(exc)}.")
-        interactive = stdin.isatty()
         console.say("Type a /zap command, or `help`." + (" Ctrl-D to leave." if interactive else ""))
-        prompt = f"zap {label}> " if label else PROMPT
-        lines = _StdinLines(stdin, prompt=prompt if interactive else None)
         while (line := await lines.next()) is not None:
             if not await console.handle(line):
                 break

@@ -18,6 +18,7 @@ from bot.accounts import ConnectedNotifier, build_accounts, callback_route
 from bot.app import create_bolt_app, create_web_app, slack_client
 from bot.approvals import Approvals
 from bot.audit import Audit
+from bot.commands.context import Services
 from bot.discovery import Finder
 from bot.discovery_store import DiscoveryStore
 from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
@@ -168,6 +169,17 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     runs = _runs(
         settings, zapier, store, slack_http, metrics, policy=policy, audit=audit, approvals=approvals
     )
+    ratings = Ratings(
+        rating_store,
+        store,
+        parse_rating_emoji(settings.rating_emoji),
+        audit=audit,
+        coalesce_seconds=settings.rating_delay_seconds,
+    )
+    found = DiscoveryStore(redis)
+    finder = Finder(
+        zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
+    )
     deps = Deps(
         runs=runs,
         store=store,
@@ -176,28 +188,14 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         tasks=tasks,
         approvals=approvals,
         audit=audit,
+        services=Services(runs, audit, finder=finder, shortcuts=ShortcutBook(found), ratings=ratings),
         metrics=metrics,
-        ratings=Ratings(
-            rating_store,
-            store,
-            parse_rating_emoji(settings.rating_emoji),
-            audit=audit,
-            coalesce_seconds=settings.rating_delay_seconds,
-        ),
+        ratings=ratings,
     )
     worker = DeliveryWorker(rating_store, rater, timing)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = create_bolt_app(deps, signing_secret=secret)
-    found = DiscoveryStore(redis)
-    discovery.register(
-        bolt,
-        deps,
-        finder=Finder(
-            zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
-        ),
-        shortcuts=ShortcutBook(found),
-        options_wait=settings.options_wait_seconds,
-    )
+    discovery.register(bolt, deps, finder=finder, options_wait=settings.options_wait_seconds)
     web_app = create_web_app(
         bolt,
         deps,

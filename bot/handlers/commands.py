@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.commands.context import Asked
 from bot.errors import BotError, UsageError
 from bot.handlers.deps import CommandContext, Deps
 from bot.handlers.replies import Privately
@@ -76,11 +77,11 @@ def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | No
             return Started(
                 False, help_message(f"`{parsed.name}` is not available in this version of zapbot.")
             )
-        job, note = handler(deps, parsed.args, context), None
+        job, note = handler(deps.services, parsed.args, asked(deps, context, thread_ts)), None
     elif isinstance(parsed, PlainCommand):
         if deps.plain_text is None:
             return Started(False, help_message("Start with an app key, like `SlackAPI`."))
-        job, note = deps.plain_text(deps, parsed.text, context), FINDING
+        job, note = deps.plain_text(deps.services, parsed.text, asked(deps, context, thread_ts)), FINDING
     else:
         request = parsed.request
         person = SlackPerson(deps, context.privately)
@@ -93,6 +94,12 @@ def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | No
         deps.metrics.refused_busy("command")
         return Started(False, notice_message(BUSY))
     return Started(True, notice_message(note) if note else {})
+
+
+def asked(deps: Deps, context: CommandContext, thread_ts: str | None) -> Asked:
+    """The Slack request as the surface-neutral handlers of bot/commands/ take it."""
+    person = SlackPerson(deps, context.privately)
+    return Asked(context.where, person, thread_ts=thread_ts, trigger_id=context.trigger_id)
 
 
 def command_kind(parsed: Command) -> str:

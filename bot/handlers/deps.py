@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals import Approvals
 from bot.audit import Audit
+from bot.commands.context import Handler, Services
 from bot.handlers.replies import Privately
 from bot.metrics import Metrics
 from bot.ratings.service import Ratings
@@ -29,10 +28,6 @@ class CommandContext:
     trigger_id: str | None = None  # for opening a modal (valid for 3 s after the command)
 
 
-# A built-in subcommand (`/zap ratings`, `/zap audit`, ...): runs in the background after the ack.
-SubcommandHandler = Callable[["Deps", str, CommandContext], Coroutine[Any, Any, None]]
-
-
 @dataclass
 class Deps:
     runs: Runs  # a run's whole life (bot/runs/): every listener hands its input to it
@@ -42,9 +37,10 @@ class Deps:
     tasks: BackgroundTasks
     approvals: Approvals  # team confirmation: who may confirm, N-of-M approvals, edits (bot/approvals.py)
     audit: Audit  # the audit trail; any feature may `await deps.audit.append(...)` (bot/audit.py)
-    subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)
+    services: Services  # what the `/zap` words' handlers use (bot/commands/), the console's too
+    subcommands: dict[str, Handler] = field(default_factory=dict)  # bot/commands/table.py, plus the form
     # Text that is neither a built-in word nor an app key (plain English, or a shortcut's name); the text
     # comes as `args`. Without a handler such text gets the usage help.
-    plain_text: SubcommandHandler | None = None
+    plain_text: Handler | None = None
     metrics: Metrics = field(default_factory=Metrics)  # the app's own registry, served at GET /metrics
     ratings: Ratings | None = None  # reactions, feedback and `/zap ratings`; None: reactions are ignored

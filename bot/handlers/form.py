@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bot.commands.context import Asked, Handler, Services
 from bot.discovery import Finder
 from bot.errors import BotError
 from bot.form_view import (
@@ -31,7 +32,7 @@ from bot.form_view import (
     read_submission,
 )
 from bot.handlers.buttons import start_click
-from bot.handlers.deps import CommandContext, Deps, SubcommandHandler
+from bot.handlers.deps import Deps
 from bot.handlers.replies import Privately, slack_error_code
 from bot.handlers.surface import SlackPerson
 from bot.runs.service import Where
@@ -44,17 +45,19 @@ T = TypeVar("T")
 MAX_QUERY_CHARS = 100
 
 
-def form_handler() -> SubcommandHandler:
-    async def form(deps: Deps, args: str, context: CommandContext) -> None:
+def form_handler(deps: Deps) -> Handler:
+    """`/zap form`: Slack's own word (it opens a modal), served beside bot/commands/'s."""
+
+    async def form(services: Services, args: str, context: Asked) -> None:
         if not context.trigger_id:
-            await context.privately.say(deps, "Open the form with the `/zap form` command.")
+            await context.person.say("Open the form with the `/zap form` command.")
             return
-        place = FormPlace(context.where.channel, context.privately.thread_ts)
+        place = FormPlace(context.where.channel, context.thread_ts)
         try:
             await deps.slack.views_open(trigger_id=context.trigger_id, view=form_view(place))
         except SlackApiError as exc:
             log.warning("could not open the form: %s", slack_error_code(exc))
-            await context.privately.say(deps, f"Slack did not open the form (`{slack_error_code(exc)}`).")
+            await context.person.say(f"Slack did not open the form (`{slack_error_code(exc)}`).")
 
     return form
 

@@ -408,16 +408,16 @@ class Runs:
         await person.say(text)
 
     # switching to another candidate, editing ------------------------------------------------------------
-    async def switch(self, value: str, where: Where, person: Person) -> None:
+    async def switch(self, value: str, where: Where, person: Person) -> Preview | None:
         """Replace a guessed preview by a preview of another candidate, if it is still pending and this
-        person may change it (the same policy check as Cancel and Edit)."""
+        person may change it (the same policy check as Cancel and Edit). Returns the new preview."""
         preview_id, _, index_text = value.rpartition(":")
         try:
             old = await self.store.get_preview(preview_id) if preview_id else None
             saved = await self.store.preview_field(preview_id, CANDIDATES_FIELD) if old else None
         except BotError as exc:
             await person.say(describe_failure(exc, "preview"))
-            return
+            return None
         candidates = candidates_from_json(saved) if saved else None
         index = int(index_text) if index_text.isdigit() else -1
         if (
@@ -427,19 +427,21 @@ class Runs:
             or not 0 <= index < len(candidates.items)
         ):
             await person.say(UNKNOWN.replace("nothing was run", "nothing changed"))
-            return
+            return None
         where = replace(where, team=old.team)
         if old.state is not PreviewState.PENDING or old.expires_at <= time.time():
             await self._switch_refused(old.state.value, old.decided_by, person)
-            return
+            return None
         if index == candidates.current:
             await person.say("That is the action this preview shows already.")
-            return
+            return None
         if not await self.may_change(old, where.user, "change", person):
-            return
-        await self._switch(old, Candidates(candidates.items, index), where, person)
+            return None
+        return await self._switch(old, Candidates(candidates.items, index), where, person)
 
-    async def _switch(self, old: Preview, switched: Candidates, where: Where, person: Person) -> None:
+    async def _switch(
+        self, old: Preview, switched: Candidates, where: Where, person: Person
+    ) -> Preview | None:
         choice = switched.items[switched.current]
         request = replace(old.request, app=choice.app, action=choice.action, action_type=choice.action_type)
         asked_by = Where(old.team, old.channel, old.requested_by)  # it stays the requester's preview
@@ -452,7 +454,7 @@ class Runs:
             else:
                 said = "the preview failed: " + describe_failure(exc, "preview")
             await person.say(f":warning: I couldn't switch to *{escape(choice.name)}*: {said}")
-            return
+            return None
         try:
             claim = await self.service.decide(old.id, where, confirm=False)
             if claim.outcome != "claimed":
@@ -462,7 +464,7 @@ class Runs:
                         claim.preview, preview_message(claim.preview, closed=expired_note())
                     )
                 await self._switch_refused(claim.outcome, claim.decided_by, person)
-                return
+                return None
             await self.audit.preview_step(
                 Step.CANCELLED, old, who=where.user, detail=f"switched to {choice.action}"
             )
@@ -471,9 +473,10 @@ class Runs:
         except BotError as exc:
             log.warning("switching preview %s failed: %s", old.id, type(exc).__name__)
             await person.say(describe_failure(exc, "preview"))
-            return
+            return None
         message = guessed_preview_message(new, switched, note=switched_note(where.user, choice))
         await self._update_preview(new, message)
+        return new
 
     async def _switch_refused(self, outcome: str, decided_by: str, person: Person) -> None:
         who = user(decided_by) if decided_by else "Someone"

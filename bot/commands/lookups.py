@@ -4,43 +4,42 @@ from __future__ import annotations
 
 import html
 
+from bot.commands.context import Asked, Handler, Services
 from bot.discovery import Finder
 from bot.discovery_messages import actions_message, apps_message, lookup_failed_message
 from bot.errors import BotError, ZapierRejected, ZapierResponseError
-from bot.handlers.deps import CommandContext, Deps, SubcommandHandler
 from bot.messages import describe_failure, escape
 from bot.parsing import is_app_key
 
 MAX_QUERY_CHARS = 200
 
 
-def apps_handler(finder: Finder) -> SubcommandHandler:
-    async def apps(deps: Deps, args: str, context: CommandContext) -> None:
+def apps_handler(finder: Finder) -> Handler:
+    async def apps(services: Services, args: str, context: Asked) -> None:
         query = html.unescape(args).strip()[:MAX_QUERY_CHARS]
         if not query:
-            await context.privately.say(deps, "Say what to look for: `/zap apps gmail`.")
+            await context.person.say("Say what to look for: `/zap apps gmail`.")
             return
         try:
             found = await finder.apps(query)
         except BotError as exc:
-            await context.privately.send(deps, lookup_failed_message("search Zapier's apps", _problem(exc)))
+            await context.person.send(lookup_failed_message("search Zapier's apps", _problem(exc)))
             return
-        await context.privately.send(deps, apps_message(query, found))
+        await context.person.send(apps_message(query, found))
 
     return apps
 
 
-def actions_handler(finder: Finder) -> SubcommandHandler:
-    async def actions(deps: Deps, args: str, context: CommandContext) -> None:
+def actions_handler(finder: Finder) -> Handler:
+    async def actions(services: Services, args: str, context: Asked) -> None:
         app, _, rest = html.unescape(args).strip().partition(" ")
         query = rest.strip()[:MAX_QUERY_CHARS] or None
         if not app:
-            await context.privately.say(deps, "Say which app: `/zap actions GmailV2API [what to look for]`.")
+            await context.person.say("Say which app: `/zap actions GmailV2API [what to look for]`.")
             return
         if not is_app_key(app):
             shown = escape(app[:60])
-            await context.privately.say(
-                deps,
+            await context.person.say(
                 f"`{shown}` is not an app key (app keys end in `API`, like `GmailV2API`). "
                 f"Find it with `/zap apps {shown}`.",
             )
@@ -49,13 +48,13 @@ def actions_handler(finder: Finder) -> SubcommandHandler:
             found = await finder.actions(app, query)
         except ZapierRejected as exc:
             text = f"Zapier does not know the app `{escape(app)}` ({escape(exc.error)}). Find its key with "
-            await context.privately.say(deps, text + "`/zap apps NAME`.")
+            await context.person.say(text + "`/zap apps NAME`.")
             return
         except BotError as exc:
             what = f"list the actions of {app}"
-            await context.privately.send(deps, lookup_failed_message(what, _problem(exc)))
+            await context.person.send(lookup_failed_message(what, _problem(exc)))
             return
-        await context.privately.send(deps, actions_message(app, query, found))
+        await context.person.send(actions_message(app, query, found))
 
     return actions
 
