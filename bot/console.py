@@ -34,6 +34,7 @@ from bot.logs import configure_logging, new_request_id, redacted_url, secret_val
 from bot.messages import USAGE, escape
 from bot.parsing import HelpCommand, PlainCommand, SubCommand, parse_command
 from bot.plaintext import message_to_text, mrkdwn_to_text
+from bot.policy import Policy, PolicyError, load_policy_file
 from bot.ratings.delivery import DeliveryTiming
 from bot.ratings.delivery import DeliveryWorker as RatingDelivery
 from bot.ratings.emoji import parse_rating_emoji
@@ -67,6 +68,7 @@ HELP = """Console commands (the /zap is optional):
   /zap ratings [APP] · /zap audit [N] how actions were rated; the last N steps here
   confirm                            approve the last preview: it runs exactly as previewed once the
                                      policy's approvals are complete (`--as USER` acts as someone else)
+  as USER                            act as USER from now on (the policy's second pair of eyes)
   cancel                             drop the last preview; nothing runs
   edit                               change the last preview's params, one prompt each (Enter keeps one)
   react +1 | react -1                rate the last result, as a Slack reaction would (sent to Zapier)
@@ -168,6 +170,10 @@ class Console:
             self.say(HELP + "\n" + mrkdwn_to_text(USAGE))
         elif word in {"confirm", "cancel"} and len(words) == 1:
             await self._decide(confirm=word == "confirm")
+        elif word == "as" and len(words) == 2:
+            self._where = Where(team=CONSOLE, channel=CONSOLE, user=words[1])
+            self._person = ConsolePerson(self._surface, words[1])
+            self.say(f"You are now {words[1]}: your clicks count as theirs (a second approver, say).")
         elif word == "edit" and len(words) == 1:
             await self._edit()
         elif word == "pick" and len(words) == 2 and words[1].isdigit():
@@ -316,6 +322,37 @@ class _StdinLines:
         return await self._queue.get()
 
 
+def _services(
+    settings: ConsoleSettings,
+    store: TeamStore,
+    zapier: ZapierClient,
+    rater: ZapierClient,
+    *,
+    surface: ConsoleSurface,
+    policy: Policy,
+) -> tuple[Services, RatingDelivery]:
+    """The same services as Slack's (bot/runtime.py), shown in the terminal; ratings sent at once."""
+    audit = Audit(store, max_entries=settings.audit_max_entries)
+    runs = Runs(
+        ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy),
+        store,
+        Outbox(store),
+        surface=surface,
+        audit=audit,
+        approvals=Approvals(zapier, store, NoGroups()),
+    )
+    rating_store = RatingStore(store.redis, store)
+    emoji = parse_rating_emoji(settings.rating_emoji)
+    ratings = Ratings(rating_store, store, emoji, audit=audit, coalesce_seconds=0.0)
+    timing = DeliveryTiming(coalesce=0.0, poll=0.2, retry_base=1.0, retry_max=30.0, lease=60.0)
+    found = DiscoveryStore(store.redis)
+    finder = Finder(
+        zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
+    )
+    services = Services(runs, audit, finder=finder, shortcuts=ShortcutBook(found), ratings=ratings)
+    return services, RatingDelivery(rating_store, rater, timing)
+
+
 async def run_console(
     settings: ConsoleSettings, stdin: TextIO, out: TextIO, *, user: str | None = None, label: str = ""
 ) -> int:
@@ -323,6 +360,11 @@ async def run_console(
 
     `label` (e.g. DEMO) marks everything printed and the prompt; the Zapier backend is whatever `settings`
     point at (the demo gives the URL and key of its simulator)."""
+    try:
+        policy = load_policy_file(settings.policy_file)  # the same policy as in Slack
+    except PolicyError as exc:
+        out.write("Configuration error: " + " ".join(str(exc).splitlines()) + "\n")
+        return 2
     redis = connect(settings.redis_url)
     http = new_http_client(settings.zapier_timeout_seconds)
     rating_http = new_http_client(settings.rating_timeout_seconds)
@@ -334,35 +376,12 @@ async def run_console(
             base_url=settings.zapier_base_url,
             provider_id=settings.zapier_provider_id,
         )
-        audit = Audit(store, max_entries=settings.audit_max_entries)
-        surface = ConsoleSurface(out, label=label)
-        outbox = Outbox(store)
-        runs = Runs(
-            ZapService(zapier, store, preview_ttl=settings.preview_ttl_seconds),
-            store,
-            outbox,
-            surface=surface,
-            audit=audit,
-            approvals=Approvals(zapier, store, NoGroups()),
-        )
-        rating_store = RatingStore(redis, store)
-        ratings = Ratings(
-            rating_store,
-            store,
-            parse_rating_emoji(settings.rating_emoji),
-            audit=audit,
-            coalesce_seconds=0.0,
-        )
         rater = ZapierClient(
             rating_http, api_key=settings.zapier_api_key, base_url=settings.zapier_base_url, retries=0
         )
-        timing = DeliveryTiming(coalesce=0.0, poll=0.2, retry_base=1.0, retry_max=30.0, lease=60.0)
-        rating_delivery = RatingDelivery(rating_store, rater, timing)
-        found = DiscoveryStore(redis)
-        finder = Finder(
-            zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
-        )
-        services = Services(runs, audit, finder=finder, shortcuts=ShortcutBook(found), ratings=ratings)
+        surface = ConsoleSurface(out, label=label)
+        services, rating_delivery = _services(settings, store, zapier, rater, surface=surface, policy=policy)
+        runs = services.runs
         interactive = stdin.isatty()
         prompt = f"zap {label}> " if label else PROMPT
         lines = _StdinLines(stdin, prompt=prompt if interactive else None)
@@ -374,9 +393,9 @@ async def run_console(
         console = Console(
             runs,
             surface,
-            DeliveryWorker(outbox, surface, store),
+            DeliveryWorker(runs.outbox, surface, store),
             user=user or getpass.getuser(),
-            ratings=ratings,
+            ratings=services.ratings,
             rating_delivery=rating_delivery,
             services=services,
             ask=ask,

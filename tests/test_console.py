@@ -131,3 +131,42 @@ async def test_without_redis_it_says_so_in_one_line(fake_zapier: FakeZapier, tmp
     assert done.code == 1
     assert f"Could not connect to Redis at {url}. Is it running?" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+async def test_the_console_drives_the_same_use_cases_as_slack(
+    fake_zapier: FakeZapier, redis_url: str, redis_client: redis.asyncio.Redis, tmp_path: Path
+) -> None:
+    """Parity with Slack: plain English previews the best guess, `pick` switches candidate, shortcuts
+    save and run, `edit` prompts per param, the channel policy applies (four eyes: the requester's own
+    confirm is refused, `as bob` confirms), and `audit` shows every step."""
+    policy = tmp_path / "policy.yml"
+    policy.write_text("default:\n  confirm_by: others\n")
+    lines = [
+        "send a slack message saying hi",
+        "pick 2",
+        "save hi = SlackAPI channel_message channel=#general",
+        "hi hello team",
+        "edit",
+        "#random",
+        "",
+        "confirm",
+        "as bob",
+        "confirm",
+        "audit 20",
+        "quit",
+    ]
+    done = await console("\n".join(lines) + "\n", fake_zapier, redis_url, tmp_path, POLICY_FILE=str(policy))
+    assert done.code == 0, done.stderr
+    out = done.stdout
+    assert "Looking for the Zapier action that fits" in out and "switched" in out.lower()
+    assert "Saved the shortcut `hi`" in out
+    assert "channel [#general]:" in out and "The preview now uses your value for `channel`" in out
+    assert (
+        "may not confirm" in out.lower() or "can't confirm" in out.lower() or "cannot confirm" in out.lower()
+    )
+    assert "You are now bob" in out and "ran: `success`" in out
+    [run_request] = fake_zapier.of("execute")
+    assert run_request.json["params"]["channel"] == {"mode": "locked", "value": "#random"}
+    steps = [entry["step"] for _, entry in await redis_client.xrange("zapbot:audit")]
+    assert "refused" in steps and "edited" in steps and steps[-1] == "executed"
+    assert "· executed · bob ·" in out
