@@ -1,8 +1,9 @@
 """`python -m bot [MODE]`: read the settings, build what the mode needs, run it (`--help` lists the modes).
 
 serve (the default) answers Slack until SIGTERM or Ctrl-C; with `WORKERS=N` (N > 1) this process starts N
-workers (`python -m bot --worker`) on the same port and supervises them (bot/workers.py). `console` talks
-to the bot in the terminal (bot/console.py), `demo` does the same against a built-in simulator of Zapier
+workers (`python -m bot --worker`) on the same port and supervises them (bot/ops/workers.py). `console` talks
+to the bot in the terminal (bot/console/console.py), `demo` does the same against a built-in simulator
+of Zapier
 (bot/demo/), and `check` says whether this configuration can serve, and what to fix if not.
 """
 
@@ -17,12 +18,12 @@ import sys
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.approvals.policy import PolicyError, load_policy_file
 from bot.errors import BotError
-from bot.logs import configure_logging, secret_values, skip_unlogged_fields
-from bot.policy import PolicyError, load_policy_file
+from bot.ops.logs import configure_logging, secret_values, skip_unlogged_fields
+from bot.ops.setup_help import describe_settings, describe_setup_error, fallback_mode
+from bot.ops.workers import run_workers
 from bot.settings import Settings, describe_settings_error
-from bot.setup_help import describe_settings, describe_setup_error, fallback_mode
-from bot.workers import run_workers
 
 SHUTDOWN_MARGIN_SECONDS = 10.0  # past the drain of runs in flight: the outbox's last flush, closing clients
 EXIT_UNREACHABLE = 1  # `check`: Redis, Zapier or Slack did not answer, or refused a credential
@@ -102,7 +103,7 @@ def main(argv: list[str]) -> int:
         print(usage())
         return 0
     if mode == "console":
-        from bot.console import main as console_main  # noqa: PLC0415 - the console's own imports, when asked
+        from bot.console.console import main as console_main  # noqa: PLC0415 - the console's own imports, when asked
 
         return console_main(rest)
     if mode == "demo":
@@ -157,7 +158,7 @@ def serve(*, worker: bool) -> int:
 
 
 def shutdown_seconds(zapier_timeout: float) -> float:
-    """How long a SIGTERM may take: runs in flight get up to Zapier's timeout (bot/app.py drains them),
+    """How long a SIGTERM may take: runs in flight get up to Zapier's timeout (bot/slack/app.py drains them),
     then the margin. Kubernetes' terminationGracePeriodSeconds and Compose's stop_grace_period exceed it."""
     return zapier_timeout + SHUTDOWN_MARGIN_SECONDS
 

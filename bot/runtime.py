@@ -15,37 +15,37 @@ from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 
 from bot.accounts import ConnectedNotifier, build_accounts, callback_route
-from bot.app import create_bolt_app, create_web_app, slack_client
-from bot.approvals import Approvals
-from bot.audit import Audit
+from bot.approvals.audit import Audit
+from bot.approvals.policy import Policy, load_policy_file
+from bot.approvals.rules import Approvals
+from bot.approvals.store import TeamStore
 from bot.commands.context import Services
-from bot.discovery import Finder
-from bot.discovery_store import DiscoveryStore
+from bot.discovery.finder import Finder
+from bot.discovery.shortcuts import ShortcutBook
+from bot.discovery.store import DiscoveryStore
 from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
-from bot.gc_hold import FullCollectionHold
-from bot.give_way import GiveWay
-from bot.handlers import discovery
-from bot.handlers.deps import Deps
-from bot.handlers.groups import SlackGroups
-from bot.handlers.surface import SlackSurface
-from bot.metrics import Metrics
-from bot.ops import register_ops_routes
-from bot.policy import Policy, load_policy_file
+from bot.ops.gc_hold import FullCollectionHold
+from bot.ops.give_way import GiveWay
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import ZapierKeyCheck, describe_zapier_problem
+from bot.ops.routes import register_ops_routes
+from bot.ops.tasks import BackgroundTasks
 from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
 from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings
 from bot.ratings.store import RatingStore
-from bot.readiness import ZapierKeyCheck, describe_zapier_problem
 from bot.runs.lifecycle import Runs
 from bot.runs.limits import Limits, Rate
 from bot.runs.outbox import Outbox
 from bot.runs.service import ZapService
 from bot.settings import Settings
-from bot.shortcuts import ShortcutBook
-from bot.socket_mode import SocketModeConnection, SocketModeRefused, first_url
+from bot.slack.app import create_bolt_app, create_web_app, slack_client
+from bot.slack.deps import Deps
+from bot.slack.groups import SlackGroups
+from bot.slack.listeners import discovery
+from bot.slack.socket_mode import SocketModeConnection, SocketModeRefused, first_url
+from bot.slack.surface import SlackSurface
 from bot.store import Store, connect
-from bot.tasks import BackgroundTasks
-from bot.team_store import TeamStore
 from bot.zapier.client import ZapierClient, new_http_client
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = connect(settings.redis_url)
     metrics = Metrics()
-    # Background work, and full garbage collections, wait for the acks of a burst (bot/give_way.py).
+    # Background work, and full garbage collections, wait for the acks of a burst (bot/ops/give_way.py).
     give_way = GiveWay(hold=FullCollectionHold())
     zapier_http = new_http_client(
         settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
@@ -136,7 +136,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds))
     store = TeamStore(
         redis, lease_seconds=settings.run_lease_seconds
-    )  # the Store plus team confirmation's keys (bot/team_store.py)
+    )  # the Store plus team confirmation's keys (bot/approvals/store.py)
     zapier = ZapierClient(
         zapier_http,
         api_key=settings.zapier_api_key,

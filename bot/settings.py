@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     zapier_api_key: SecretStr
     zapier_base_url: str = "https://actions.zapier.com"
     zapier_provider_id: str | None = None
-    # Also how long a shutdown waits for the runs in flight (bot/app.py).
+    # Also how long a shutdown waits for the runs in flight (bot/slack/app.py).
     zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
     slack_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # any one Slack Web API call
     # Per-user Zapier accounts (docs/accounts.md): on when the OAuth client's id and secret are both set.
@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     rating_retry_seconds: float = Field(default=5.0, gt=0, le=3600)  # first backoff; doubles per failure
     rating_retry_max_seconds: float = Field(default=600.0, gt=0, le=86400)
     rating_timeout_seconds: float = Field(default=10.0, gt=0, le=120)  # one rate call
-    workers: int = Field(default=1, ge=1, le=64)  # processes serving PORT together (bot/workers.py)
+    workers: int = Field(default=1, ge=1, le=64)  # processes serving PORT together (bot/ops/workers.py)
 
     # The console and the demo talk to Zapier and Redis only: they neither need nor check Slack's settings.
     slack_settings_checked: ClassVar[bool] = True

@@ -15,7 +15,14 @@ from typing import Any
 
 import aiohttp
 
-from bot.logs import REDACTED, JsonFormatter, RequestIdFilter, SecretsFilter, new_request_id, secret_values
+from bot.ops.logs import (
+    REDACTED,
+    JsonFormatter,
+    RequestIdFilter,
+    SecretsFilter,
+    new_request_id,
+    secret_values,
+)
 from bot.settings import Settings
 from tests.bot_server import BOT_TOKEN, SIGNING_SECRET, ZAPIER_KEY, settings_for
 from tests.fakes.slack_server import FakeSlack

@@ -28,7 +28,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "spec" / "slack-app-manifest.sch
 EVENTS_PATH = "/slack/events"
 BOT_SCOPES = {"commands", "app_mentions:read", "chat:write", "reactions:read", "usergroups:read"}
 BOT_EVENTS = {"app_mention", "reaction_added", "reaction_removed"}
-FORM_SHORTCUT = {"type": "global", "callback_id": "zap_form"}  # bot/form_view.py FORM_SHORTCUT
+FORM_SHORTCUT = {"type": "global", "callback_id": "zap_form"}  # bot/discovery/form_view.py FORM_SHORTCUT
 
 Manifest = dict[str, Any]
 
@@ -173,7 +173,7 @@ def test_zap_command_escapes_and_has_usage_hint(manifest: Manifest) -> None:
 
 def test_the_only_shortcut_is_the_global_form(manifest: Manifest) -> None:
     """One global shortcut opens the /zap form; its callback_id is the one the bot listens for."""
-    from bot.form_view import FORM_SHORTCUT as LISTENED_FOR
+    from bot.discovery.form_view import FORM_SHORTCUT as LISTENED_FOR
 
     [shortcut] = manifest["features"]["shortcuts"]
     assert {k: shortcut[k] for k in FORM_SHORTCUT} == FORM_SHORTCUT

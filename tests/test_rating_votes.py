@@ -11,13 +11,13 @@ import pytest
 import redis.asyncio
 from pydantic import ValidationError
 
-from bot.audit import Audit, Step
+from bot.approvals.audit import Audit, Step
+from bot.approvals.store import TeamStore
 from bot.ratings.emoji import default_emoji, parse_rating_emoji, rating_of, vote_of
 from bot.ratings.render import summary_message, thread_link
 from bot.ratings.store import RatingStore, event_order
 from bot.ratings.summary import summarise
 from bot.settings import Settings, describe_settings_error
-from bot.team_store import TeamStore
 from tests.helpers import assert_valid_blocks
 
 WEIGHTS = {"+1": 1, "heart": 1, "tada": 1, "-1": -1, "x": -1}

@@ -10,15 +10,15 @@ import pytest
 import redis.asyncio
 
 from bot.actions import ActionRequest, ActionResult, ActionType, RunStatus
-from bot.approvals import Approvals
-from bot.audit import Audit
-from bot.console import ConsolePerson, ConsoleSurface, NoGroups
+from bot.approvals.audit import Audit
+from bot.approvals.rules import Approvals
+from bot.approvals.store import TeamStore
+from bot.console.console import ConsolePerson, ConsoleSurface, NoGroups
 from bot.runs.delivery import DeliveryWorker
 from bot.runs.lifecycle import Runs
 from bot.runs.outbox import Outbox
 from bot.runs.service import Where, ZapService
 from bot.store import connect
-from bot.team_store import TeamStore
 
 
 class BrokenAtRun:

@@ -6,13 +6,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.audit import Audit
-from bot.discovery import Finder
+from bot.approvals.audit import Audit
+from bot.discovery.finder import Finder
+from bot.discovery.shortcuts import ShortcutBook
 from bot.ratings.service import Ratings
 from bot.runs.lifecycle import Runs
 from bot.runs.ports import Person
 from bot.runs.service import Where
-from bot.shortcuts import ShortcutBook
 
 
 @dataclass(frozen=True)

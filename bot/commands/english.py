@@ -11,14 +11,14 @@ import logging
 
 from bot.actions import ActionRequest
 from bot.commands.context import Asked, Services
-from bot.discovery import MAX_ALTERNATIVES, Candidates, candidates_to_json
-from bot.discovery_messages import alternatives_lines, guessed_preview_message, no_match_message
+from bot.discovery.finder import MAX_ALTERNATIVES, Candidates, candidates_to_json
+from bot.discovery.grammar import is_shortcut_name
+from bot.discovery.messages import alternatives_lines, guessed_preview_message, no_match_message
+from bot.discovery.shortcuts import ShortcutBook, expand
 from bot.errors import BotError
-from bot.messages import failure_message
-from bot.parsing import is_shortcut_name
-from bot.records import Preview
+from bot.render.messages import failure_message
 from bot.runs.lifecycle import CANDIDATES_FIELD
-from bot.shortcuts import ShortcutBook, expand
+from bot.runs.records import Preview
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 
 from bot.commands.context import Asked, Handler, Services
-from bot.discovery import Finder
-from bot.discovery_messages import actions_message, apps_message, lookup_failed_message
+from bot.discovery.finder import Finder
+from bot.discovery.grammar import is_app_key
+from bot.discovery.messages import actions_message, apps_message, lookup_failed_message
 from bot.errors import BotError, ZapierRejected, ZapierResponseError
-from bot.messages import describe_failure, escape
-from bot.parsing import is_app_key
+from bot.render.messages import describe_failure, escape
 
 MAX_QUERY_CHARS = 200
 

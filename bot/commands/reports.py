@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import re
 
+from bot.approvals.messages import AUDIT_USAGE, audit_count, audit_message
 from bot.commands.context import Asked, Services
 from bot.errors import BotError
 from bot.ratings.render import summary_message
-from bot.team_messages import AUDIT_USAGE, audit_count, audit_message
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""`/zap save NAME = ...`, `/zap shortcuts`, `/zap forget NAME`: a workspace's shortcuts (see bot.shortcuts).
+"""`/zap save NAME = ...`, `/zap shortcuts`, `/zap forget NAME`: a workspace's shortcuts (see
+bot.discovery.shortcuts).
 
 Running one (`/zap NAME [more]`) is plain text to the parser; `bot.commands.english` looks the name up.
 """
@@ -8,16 +9,16 @@ from __future__ import annotations
 import html
 
 from bot.commands.context import Asked, Handler, Services
-from bot.discovery_messages import (
+from bot.discovery.grammar import is_shortcut_name
+from bot.discovery.messages import (
     shortcut_exists_message,
     shortcut_forgotten_message,
     shortcut_saved_message,
     shortcuts_message,
 )
+from bot.discovery.shortcuts import ShortcutBook, ShortcutRefused, parse_save
 from bot.errors import BotError, UsageError
-from bot.messages import describe_failure, escape
-from bot.parsing import is_shortcut_name
-from bot.shortcuts import ShortcutBook, ShortcutRefused, parse_save
+from bot.render.messages import describe_failure, escape
 
 
 def save_handler(book: ShortcutBook) -> Handler:

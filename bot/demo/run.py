@@ -14,10 +14,10 @@ from typing import TextIO
 
 from pydantic import SecretStr, ValidationError
 
-from bot.console import run_console
+from bot.console.console import run_console
 from bot.demo.catalogue import examples
 from bot.demo.server import DemoZapier
-from bot.logs import configure_logging, secret_values
+from bot.ops.logs import configure_logging, secret_values
 from bot.settings import ConsoleSettings, describe_settings_error
 
 log = logging.getLogger(__name__)

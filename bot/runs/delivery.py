@@ -20,7 +20,7 @@ import random
 import time
 
 from bot.errors import BotError
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 from bot.runs.outbox import ITEM_SECONDS, Item, Outbox
 from bot.runs.ports import DeliveryError, Surface
 from bot.store import Store

@@ -19,12 +19,27 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.actions import ActionRequest, ActionResult, RunStatus
-from bot.approvals import Approvals, editable_params
-from bot.audit import Audit, Step
-from bot.discovery import Candidates, candidates_from_json, candidates_to_json
-from bot.discovery_messages import guessed_preview_message, switched_note
+from bot.approvals.audit import Audit, Step
+from bot.approvals.messages import (
+    STALE_CLICK,
+    UNKNOWN_PREVIEW,
+    already_approved_text,
+    approval_recorded_text,
+    approvals_note,
+    auto_run_note,
+    denied_text,
+    edit_outcome_text,
+    edited_text,
+    refusal_text,
+)
+from bot.approvals.policy import PolicyDenied
+from bot.approvals.rules import Approvals, editable_params
+from bot.approvals.store import ApproveResult, TeamStore
+from bot.discovery.finder import Candidates, candidates_from_json, candidates_to_json
+from bot.discovery.messages import guessed_preview_message, switched_note
 from bot.errors import BotError, StoreError, ZapierAuthError, ZapierRejected
-from bot.messages import (
+from bot.ops.metrics import Metrics
+from bot.render.messages import (
     cancelled_note,
     confirmed_note,
     delivery_problem,
@@ -41,28 +56,13 @@ from bot.messages import (
     undelivered_message,
     user,
 )
-from bot.metrics import Metrics
-from bot.policy import PolicyDenied
-from bot.records import Preview, PreviewState
 from bot.runs.limits import Limits, slow_down_text
 from bot.runs.outbox import Item, Outbox
 from bot.runs.ports import DeliveryError, Message, Person, Surface
+from bot.runs.records import Preview, PreviewState
 from bot.runs.service import PreviewRefused, RunOutcome, Where, ZapService
 from bot.runs.store import Asking, RunStore
 from bot.store import Claim
-from bot.team_messages import (
-    STALE_CLICK,
-    UNKNOWN_PREVIEW,
-    already_approved_text,
-    approval_recorded_text,
-    approvals_note,
-    auto_run_note,
-    denied_text,
-    edit_outcome_text,
-    edited_text,
-    refusal_text,
-)
-from bot.team_store import ApproveResult, TeamStore
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.actions import ActionRequest, ActionResult, ActionsBackend, Param, ParamMode, ParamValue, RunStatus
+from bot.approvals.policy import Policy
 from bot.errors import BotError
-from bot.logs import adopt_request_id, current_request_id
-from bot.metrics import Metrics
-from bot.policy import Policy
-from bot.records import Preview, PreviewState, result_to_json
+from bot.ops.logs import adopt_request_id, current_request_id
+from bot.ops.metrics import Metrics
+from bot.runs.records import Preview, PreviewState, result_to_json
 from bot.store import Claim, Store
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class ZapService:
         self._store = store
         self._preview_ttl = preview_ttl
         self._clock = clock
-        self.policy = policy or Policy.none()  # team confirmation rules (bot/policy.py)
+        self.policy = policy or Policy.none()  # team confirmation rules (bot/approvals/policy.py)
         self._metrics = metrics or Metrics()
 
     async def preview(self, request: ActionRequest, where: Where) -> Preview:
