@@ -7,11 +7,10 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot.errors import BotError
 from bot.handlers.deps import Deps
-from bot.handlers.replies import Privately, slack_error_code
+from bot.handlers.replies import SLACK_FAILURES, Privately, slack_error_code
 from bot.messages import FEEDBACK
 from bot.ratings.render import FEEDBACK_BLOCK, FEEDBACK_INPUT, feedback_modal
 from bot.ratings.service import FEEDBACK_CHARS
@@ -82,7 +81,7 @@ async def _open_modal(deps: Deps, body: dict[str, Any]) -> None:
     )
     try:
         await deps.slack.views_open(trigger_id=body["trigger_id"], view=view)
-    except SlackApiError as exc:
+    except SLACK_FAILURES as exc:
         log.warning("could not open the feedback modal: %s", slack_error_code(exc))
 
 
