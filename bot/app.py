@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import slack_access
 from bot.errors import BotError
 from bot.handlers import buttons, commands, edit, feedback, ratings, reactions, team
 from bot.handlers.deps import Deps
@@ -27,6 +28,7 @@ from bot.logs import new_request_id
 from bot.metrics import Metrics
 from bot.runs.delivery import DeliveryWorker
 from bot.runs.keeper import Keeper
+from bot.slack_access import SlackAccess
 from bot.slack_request import to_slack_request
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
     team.register(deps)  # team confirmation: /zap audit
     feedback.register(app, deps)
     ratings.register(deps)
+    if deps.slack_access is not None:
+        slack_access.register(app, deps.slack_access)  # app_uninstalled, tokens_revoked
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -150,8 +154,9 @@ def _run_keeping(deps: Deps, interval: float) -> Any:
 
     async def keeping(_: web.Application) -> AsyncIterator[None]:
         runs = deps.runs
-        delivery = DeliveryWorker(runs.outbox, runs.surface, runs.store, metrics=deps.metrics)
-        keeper = Keeper(runs, interval=interval)
+        access = deps.slack_access  # while Slack refuses the token, both wait (bot/slack_access.py)
+        delivery = DeliveryWorker(runs.outbox, runs.surface, runs.store, metrics=deps.metrics, access=access)
+        keeper = Keeper(runs, interval=interval, access=access)
         delivery.start()
         keeper.start()
         yield
@@ -179,6 +184,7 @@ def slack_client(
     metrics: Metrics | None = None,
     *,
     retries: bool = True,
+    access: SlackAccess | None = None,
 ) -> AsyncWebClient:
     """The bot's Web API client, timed: retries connection errors once and honours 429 Retry-After, unless
     `retries` is False (the outbox's client: it re-queues instead, bot/runs/delivery.py)."""
@@ -191,5 +197,10 @@ def slack_client(
         else []
     )
     return MeteredWebClient(
-        metrics or Metrics(), token=token, base_url=base_url, session=session, retry_handlers=handlers
+        metrics or Metrics(),
+        access=access,
+        token=token,
+        base_url=base_url,
+        session=session,
+        retry_handlers=handlers,
     )

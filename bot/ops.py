@@ -2,8 +2,9 @@
 
 (`GET /healthz`, liveness, is in `bot.app`: it answers 200 whenever the process serves and Redis answers.)
 
-`/readyz` says whether this replica can do its job: Redis answers and Zapier accepts the API key (checked
-through `bot.readiness.ZapierKeyCheck`, which keeps its verdict briefly).
+`/readyz` says whether this replica can do its job: Redis answers, Zapier accepts the API key (checked
+through `bot.readiness.ZapierKeyCheck`, which keeps its verdict briefly), Slack accepts the bot token
+(`slack`: bot/slack_access.py) and, in Socket Mode, the socket is connected (`socket`: bot/socket_mode.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ from aiohttp import web
 from bot.errors import BotError
 from bot.metrics import Metrics
 from bot.readiness import ZapierKeyCheck
+from bot.slack_access import SlackAccess
+from bot.socket_mode import SocketModeConnection
 from bot.store import Store
 
 
 def register_ops_routes(
-    web_app: web.Application, *, store: Store, metrics: Metrics, zapier_key: ZapierKeyCheck
+    web_app: web.Application,
+    *,
+    store: Store,
+    metrics: Metrics,
+    zapier_key: ZapierKeyCheck,
+    slack_access: SlackAccess | None = None,
+    socket: SocketModeConnection | None = None,
 ) -> None:
     async def readyz(request: web.Request) -> web.Response:
         parts: dict[str, str] = {}
@@ -27,6 +36,10 @@ def register_ops_routes(
         except BotError as exc:
             parts["redis"] = str(exc)
         parts["zapier"] = await zapier_key.problem() or "ok"
+        if slack_access is not None:
+            parts["slack"] = slack_access.problem() or "ok"
+        if socket is not None:
+            parts["socket"] = await socket.problem() or "ok"
         failing = sorted(name for name, state in parts.items() if state != "ok")
         if failing:
             return web.json_response({"status": "unavailable", "failing": failing, **parts}, status=503)

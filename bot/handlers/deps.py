@@ -16,6 +16,7 @@ from bot.metrics import Metrics
 from bot.ratings.service import Ratings
 from bot.runs.lifecycle import Runs
 from bot.runs.service import Where
+from bot.slack_access import SlackAccess
 from bot.store import Store
 from bot.tasks import BackgroundTasks
 
@@ -48,3 +49,4 @@ class Deps:
     plain_text: SubcommandHandler | None = None
     metrics: Metrics = field(default_factory=Metrics)  # the app's own registry, served at GET /metrics
     ratings: Ratings | None = None  # reactions, feedback and `/zap ratings`; None: reactions are ignored
+    slack_access: SlackAccess | None = None  # whether Slack accepts the bot token (bot/slack_access.py)
