@@ -39,11 +39,12 @@ from bot.runs.limits import Limits, Rate
 from bot.runs.outbox import Outbox
 from bot.runs.service import ZapService
 from bot.settings import Settings
+from bot.slack.access import RECHECK_SECONDS, SlackAccess
 from bot.slack.app import create_bolt_app, create_web_app, slack_client
 from bot.slack.deps import Deps
 from bot.slack.groups import SlackGroups
 from bot.slack.listeners import discovery
-from bot.slack.socket_mode import SocketModeConnection, SocketModeRefused, first_url
+from bot.slack.socket_mode import SOCKET_PING_SECONDS, SocketModeConnection, SocketModeRefused, first_url
 from bot.slack.surface import SlackSurface
 from bot.store import Store, connect
 from bot.zapier.client import ZapierClient, new_http_client
@@ -61,11 +62,14 @@ def _runs(
     policy: Policy,
     audit: Audit,
     approvals: Approvals,
+    access: SlackAccess,
 ) -> Runs:
     """The run lifecycle, showing runs in Slack through a client of its own: one without the client's
     retries, because the outbox re-queues a refused send instead of sleeping on it."""
     token = settings.slack_bot_token.get_secret_value()
-    surface = SlackSurface(slack_client(token, settings.slack_api_url, slack_http, metrics, retries=False))
+    surface = SlackSurface(
+        slack_client(token, settings.slack_api_url, slack_http, metrics, retries=False, access=access)
+    )
     service = ZapService(
         zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy, metrics=metrics
     )
@@ -114,6 +118,8 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     rating_poll_interval: float = 1.0,
     drain_seconds: float | None = None,
     account_connected: ConnectedNotifier | None = None,
+    slack_recheck_seconds: float = RECHECK_SECONDS,
+    socket_ping_interval: float = SOCKET_PING_SECONDS,
 ) -> web.Application:
     """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients.
     `policy` defaults to the POLICY_FILE setting's (raises `PolicyError` when that file is malformed);
@@ -125,6 +131,8 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = connect(settings.redis_url)
     metrics = Metrics()
+    # Whether Slack accepts the bot token; every Slack client below reports refusals to it.
+    access = SlackAccess(metrics, recheck_seconds=slack_recheck_seconds)
     # Background work, and full garbage collections, wait for the acks of a burst (bot/ops/give_way.py).
     give_way = GiveWay(hold=FullCollectionHold())
     zapier_http = new_http_client(
@@ -158,16 +166,24 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         retry_max=settings.rating_retry_max_seconds,
         lease=2 * settings.rating_timeout_seconds + 30,
     )
-    slack = slack_client(
-        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http, metrics
-    )
+    token = settings.slack_bot_token.get_secret_value()
+    slack = slack_client(token, settings.slack_api_url, slack_http, metrics, access=access)
+    access.use_check(slack.auth_test)
     groups = SlackGroups(slack, store, cache_seconds=settings.usergroup_cache_seconds)
     tasks = BackgroundTasks(limit=settings.max_background_tasks, give_way=give_way)
     metrics.track_tasks(tasks)
     audit = Audit(store, max_entries=settings.audit_max_entries)
     approvals = Approvals(zapier, store, groups)
     runs = _runs(
-        settings, zapier, store, slack_http, metrics, policy=policy, audit=audit, approvals=approvals
+        settings,
+        zapier,
+        store,
+        slack_http,
+        metrics,
+        policy=policy,
+        audit=audit,
+        approvals=approvals,
+        access=access,
     )
     ratings = Ratings(
         rating_store,
@@ -190,6 +206,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         audit=audit,
         services=Services(runs, audit, finder=finder, shortcuts=ShortcutBook(found), ratings=ratings),
         metrics=metrics,
+        slack_access=access,
         ratings=ratings,
     )
     worker = DeliveryWorker(rating_store, rater, timing)
@@ -206,9 +223,16 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         routes=account_routes,
     )
     zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
-    register_ops_routes(web_app, store=store, metrics=metrics, zapier_key=zapier_key)
-    if app_token:
-        SocketModeConnection(bolt, app_token, url=socket_url).install(web_app)
+    socket = (
+        SocketModeConnection(bolt, app_token, url=socket_url, ping_interval=socket_ping_interval)
+        if app_token
+        else None
+    )
+    register_ops_routes(
+        web_app, store=store, metrics=metrics, zapier_key=zapier_key, slack_access=access, socket=socket
+    )
+    if socket is not None:
+        socket.install(web_app)
 
     async def check_redis(_: web.Application) -> None:
         try:
@@ -226,6 +250,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         await worker.stop(grace=settings.rating_timeout_seconds + 5)
 
     async def close_clients(_: web.Application) -> None:
+        await access.close()
         await slack_http.close()
         await zapier_http.aclose()
         await rating_http.aclose()

@@ -27,7 +27,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "spec" / "slack-app-manifest.sch
 
 EVENTS_PATH = "/slack/events"
 BOT_SCOPES = {"commands", "app_mentions:read", "chat:write", "reactions:read", "usergroups:read"}
-BOT_EVENTS = {"app_mention", "reaction_added", "reaction_removed"}
+BOT_EVENTS = {"app_mention", "reaction_added", "reaction_removed", "app_uninstalled", "tokens_revoked"}
 FORM_SHORTCUT = {"type": "global", "callback_id": "zap_form"}  # bot/discovery/form_view.py FORM_SHORTCUT
 
 Manifest = dict[str, Any]
@@ -190,7 +190,8 @@ def test_bot_scopes_are_exactly_the_needed_ones(manifest: Manifest) -> None:
 
 
 def test_bot_events_are_exactly_the_handled_ones(manifest: Manifest) -> None:
-    """The bot subscribes to exactly app_mention, reaction_added and reaction_removed; no user events."""
+    """The bot subscribes to exactly app_mention, reaction_added and reaction_removed, and to app_uninstalled
+    and tokens_revoked (which pause its Slack work, bot/slack/access.py); no user events."""
     events = manifest["settings"]["event_subscriptions"]
     assert sorted(events["bot_events"]) == sorted(BOT_EVENTS)
     assert "user_events" not in events

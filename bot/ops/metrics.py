@@ -24,6 +24,8 @@ process, as in the tests, count separately. `GET /metrics` renders `registry`.
     zapbot_outbox_total{outcome}                     outbox sends: delivered, retried, rate_limited,
                                                      undeliverable, given_up
     zapbot_runs_ended_unknown_total{reason}          runs ended as `unknown`: stopped, unreadable, error
+    zapbot_slack_token_revoked                       1 while Slack refuses the bot token (uninstalled,
+                                                     revoked: bot/slack/access.py), else 0
     process_* (resident memory, CPU, open fds)       from prometheus-client's ProcessCollector
 
 Label values are always from small fixed sets (never user text, ids or URLs): the series count stays bounded.
@@ -91,6 +93,9 @@ class Metrics:
         self.unknown_runs = Counter(
             "zapbot_runs_ended_unknown", "Runs ended with an unknown outcome", ["reason"], registry=r
         )
+        self.token_revoked = Gauge(
+            "zapbot_slack_token_revoked", "1 while Slack refuses the bot token, else 0", registry=r
+        )
         ProcessCollector(registry=r)
 
     # the counting calls the rest of the bot makes ---------------------------------------------------
@@ -114,6 +119,9 @@ class Metrics:
 
     def ended_unknown(self, reason: str) -> None:
         self.unknown_runs.labels(reason).inc()
+
+    def slack_token_revoked(self, revoked: bool) -> None:
+        self.token_revoked.set(1 if revoked else 0)
 
     def rating(self, vote: str, change: str = "added") -> None:
         """For the ratings feature: one counting reaction added or removed (`vote` is `up` or `down`)."""

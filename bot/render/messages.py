@@ -61,6 +61,12 @@ zapbot previews the action that fits best and offers the next ones as buttons.
 • `/zap apps QUERY` finds app keys; `/zap actions APP [QUERY]` lists an app's actions.
 • `/zap save NAME = APP ACTION ...` saves a shortcut; `/zap NAME [more words]` runs it; \
 `/zap shortcuts` lists them; `/zap forget NAME` removes one. `/zap form` opens a form.
+*On a preview:* *Confirm* runs exactly what it shows (the channel's policy may ask for more than one \
+person, or for someone else than you); *Edit* changes its params; *Cancel* drops it. Previews expire.
+*Rate results:* react to a result with :+1: (also :heart:, :tada:, :white_check_mark:…) or :-1: \
+(also :x:, :no_entry:…); the vote goes to Zapier with the execution. *Feedback* adds words to it.
+• `/zap ratings [APP]` shows how actions have been rated; `/zap audit [N]` the last N steps in this channel \
+(who asked, previewed, approved, ran, rated), only to you.
 You will see a preview first; nothing runs until someone clicks *Confirm*."""
 
 

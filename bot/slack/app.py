@@ -22,6 +22,8 @@ from bot.ops.logs import new_request_id
 from bot.ops.metrics import Metrics
 from bot.runs.delivery import DeliveryWorker
 from bot.runs.keeper import Keeper
+from bot.slack import access as slack_access
+from bot.slack.access import SlackAccess
 from bot.slack.deps import Deps
 from bot.slack.fast_ack import FastCommands
 from bot.slack.fast_events import FastReactions
@@ -51,6 +53,8 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
     reactions.register(app, deps)
     edit.register(app, deps)  # team confirmation: the Edit form
     feedback.register(app, deps)
+    if deps.slack_access is not None:
+        slack_access.register(app, deps.slack_access)  # app_uninstalled, tokens_revoked
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -148,8 +152,9 @@ def _run_keeping(deps: Deps, interval: float) -> Any:
 
     async def keeping(_: web.Application) -> AsyncIterator[None]:
         runs = deps.runs
-        delivery = DeliveryWorker(runs.outbox, runs.surface, runs.store, metrics=deps.metrics)
-        keeper = Keeper(runs, interval=interval)
+        access = deps.slack_access  # while Slack refuses the token, both wait (bot/slack/access.py)
+        delivery = DeliveryWorker(runs.outbox, runs.surface, runs.store, metrics=deps.metrics, access=access)
+        keeper = Keeper(runs, interval=interval, access=access)
         delivery.start()
         keeper.start()
         yield
@@ -177,6 +182,7 @@ def slack_client(
     metrics: Metrics | None = None,
     *,
     retries: bool = True,
+    access: SlackAccess | None = None,
 ) -> AsyncWebClient:
     """The bot's Web API client, timed: retries connection errors once and honours 429 Retry-After, unless
     `retries` is False (the outbox's client: it re-queues instead, bot/runs/delivery.py)."""
@@ -189,5 +195,10 @@ def slack_client(
         else []
     )
     return MeteredWebClient(
-        metrics or Metrics(), token=token, base_url=base_url, session=session, retry_handlers=handlers
+        metrics or Metrics(),
+        access=access,
+        token=token,
+        base_url=base_url,
+        session=session,
+        retry_handlers=handlers,
     )

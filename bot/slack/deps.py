@@ -15,6 +15,7 @@ from bot.ops.tasks import BackgroundTasks
 from bot.ratings.service import Ratings
 from bot.runs.lifecycle import Runs
 from bot.runs.service import Where
+from bot.slack.access import SlackAccess
 from bot.slack.replies import Privately
 from bot.store import Store
 
@@ -46,3 +47,4 @@ class Deps:
     plain_text: Handler | None = None
     metrics: Metrics = field(default_factory=Metrics)  # the app's own registry, served at GET /metrics
     ratings: Ratings | None = None  # reactions, feedback and `/zap ratings`; None: reactions are ignored
+    slack_access: SlackAccess | None = None  # whether Slack accepts the bot token (bot/slack/access.py)

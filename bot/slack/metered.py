@@ -13,19 +13,27 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.ops.metrics import Metrics
+from bot.slack.access import SlackAccess
 
 
 class MeteredWebClient(AsyncWebClient):
-    def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
+    """`access`, when given, hears of every refusal, so that a revoked token pauses background work
+    whichever call met it first (bot/slack/access.py)."""
+
+    def __init__(self, metrics: Metrics, *, access: SlackAccess | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.metrics = metrics
+        self.access = access
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         with self.metrics.slack_call(api_method):
             try:
                 return await super().api_call(api_method, **kwargs)
             except SlackApiError as exc:
-                self.metrics.slack_error(api_method, str(exc.response.get("error", "unknown_error")))
+                error = str(exc.response.get("error", "unknown_error"))
+                self.metrics.slack_error(api_method, error)
+                if self.access is not None:
+                    self.access.noticed(api_method, error)
                 raise
             except Exception as exc:
                 self.metrics.slack_error(api_method, type(exc).__name__)

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -16,12 +17,31 @@ from bot.render.messages import Message, delivery_problem, notice_message
 log = logging.getLogger(__name__)
 
 
-def slack_error_text(error: SlackApiError) -> str:
+# What a Slack call can fail with: Slack's refusal, or no answer at all (the session's timeout,
+# SLACK_TIMEOUT_SECONDS, or a refused or reset connection). Catch all three wherever one is caught.
+SLACK_FAILURES = (SlackApiError, aiohttp.ClientError, TimeoutError)
+SlackFailure = SlackApiError | aiohttp.ClientError | TimeoutError
+
+
+def slack_error_text(error: SlackFailure) -> str:
+    if no_answer(error):
+        code = slack_error_code(error)
+        return f"Slack did not answer (`{code}`): the message may or may not have been posted."
     return delivery_problem(slack_error_code(error))
 
 
-def slack_error_code(error: SlackApiError) -> str:
-    return str(error.response.get("error", "unknown_error"))
+def slack_error_code(error: SlackFailure) -> str:
+    """Slack's error code, or `timeout` / the connection error's name when Slack did not answer."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error", "unknown_error"))
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    return type(error).__name__
+
+
+def no_answer(error: SlackFailure) -> bool:
+    """True when Slack never answered (a timeout or a connection error): the call may have taken effect."""
+    return not isinstance(error, SlackApiError)
 
 
 @dataclass(frozen=True)
@@ -31,7 +51,10 @@ class Privately:
     user: str
     channel: str
     response_url: str | None = None
-    thread_ts: str | None = None
+    thread_ts: str | None = None  # the conversation's thread (where previews for it go)
+    # Whether an ephemeral may go into `thread_ts`: Slack shows an ephemeral in a thread only when that
+    # thread already has replies, so a top-level mention's answers go to the channel instead.
+    whisper_in_thread: bool = True
 
     async def send(self, deps: Deps, message: Message) -> None:
         try:
@@ -48,7 +71,8 @@ class Privately:
                     deps.metrics.slack_error("response_url", f"http_{sent.status_code}")
                     log.warning("Slack refused a response_url reply: HTTP %d", sent.status_code)
                 return
-            kwargs: dict[str, Any] = {"thread_ts": self.thread_ts} if self.thread_ts else {}
+            in_thread = self.thread_ts and self.whisper_in_thread
+            kwargs: dict[str, Any] = {"thread_ts": self.thread_ts} if in_thread else {}
             await deps.slack.chat_postEphemeral(
                 channel=self.channel, user=self.user, text=message["text"], blocks=message["blocks"], **kwargs
             )
@@ -78,7 +102,7 @@ async def update(deps: Deps, channel: str, ts: str, message: Message) -> bool:
     """Replace a posted message. Returns False (and logs) when Slack refuses: the state is already right."""
     try:
         await deps.slack.chat_update(channel=channel, ts=ts, text=message["text"], blocks=message["blocks"])
-    except SlackApiError as exc:
+    except SLACK_FAILURES as exc:
         log.warning("could not update message %s in %s: %s", ts, channel, slack_error_code(exc))
         return False
     return True

@@ -117,13 +117,20 @@ def command_kind(parsed: Command) -> str:
 
 
 def _mentioned(body: dict[str, Any], event: dict[str, Any]) -> tuple[Where, Privately]:
+    """Where a mention came from, and how to answer its author where Slack shows it.
+
+    Previews for a mention go into its thread (a visible reply). Ephemerals go into the thread only when
+    the mention is itself a reply: Slack shows an ephemeral in a thread only when that thread already has
+    replies, so the answers to a top-level mention (help, a refusal, busy) go to the channel.
+    """
+    in_thread = bool(event.get("thread_ts"))
     thread_ts = event.get("thread_ts") or event.get("ts", "")
     where = Where(
         team=body.get("team_id") or event.get("team", ""),
         channel=event.get("channel", ""),
         user=event.get("user", ""),
     )
-    return where, Privately(where.user, where.channel, thread_ts=thread_ts)
+    return where, Privately(where.user, where.channel, thread_ts=thread_ts, whisper_in_thread=in_thread)
 
 
 async def _handle_mention(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> None:

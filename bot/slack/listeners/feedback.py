@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot.errors import BotError
 from bot.ops.tasks import TooBusy
@@ -15,7 +14,7 @@ from bot.ratings.render import FEEDBACK_BLOCK, FEEDBACK_INPUT, feedback_modal
 from bot.ratings.service import FEEDBACK_CHARS
 from bot.render.messages import FEEDBACK
 from bot.slack.deps import Deps
-from bot.slack.replies import Privately, slack_error_code
+from bot.slack.replies import SLACK_FAILURES, Privately, slack_error_code
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ async def _open_modal(deps: Deps, body: dict[str, Any]) -> None:
     )
     try:
         await deps.slack.views_open(trigger_id=body["trigger_id"], view=view)
-    except SlackApiError as exc:
+    except SLACK_FAILURES as exc:
         log.warning("could not open the feedback modal: %s", slack_error_code(exc))
 
 

@@ -20,8 +20,10 @@ from bot.discovery.finder import Finder
 from bot.discovery.form_view import (
     ACTION_SELECT,
     APP_SELECT,
+    CHANNEL_BLOCK,
     FORM_SHORTCUT,
     FORM_SUBMIT,
+    INSTRUCTIONS_BLOCK,
     FormPlace,
     Submitted,
     action_options,
@@ -32,10 +34,11 @@ from bot.discovery.form_view import (
 )
 from bot.errors import BotError
 from bot.ops.tasks import TooBusy
+from bot.render.messages import delivery_problem, escape, notice_message
 from bot.runs.service import Where
 from bot.slack.deps import Deps
 from bot.slack.listeners.buttons import start_click
-from bot.slack.replies import Privately, slack_error_code
+from bot.slack.replies import SLACK_FAILURES, Privately, no_answer, slack_error_code
 from bot.slack.surface import SlackPerson
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_QUERY_CHARS = 100
+# A form's submission must be answered within Slack's 3 s: the check that the bot can post where the
+# preview goes gets this long, and the form closes (and the preview is tried) when Slack is slower.
+POST_CHECK_SECONDS = 1.5
+# Slack's answers that say the bot cannot post in the chosen conversation.
+CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 
 
 def form_handler(deps: Deps) -> Handler:
@@ -55,9 +63,14 @@ def form_handler(deps: Deps) -> Handler:
         place = FormPlace(context.where.channel, context.thread_ts)
         try:
             await deps.slack.views_open(trigger_id=context.trigger_id, view=form_view(place))
-        except SlackApiError as exc:
-            log.warning("could not open the form: %s", slack_error_code(exc))
-            await context.person.say(f"Slack did not open the form (`{slack_error_code(exc)}`).")
+        except SLACK_FAILURES as exc:
+            code = slack_error_code(exc)
+            log.warning("could not open the form: %s", code)
+            if no_answer(exc):
+                text = f"Slack did not answer in time (`{code}`), so the form may not have opened. Try again."
+            else:
+                text = f"Slack did not open the form (`{code}`)."
+            await context.person.say(text)
 
     return form
 
@@ -89,15 +102,22 @@ def register(app: AsyncApp, deps: Deps, finder: Finder, *, options_wait: float) 
     @app.view(FORM_SUBMIT)
     async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = (view.get("state") or {}).get("values") or {}
-        read = read_submission(values, FormPlace.from_metadata(str(view.get("private_metadata", ""))))
+        opened_at = FormPlace.from_metadata(str(view.get("private_metadata", "")))
+        read = read_submission(values, opened_at)
         if not isinstance(read, Submitted):
             await ack(response_action="errors", errors=read)
             return
-        await ack()
         person = body.get("user") or {}
         team = (body.get("team") or {}).get("id") or person.get("team_id", "")
         channel = read.place.channel or ""
         where = Where(team=team, channel=channel, user=person.get("id", ""))
+        if refusal := await _cannot_post(deps, read, where.user):
+            # Refused inside the modal, which stays open: closed, nothing would appear anywhere.
+            # The form asks for a channel only when it was opened without one (form_view).
+            block = CHANNEL_BLOCK if opened_at.channel is None else INSTRUCTIONS_BLOCK
+            await ack(response_action="errors", errors={block: refusal})
+            return
+        await ack()
         privately = Privately(where.user, channel, thread_ts=read.place.thread_ts)
         job = deps.runs.request(
             read.request, where, SlackPerson(deps, privately), thread_ts=read.place.thread_ts
@@ -105,10 +125,42 @@ def register(app: AsyncApp, deps: Deps, finder: Finder, *, options_wait: float) 
         start_click(deps, privately, job, "form-preview")
 
 
+async def _cannot_post(deps: Deps, read: Submitted, user: str) -> str | None:
+    """Why the bot cannot post the preview where the form says, or None when it can (or cannot tell in time).
+
+    The check is the note the person would get anyway, "Asking Zapier…", sent as an ephemeral in that
+    conversation: Slack refuses it as it would refuse the preview (`not_in_channel`, `channel_not_found`,
+    `is_archived`), and it needs no scope beyond `chat:write` (no `channels:read` to read memberships).
+    It goes to the channel rather than a thread: an ephemeral in a thread without replies is not shown.
+    """
+    channel = read.place.channel or ""
+    what = f"{read.request.app} {read.request.action}"
+    note = notice_message(f"Asking Zapier for a preview of `{escape(what)}`…")
+    try:
+        async with asyncio.timeout(POST_CHECK_SECONDS):
+            await deps.slack.chat_postEphemeral(
+                channel=channel, user=user, text=note["text"], blocks=note["blocks"]
+            )
+    except SlackApiError as exc:
+        code = slack_error_code(exc)
+        if code not in CANNOT_POST:
+            return None  # e.g. user_not_in_channel, ratelimited: the bot itself may still post there
+        log.info("refused a form for %s: %s", channel, code)
+        return _plain(delivery_problem(code))
+    except (TimeoutError, *SLACK_FAILURES) as exc:
+        log.info("could not check the form's channel in time (%s): previewing anyway", slack_error_code(exc))
+    return None
+
+
+def _plain(text: str) -> str:
+    """A modal's field error is plain text: no backticks around commands."""
+    return text.replace("`", "")
+
+
 async def _open(deps: Deps, trigger_id: str) -> None:
     try:
         await deps.slack.views_open(trigger_id=trigger_id, view=form_view(FormPlace()))
-    except SlackApiError as exc:
+    except SLACK_FAILURES as exc:
         log.warning("could not open the form from the shortcut: %s", slack_error_code(exc))
 
 
@@ -123,7 +175,7 @@ async def _app_chosen(deps: Deps, body: dict[str, Any]) -> None:
     new_view = form_view(place, app=app or None, app_name=name or None)
     try:
         await deps.slack.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
-    except SlackApiError as exc:
+    except SLACK_FAILURES as exc:
         # hash_conflict: the view changed meanwhile (another choice); that choice's update wins.
         log.info("did not update the form: %s", slack_error_code(exc))
 
