@@ -14,7 +14,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 
-from bot.accounts import ConnectedNotifier, build_accounts, callback_route
+from bot.accounts import Accounts, ConnectedNotifier, build_accounts, callback_route
 from bot.approvals.audit import Audit
 from bot.approvals.policy import Policy, load_policy_file
 from bot.approvals.rules import Approvals
@@ -34,6 +34,7 @@ from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
 from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings
 from bot.ratings.store import RatingStore
+from bot.runs.credentials import Credentials
 from bot.runs.lifecycle import Runs
 from bot.runs.limits import Limits, Rate
 from bot.runs.outbox import Outbox
@@ -63,6 +64,7 @@ def _runs(
     audit: Audit,
     approvals: Approvals,
     access: SlackAccess,
+    credentials: Credentials,
 ) -> Runs:
     """The run lifecycle, showing runs in Slack through a client of its own: one without the client's
     retries, because the outbox re-queues a refused send instead of sleeping on it."""
@@ -71,7 +73,12 @@ def _runs(
         slack_client(token, settings.slack_api_url, slack_http, metrics, retries=False, access=access)
     )
     service = ZapService(
-        zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy, metrics=metrics
+        zapier,
+        store,
+        preview_ttl=settings.preview_ttl_seconds,
+        policy=policy,
+        metrics=metrics,
+        credentials=credentials,
     )
     limits = Limits(
         store,
@@ -98,15 +105,14 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def _account_routes(
+def _accounts(
     settings: Settings, redis: Redis, http: httpx.AsyncClient, notify: ConnectedNotifier | None
-) -> list[web.RouteDef]:
-    """The OAuth callback when per-user Zapier accounts are on (bot/accounts/). Raises AccountsMisconfigured
-    when they are half configured: the clients passed in have not been used yet, so nothing leaks.
-
-    TODO(lead): put the `Accounts` into Deps, and give a notifier that tells the person in Slack."""
+) -> tuple[Accounts | None, list[web.RouteDef]]:
+    """Per-user Zapier accounts and their OAuth callback, when they are on (bot/accounts/). Raises
+    AccountsMisconfigured when they are half configured: the clients passed in have not been used yet, so
+    nothing leaks."""
     accounts = build_accounts(settings, redis, http)
-    return [callback_route(accounts, notify)] if accounts else []
+    return accounts, [callback_route(accounts, notify)] if accounts else []
 
 
 async def build_app(  # noqa: PLR0915 - the composition root: a statement for each part it builds
@@ -139,7 +145,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
     )
     # Before the aiohttp session: a half-configured setting raises while nothing needs closing yet.
-    account_routes = _account_routes(settings, redis, zapier_http, account_connected)
+    accounts, account_routes = _accounts(settings, redis, zapier_http, account_connected)
     # slack-sdk applies its own timeout only to sessions it creates: this one carries ours.
     slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds))
     store = TeamStore(
@@ -184,6 +190,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         audit=audit,
         approvals=approvals,
         access=access,
+        credentials=Credentials(accounts),
     )
     ratings = Ratings(
         rating_store,
