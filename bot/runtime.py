@@ -36,7 +36,7 @@ from bot.ratings.service import Ratings
 from bot.ratings.store import RatingStore
 from bot.runs.credentials import Credentials
 from bot.runs.lifecycle import Runs
-from bot.runs.limits import Limits, Rate
+from bot.runs.limits import Bucket, ChannelPace, Limits, Rate
 from bot.runs.outbox import Outbox
 from bot.runs.service import ZapService
 from bot.settings import Settings
@@ -85,10 +85,16 @@ def _runs(
         person=Rate(settings.limit_person_per_minute),
         channel=Rate(settings.limit_channel_per_minute),
     )
+    # A little under Slack's pace: a post taken in its turn here may still reach Slack a few ms early.
+    pace = ChannelPace(
+        store,
+        Bucket(max(1, settings.slack_channel_post_burst - 1), 0.9 * settings.slack_channel_posts_per_second),
+    )
     return Runs(
         service,
         store,
         Outbox(store),
+        pace=pace,
         surface=surface,
         audit=audit,
         approvals=approvals,

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Also how long a shutdown waits for the runs in flight (bot/slack/app.py).
     zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
     slack_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # any one Slack Web API call
+    # How fast the bot posts in one channel: Slack takes about 1 message a second, in short bursts.
+    slack_channel_posts_per_second: float = Field(default=1.0, gt=0, le=100)
+    slack_channel_post_burst: int = Field(default=3, ge=1, le=100)
     # Per-user Zapier accounts (docs/accounts.md): on when the OAuth client's id and secret are both set.
     zapier_oauth_client_id: str | None = None
     zapier_oauth_client_secret: SecretStr | None = None

@@ -136,13 +136,19 @@ async def test_redis_stopped_after_zapier_answered_still_delivers_and_records_la
             )
             [result] = thread_replies(fake_slack, previewed.ts)
             assert "success" in result and "nothing was run" not in result.lower()
-            assert "result in the thread" in last_update_of(fake_slack, previewed.ts)
             fake_zapier.latency = 0.0
             server.start(port=server.port, appendonly=True)
             client = redis.asyncio.Redis.from_url(url, decode_responses=True)
             try:
                 key = f"zapbot:preview:{previewed.preview_id}"
                 await eventually(lambda: client.hget(key, "state"), "succeeded")
+                # The preview ends closed, even if an older "running…" update was still queued.
+                await wait_until(
+                    lambda: [1] if "result in the thread" in last_update_of(fake_slack, previewed.ts) else [],
+                    1,
+                    10.0,
+                    lambda: last_update_of(fake_slack, previewed.ts),
+                )
                 execution = await client.hgetall("zapbot:execution:01HLOG000002")
                 assert execution["status"] == "success" and "result" in execution
             finally:

@@ -390,6 +390,10 @@ _POST_ERRORS = {
     ),
     "is_archived": "This channel is archived, so I can't post in it.",
     "msg_too_long": "The message was too long for Slack.",
+    "ratelimited": (
+        "Slack is taking messages in this channel slower than they come, and the preview could not be "
+        "posted before it expired. Send the command again in a little while."
+    ),
     "restricted_action": "A workspace setting stops me from posting here.",
 }
 

@@ -153,7 +153,9 @@ def _run_keeping(deps: Deps, interval: float) -> Any:
     async def keeping(_: web.Application) -> AsyncIterator[None]:
         runs = deps.runs
         access = deps.slack_access  # while Slack refuses the token, both wait (bot/slack/access.py)
-        delivery = DeliveryWorker(runs.outbox, runs.surface, runs.store, metrics=deps.metrics, access=access)
+        delivery = DeliveryWorker(
+            runs.outbox, runs.surface, runs.store, metrics=deps.metrics, access=access, pace=runs.pace
+        )
         keeper = Keeper(runs, interval=interval, access=access)
         delivery.start()
         keeper.start()
