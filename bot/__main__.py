@@ -74,7 +74,8 @@ def serve(*, worker: bool) -> int:
         return run_workers(settings.workers)
     from bot.runtime import build_app  # noqa: PLC0415 - after the settings check, so it answers at once
 
-    freeze_what_is_loaded()
+    if "gc_freeze" in settings.zapbot_fast_paths:
+        freeze_what_is_loaded()
     logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
     web.run_app(
         build_app(settings, policy=policy),

@@ -49,7 +49,13 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-async def build_app(
+def _give_way(fast: frozenset[str]) -> GiveWay | None:
+    if "give_way" not in fast:
+        return None
+    return GiveWay(hold=FullCollectionHold() if "gc_hold" in fast else None)
+
+
+async def build_app(  # noqa: PLR0915 - the composition root: a statement per part it builds
     settings: Settings,
     *,
     expiry_interval: float = 5.0,
@@ -66,10 +72,14 @@ async def build_app(
     socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = connect(settings.redis_url)
     metrics = Metrics()
-    # Background work, and full garbage collections, wait for the acks of a burst (bot/give_way.py).
-    give_way = GiveWay(hold=FullCollectionHold())
+    # Burst behaviours, each on unless ZAPBOT_FAST_PATHS leaves it out (bench/README.md): background work,
+    # and full garbage collections, wait for the acks of a burst (bot/give_way.py, bot/gc_hold.py).
+    give_way = _give_way(settings.zapbot_fast_paths)
     zapier_http = new_http_client(
-        settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
+        settings.zapier_timeout_seconds,
+        metrics=metrics,
+        after_response=give_way.turn if give_way else None,
+        aiohttp_pool="transport" in settings.zapbot_fast_paths,
     )
     slack_http = aiohttp.ClientSession()
     store = TeamStore(redis)  # the Store plus team confirmation's keys (bot/team_store.py)
@@ -82,7 +92,11 @@ async def build_app(
     )
     # Ratings are sent by a worker whose queue retries; its client must not retry inside a call, and
     # waits for a rate call far less than for an action to run.
-    rating_http = new_http_client(settings.rating_timeout_seconds, metrics=metrics)
+    rating_http = new_http_client(
+        settings.rating_timeout_seconds,
+        metrics=metrics,
+        aiohttp_pool="transport" in settings.zapbot_fast_paths,
+    )
     rater = ZapierClient(
         rating_http, api_key=settings.zapier_api_key, base_url=settings.zapier_base_url, retries=0
     )
@@ -139,6 +153,7 @@ async def build_app(
         expiry_interval=expiry_interval,
         http_events=not settings.socket_mode,
         signing_secret=secret or None,
+        fast_paths=settings.zapbot_fast_paths,
     )
     zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
     register_ops_routes(web_app, store=store, metrics=metrics, zapier_key=zapier_key)
@@ -165,7 +180,8 @@ async def build_app(
         await zapier_http.aclose()
         await rating_http.aclose()
         await redis.aclose()
-        give_way.close()
+        if give_way:
+            give_way.close()
 
     web_app.on_startup.append(check_redis)
     web_app.cleanup_ctx.append(rating_delivery)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.ratings.emoji import parse_rating_emoji
 
-__all__ = ["ConsoleSettings", "Settings", "ValidationError", "describe_settings_error"]
+__all__ = ["FAST_PATHS", "ConsoleSettings", "Settings", "ValidationError", "describe_settings_error"]
+
+# What ZAPBOT_FAST_PATHS switches: every behaviour that exists only for bursts (bench/README.md has each
+# one's figure, on and off). Off, the bot is plain Bolt behind aiohttp.
+FAST_PATHS = frozenset({"acks", "reactions", "give_way", "gc_hold", "gc_freeze", "transport"})
 
 
 class Settings(BaseSettings):
@@ -53,6 +57,22 @@ class Settings(BaseSettings):
     rating_retry_max_seconds: float = Field(default=600.0, gt=0, le=86400)
     rating_timeout_seconds: float = Field(default=10.0, gt=0, le=120)  # one rate call
     workers: int = Field(default=1, ge=1, le=64)  # processes serving PORT together (bot/workers.py)
+    # Burst behaviours (bench/README.md): "on" (all), "off" (plain Bolt), or the names of those to keep.
+    zapbot_fast_paths: Annotated[frozenset[str], NoDecode] = FAST_PATHS  # a word list, not JSON
+
+    @field_validator("zapbot_fast_paths", mode="before")
+    @classmethod
+    def _fast_paths(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        words = {word.strip().lower() for word in value.split(",")} - {""}
+        if words in ({"on"}, {"true"}, {"1"}):
+            return FAST_PATHS
+        if words in ({"off"}, {"false"}, {"0"}):
+            return frozenset()
+        if unknown := words - FAST_PATHS:
+            raise ValueError(f"must be on, off or some of {', '.join(sorted(FAST_PATHS))}, not {unknown}")
+        return frozenset(words)
 
     @field_validator("slack_bot_token", "zapier_api_key")
     @classmethod
