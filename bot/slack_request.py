@@ -2,9 +2,9 @@
 
 `read_checked` is the gate every HTTP request from Slack passes, the fast paths' and Bolt's alike. Before
 the signature is checked nothing may raise on what a stranger sends: a body over the size limit (413), an
-absent, empty or non-integer timestamp (400), a bad signature or a stale timestamp (401, compared in
-constant time by slack-sdk's `SignatureVerifier`), then a body that is not one of Slack's shapes (400):
-a JSON array or string, `payload=[]`, `payload=7`, bytes that are not UTF-8. Each refusal is one WARNING
+absent, empty or non-integer timestamp (400), bytes that are not UTF-8 (400), a bad signature or a stale
+timestamp (401, compared in constant time by slack-sdk's `SignatureVerifier`), then a body that is not one
+of Slack's shapes (400): a JSON array or string, `payload=[]`, `payload=7`. Each refusal is one WARNING
 line naming the reason, never the body or a traceback.
 
 It also works around Bolt's form-body parsing bug: Bolt 1.30 (and main) parses any form body that contains
@@ -74,14 +74,17 @@ async def read_checked(request: web.Request, verifier: SignatureVerifier | None)
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
         return refuse(400, "missing or malformed X-Slack-Request-Timestamp", request)
-    if verifier is not None and not verifier.is_valid(
-        data, timestamp, request.headers.get("X-Slack-Signature", "")
-    ):
+    try:
+        raw = data.decode()  # Slack's bodies are UTF-8; SignatureVerifier decodes them so, and raises
+    except UnicodeDecodeError:
+        return refuse(400, "body not UTF-8", request)
+    signature = request.headers.get("X-Slack-Signature", "")
+    # compare_digest raises on non-ASCII text: such a signature is simply wrong.
+    if verifier is not None and not (signature.isascii() and verifier.is_valid(raw, timestamp, signature)):
         return refuse(401, "invalid signature or stale timestamp", request)
     try:
-        raw = data.decode()
         body = parse_slack_body(raw, request.content_type)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         return refuse(400, f"not a Slack body ({type(exc).__name__})", request)
     return Checked(raw, body, request.content_type, dict(request.headers), request.query_string)
 
