@@ -95,7 +95,7 @@ async def test_every_unhandled_event_envelope_is_acked(socket_bot: RunningBot) -
         {"type": "events_api", "payload": {}},
         {"type": "interactive", "payload": {"type": "unknown_interaction"}},
     ],
-    ids=lambda e: json.dumps(e),
+    ids=json.dumps,
 )
 async def test_every_envelope_is_acked_even_without_a_payload_or_of_an_unknown_type(
     socket_bot: RunningBot, fake_slack: FakeSlack, envelope: dict[str, Any]
