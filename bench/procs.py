@@ -73,6 +73,7 @@ class ServerProcess:
         module: str,
         env: Mapping[str, str],
         log_dir: Path,
+        *,
         args: tuple[str, ...] = (),
         port: int | None = None,
     ) -> None:

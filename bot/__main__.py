@@ -9,7 +9,6 @@ supervises them (bot/workers.py).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 
@@ -74,8 +73,6 @@ def serve(*, worker: bool) -> int:
         return run_workers(settings.workers)
     from bot.runtime import build_app  # noqa: PLC0415 - after the settings check, so it answers at once
 
-    if "gc_freeze" in settings.zapbot_fast_paths:
-        freeze_what_is_loaded()
     logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
     web.run_app(
         build_app(settings, policy=policy),
@@ -88,23 +85,6 @@ def serve(*, worker: bool) -> int:
         loop=new_event_loop(),
     )
     return 0
-
-
-def freeze_what_is_loaded() -> None:
-    """Keep the garbage collector's full passes off a burst's acks.
-
-    A full (oldest-generation) collection walks every object still alive. Under a burst those are the
-    imports' ~80,000 objects and each command's pending work (1,000 commands in flight: ~100,000 objects,
-    20,000 of them coroutines), and the pause, 60-100 ms measured with gc.callbacks during bench/'s ack
-    phase, lands on every ack in flight. So: what the imports built, which lives as long as the process,
-    is frozen out of every later collection; and a full pass is considered after 100 middle-generation
-    passes instead of 10, which makes one far less likely inside a burst (the longest pause went to
-    16-28 ms; resident memory after 10,000 commands did not change: +1.1 to +1.6 MB either way).
-    """
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 100)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

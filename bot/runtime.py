@@ -16,7 +16,6 @@ from bot.audit import Audit
 from bot.discovery import Finder
 from bot.discovery_store import DiscoveryStore
 from bot.errors import BotError
-from bot.gc_hold import FullCollectionHold
 from bot.give_way import GiveWay
 from bot.handlers import discovery
 from bot.handlers.deps import Deps
@@ -49,13 +48,7 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def _give_way(fast: frozenset[str]) -> GiveWay | None:
-    if "give_way" not in fast:
-        return None
-    return GiveWay(hold=FullCollectionHold() if "gc_hold" in fast else None)
-
-
-async def build_app(  # noqa: PLR0915 - the composition root: a statement per part it builds
+async def build_app(
     settings: Settings,
     *,
     expiry_interval: float = 5.0,
@@ -72,9 +65,9 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement per pa
     socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = connect(settings.redis_url)
     metrics = Metrics()
-    # Burst behaviours, each on unless ZAPBOT_FAST_PATHS leaves it out (bench/README.md): background work,
-    # and full garbage collections, wait for the acks of a burst (bot/give_way.py, bot/gc_hold.py).
-    give_way = _give_way(settings.zapbot_fast_paths)
+    # Burst behaviours, each on unless ZAPBOT_FAST_PATHS leaves it out (bench/README.md): background
+    # work waits for the acks of a burst (bot/give_way.py).
+    give_way = GiveWay() if "give_way" in settings.zapbot_fast_paths else None
     zapier_http = new_http_client(
         settings.zapier_timeout_seconds,
         metrics=metrics,
@@ -180,8 +173,6 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement per pa
         await zapier_http.aclose()
         await rating_http.aclose()
         await redis.aclose()
-        if give_way:
-            give_way.close()
 
     web_app.on_startup.append(check_redis)
     web_app.cleanup_ctx.append(rating_delivery)

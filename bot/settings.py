@@ -15,7 +15,7 @@ __all__ = ["FAST_PATHS", "ConsoleSettings", "Settings", "ValidationError", "desc
 
 # What ZAPBOT_FAST_PATHS switches: every behaviour that exists only for bursts (bench/README.md has each
 # one's figure, on and off). Off, the bot is plain Bolt behind aiohttp.
-FAST_PATHS = frozenset({"acks", "reactions", "give_way", "gc_hold", "gc_freeze", "transport"})
+FAST_PATHS = frozenset({"acks", "reactions", "give_way", "transport"})
 
 
 class Settings(BaseSettings):
