@@ -48,6 +48,7 @@ class Config:
     reactions: int = 3000
     variants: str = "all"  # or a comma list of: floor, on, off, -acks, -give_way, ... (without X)
     reaction_rounds: int = 3
+    memory_variants: str = "on,off"
 
 
 def variants(config: Config) -> list[str]:
@@ -188,17 +189,23 @@ class Bench:
         try:
             await self.burst(server, self.config.warmup, bot=True)
             before = rss_mb(server.pid)
-            done = 0
+            done, after_each = 0, []
             while done < self.config.memory_commands:
                 figures = await self.burst(server, self.config.memory_batch, bot=True)
                 done += figures["answered"]
                 if figures["previews_within_s"] is None:
                     return {"error": "a preview never came"}
-            after = rss_mb(server.pid)
+                after_each.append(round(rss_mb(server.pid), 1))
         finally:
             await server.stop()
             self.stand_ins.set_latency(self.config.latency)
-        return {"commands": done, "rss_before_mb": round(before, 1), "rss_after_mb": round(after, 1)}
+        # The first batch raises the high-water mark (500 commands in flight where the warm-up had 50);
+        # a leak shows as growth from the first batch to the last.
+        return {
+            "commands": done,
+            "rss_after_warmup_mb": round(before, 1),
+            "rss_after_each_batch_mb": after_each,
+        }
 
     async def reactions(self, variant: str) -> dict[str, Any]:
         """Reaction events (👍 on messages that show no execution: the count looks it up and stops), the
@@ -248,16 +255,16 @@ async def run(config: Config, log_dir: Path) -> dict[str, Any]:
         await stand_ins.start(config.latency, 0, 1_000_000, log_dir)
         bench = Bench(config, log_dir, stand_ins, redis_url)
         load_before = os.getloadavg()
-        rounds = await bench.ack_rounds()
+        rounds = await bench.ack_rounds() if config.rounds else {}
         reactions: dict[str, list[dict[str, Any]]] = {"on": [], "off": [], "-reactions": []}
-        if config.reactions:
+        if config.reactions and config.reaction_rounds:
             for _ in range(config.reaction_rounds):
                 for variant, rows in reactions.items():
                     rows.append(await bench.reactions(variant))
                     print(f"reactions {variant}: {summary(rows[-1])}", flush=True)
         memory = {}
         if config.memory_commands:
-            for variant in ("on", "off"):
+            for variant in config.memory_variants.split(","):
                 memory[variant] = await bench.memory(variant)
                 print(f"memory {variant}: {memory[variant]}", flush=True)
     keys = ("p50_us", "p99_us", "max_us", "ack_cpu_ms_per_command", "previews_within_s", "cpu_ms_per_command")
