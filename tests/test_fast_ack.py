@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from bot.settings import Settings
+from bot.settings import FAST_PATHS, Settings, ValidationError, describe_settings_error
 from tests.bot_server import RunningBot, settings_for
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.zapier_server import FakeZapier
@@ -113,3 +113,30 @@ async def test_a_failed_authorization_never_turns_the_fast_path_on(
     assert "Asking Zapier" not in first.text + second.text
     assert fast_acks(caplog) == 0
     assert fake_zapier.requests == []
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("on", FAST_PATHS),
+        ("ON", FAST_PATHS),
+        ("off", frozenset()),
+        ("acks, give_way", frozenset({"acks", "give_way"})),
+        ("transport", frozenset({"transport"})),
+    ],
+)
+def test_zapbot_fast_paths_is_one_switch(
+    monkeypatch: pytest.MonkeyPatch, value: str, kept: frozenset[str]
+) -> None:
+    """ZAPBOT_FAST_PATHS, read from the environment: on (every burst behaviour), off (none), or a list."""
+    monkeypatch.setenv("ZAPBOT_FAST_PATHS", value)
+    settings = Settings(_env_file=None, slack_bot_token="x", slack_signing_secret="y", zapier_api_key="z")  # type: ignore[call-arg]
+    assert settings.zapbot_fast_paths == kept
+
+
+def test_an_unknown_fast_path_stops_the_start_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A behaviour that does not exist (e.g. one deleted since) is an error naming the setting."""
+    monkeypatch.setenv("ZAPBOT_FAST_PATHS", "acks,gc_hold")
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None, slack_bot_token="x", slack_signing_secret="y", zapier_api_key="z")  # type: ignore[call-arg]
+    assert "ZAPBOT_FAST_PATHS" in describe_settings_error(raised.value)
