@@ -24,7 +24,6 @@ from bot.discovery.finder import Finder
 from bot.discovery.shortcuts import ShortcutBook
 from bot.discovery.store import DiscoveryStore
 from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
-from bot.ops.gc_hold import FullCollectionHold
 from bot.ops.give_way import GiveWay
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import ZapierKeyCheck, describe_zapier_problem
@@ -145,10 +144,14 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     metrics = Metrics()
     # Whether Slack accepts the bot token; every Slack client below reports refusals to it.
     access = SlackAccess(metrics, recheck_seconds=slack_recheck_seconds)
-    # Background work, and full garbage collections, wait for the acks of a burst (bot/ops/give_way.py).
-    give_way = GiveWay(hold=FullCollectionHold())
+    # Burst behaviours, each on unless ZAPBOT_FAST_PATHS leaves it out (bench/README.md): background
+    # work waits for the acks of a burst (bot/ops/give_way.py).
+    give_way = GiveWay() if "give_way" in settings.zapbot_fast_paths else None
     zapier_http = new_http_client(
-        settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
+        settings.zapier_timeout_seconds,
+        metrics=metrics,
+        after_response=give_way.turn if give_way else None,
+        aiohttp_pool="transport" in settings.zapbot_fast_paths,
     )
     # Before the aiohttp session: a half-configured setting raises while nothing needs closing yet.
     accounts, account_routes = _accounts(settings, redis, zapier_http, account_connected)
@@ -166,7 +169,11 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     )
     # Ratings are sent by a worker whose queue retries; its client must not retry inside a call, and
     # waits for a rate call far less than for an action to run.
-    rating_http = new_http_client(settings.rating_timeout_seconds, metrics=metrics)
+    rating_http = new_http_client(
+        settings.rating_timeout_seconds,
+        metrics=metrics,
+        aiohttp_pool="transport" in settings.zapbot_fast_paths,
+    )
     rater = ZapierClient(
         rating_http, api_key=settings.zapier_api_key, base_url=settings.zapier_base_url, retries=0
     )
@@ -234,6 +241,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         signing_secret=secret or None,
         drain_seconds=settings.zapier_timeout_seconds if drain_seconds is None else drain_seconds,
         routes=account_routes,
+        fast_paths=settings.zapbot_fast_paths,
     )
     zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
     socket = (
@@ -268,7 +276,6 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         await zapier_http.aclose()
         await rating_http.aclose()
         await redis.aclose()
-        give_way.close()
 
     web_app.on_startup.append(check_redis)
     web_app.cleanup_ctx.append(rating_delivery)

@@ -26,7 +26,14 @@ MANIFEST_PATH = REPO / "manifest.yml"
 SCHEMA_PATH = Path(__file__).resolve().parent / "spec" / "slack-app-manifest.schema.json"
 
 EVENTS_PATH = "/slack/events"
-BOT_SCOPES = {"commands", "app_mentions:read", "chat:write", "reactions:read", "usergroups:read"}
+BOT_SCOPES = {
+    "commands",
+    "app_mentions:read",
+    "chat:write",
+    "files:write",
+    "reactions:read",
+    "usergroups:read",
+}
 BOT_EVENTS = {"app_mention", "reaction_added", "reaction_removed", "app_uninstalled", "tokens_revoked"}
 FORM_SHORTCUT = {"type": "global", "callback_id": "zap_form"}  # bot/discovery/form_view.py FORM_SHORTCUT
 

@@ -229,6 +229,12 @@ async def test_at_the_task_limit_a_click_or_a_mention_hears_busy(
     settings = bot_settings.model_copy(update={"max_background_tasks": 1})
     async with running_bot(settings, http_session, fake_slack.response_url_base) as bot:
         previewed = await command_to_preview(bot, fake_slack, COMMAND)
+
+        async def in_flight() -> object:
+            async with http_session.get(bot.url + "/livez") as live:
+                return (await live.json())["tasks_in_flight"]
+
+        await eventually(in_flight, 0)  # the first command's work is over: the one slot is free
         fake_zapier.latency = 2.0
         await bot.slack.command(COMMAND)  # holds the one slot while Zapier thinks
         await fake_zapier.wait_for("preview", 2, timeout=10)

@@ -116,6 +116,11 @@ class ConsoleSurface:
     async def direct(self, user: str, message: Message) -> None:
         self.print(message_to_text(message))
 
+    async def upload(
+        self, channel: str, content: str, *, filename: str, title: str, thread_ts: str | None
+    ) -> None:
+        self.print(f"(file {filename}: {title})\n{content}")
+
 
 @dataclass(frozen=True)
 class ConsolePerson:

@@ -323,6 +323,16 @@ def _result_fields(item: dict[str, Any], labels: dict[str, str]) -> tuple[list[s
     return fields, cut
 
 
+def pretty_json(result_json: str) -> str:
+    """The stored result, indented for people (the file attached when it is too long for messages)."""
+    return json.dumps(json.loads(result_json), indent=2, ensure_ascii=False)
+
+
+def full_result_text(result: ActionResult) -> str:
+    """A run's whole result as the file attached to its thread when the message cannot hold it."""
+    return json.dumps(result.results, indent=2, ensure_ascii=False, default=str)
+
+
 def full_result_messages(result_json: str) -> list[Message]:
     """The whole result, pretty-printed in code blocks, split across as many messages as it takes."""
     pretty = escape(json.dumps(json.loads(result_json), indent=2, ensure_ascii=False))
@@ -433,7 +443,7 @@ def short_outcome_message(preview: Preview, result: ActionResult) -> Message:
     action = escape(result.action_used or preview.result.action_used)
     line = _STATUS_LINE.get(result.status, ":warning: *{action}* did not run as expected: `{status}`")
     text = line.format(action=action, status=escape(result.status.value))
-    note = "The result is too big to show here: *Show full result* sends it to you."
+    note = "The result is too big to show here: the whole of it is attached to this thread as a file."
     button = _button("Show full result", FULL_RESULT, result.execution_log_id[:2000])
     blocks = [
         _section(f"{text}\n{note}"),

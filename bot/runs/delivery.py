@@ -168,7 +168,9 @@ class DeliveryWorker:
             return
         if exc.too_big and item.fallback is not None:
             log.info("outbox item %s too big for Slack (%s): sending its short form", item.id, exc.code)
-            await self._outbox.retry(item, at=now, message=_json(item.fallback), fallback="")
+            if item.attachment:
+                await self._attach(item)
+            await self._outbox.retry(item, at=now, message=_json(item.fallback), fallback="", attachment="")
             return
         if exc.permanent or exc.too_big:
             self._metrics.outbox("undeliverable")
@@ -186,6 +188,16 @@ class DeliveryWorker:
         delay = min(RETRY_MAX, RETRY_BASE * 2 ** min(item.attempts, 12)) * random.uniform(0.8, 1.2)  # noqa: S311
         log.info("outbox item %s failed (%s); retry %d in %.1fs", item.id, exc.code, item.attempts + 1, delay)
         await self._outbox.retry(item, at=now + delay)
+
+    async def _attach(self, item: Item) -> None:
+        """The whole of what did not fit, as a file in the thread (the short form says so)."""
+        name = item.attachment_name or "result.json"
+        try:
+            await self._surface.upload(
+                item.channel, item.attachment, filename=name, title=name, thread_ts=item.thread_ts or None
+            )
+        except DeliveryError as exc:
+            log.warning("could not attach %s to the thread: %s", name, exc.code)
 
     async def _tell_instead(self, item: Item, code: str) -> None:
         if item.note is not None and item.note_ts:

@@ -51,8 +51,10 @@ from bot.render.messages import (
     expired_note,
     failure_message,
     full_result_messages,
+    full_result_text,
     notice_message,
     outcome_unknown_message,
+    pretty_json,
     preview_message,
     result_message,
     short_outcome_message,
@@ -76,6 +78,7 @@ STOPPED = "zapbot stopped while this ran, so it never heard Zapier's answer."
 INTERNAL = "zapbot hit an internal error while this ran."
 NOTHING_TO_EDIT = "This preview shows no params that can be edited here."
 POST_ATTEMPTS = 4
+MAX_PRIVATE_MESSAGES = 4  # a response_url takes 5 posts in 30 minutes: one is kept for a later answer
 MAX_RATE_LIMIT_WAIT = 30.0  # a preview waits out Slack's rate limit up to this long per attempt
 _SWITCH_REFUSED = {
     "running": "{who} already confirmed this preview, so it can no longer change.",
@@ -656,6 +659,8 @@ class Runs:
                     run_id=preview.id,
                     note=elsewhere,
                     note_ts=preview.message_ts,
+                    attachment=full_result_text(ended.result) if ended.result is not None else "",
+                    attachment_name=f"result-{log_id}.json" if ended.result is not None else "",
                 ),
                 closing,
             )
@@ -844,8 +849,26 @@ class Runs:
         if full is None:
             await person.say("I no longer have the full result of this run.")
             return
-        for message in full_result_messages(full):
-            await person.send(message)
+        messages = full_result_messages(full)
+        if len(messages) <= MAX_PRIVATE_MESSAGES:
+            for message in messages:
+                await person.send(message)
+            return
+        # A response_url takes 5 posts: a longer result goes into its thread as one file instead.
+        try:
+            execution = await self.store.get_execution(execution_log_id)
+            await self.surface.upload(
+                execution.get("channel", ""),
+                pretty_json(full),
+                filename=f"result-{execution_log_id}.json",
+                title=f"Full result of {execution.get('action_used') or 'the run'}",
+                thread_ts=execution.get("thread_ts") or None,
+            )
+        except (BotError, DeliveryError) as exc:
+            log.warning("could not attach the full result of %s: %s", execution_log_id, exc)
+            await person.say("The full result is too long to send here, and attaching it failed. Try again.")
+            return
+        await person.say("The full result is long, so it is attached to the result's thread as a file.")
 
 
 async def _quietly(work: Coroutine[Any, Any, None]) -> None:

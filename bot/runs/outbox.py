@@ -99,6 +99,9 @@ class Item:
     # If the channel refuses it for good: this replaces the message `note_ts` (the preview) to say so.
     note: Message | None = None
     note_ts: str = ""
+    # If it is too big for Slack: this text goes into the thread as a file, beside the `fallback`.
+    attachment: str = ""
+    attachment_name: str = ""
     key: str = ""  # items with the same key collapse into the last one
     # Filled when read back from Redis:
     id: str = ""
@@ -121,6 +124,8 @@ class Item:
             "run_id": self.run_id,
             "note": json.dumps(self.note) if self.note else "",
             "note_ts": self.note_ts,
+            "attachment": self.attachment,
+            "attachment_name": self.attachment_name,
             "created_at": repr(self.created_at),
         }
 
@@ -140,6 +145,8 @@ class Item:
             run_id=f.get("run_id", ""),
             note=json.loads(f["note"]) if f.get("note") else None,
             note_ts=f.get("note_ts", ""),
+            attachment=f.get("attachment", ""),
+            attachment_name=f.get("attachment_name", ""),
             id=item_id,
             version=f.get("version", ""),
             attempts=int(f.get("attempts", "0")),
