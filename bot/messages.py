@@ -23,6 +23,7 @@ from bot.errors import (
 )
 from bot.policy import ConfirmBy
 from bot.records import Preview
+from bot.text_safety import code_block_text, has_hidden, neutralise_mrkdwn, reveal
 
 Message = dict[str, Any]
 Stage = Literal["preview", "run"]
@@ -44,7 +45,8 @@ FULL_RESULT_CHUNK = 2900
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{1,20}$")
-_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+# The tail of a cut that would leave half an entity (`&am`) or half a marker (`&lt;U+20`) behind.
+_PARTIAL_ENTITY = re.compile(r"(?:&lt;U\+[0-9A-F]{0,6}(?:&(?:g|gt)?)?|&[a-z]{0,4})$")
 
 USAGE = """*Usage:* `/zap APP ACTION[:TYPE] [PARAM]... INSTRUCTIONS`
 • `TYPE` is `write` (the default), `search`, `read` or `read_bulk`.
@@ -64,9 +66,23 @@ zapbot previews the action that fits best and offers the next ones as buttons.
 You will see a preview first; nothing runs until someone clicks *Confirm*."""
 
 
-def escape(text: str) -> str:
-    """Escape the three characters Slack treats as markup."""
+def entities(text: str) -> str:
+    """Escape the three characters Slack encodes (`&`, `<`, `>`), and nothing else: for text that
+    becomes input, as Slack would send it (the console), not for text to show."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: str) -> str:
+    """Text from outside the bot, made safe to show in mrkdwn: hidden characters shown as `<U+…>`,
+    delimiters that would format made look-alikes, and `&`, `<`, `>` escaped (no mention, no link)."""
+    return entities(neutralise_mrkdwn(reveal(text)))
+
+
+HIDDEN_NOTE = (
+    ":warning: *Hidden characters found*: invisible or direction-changing characters are shown as "
+    "`&lt;U+…&gt;`. They are sent exactly as they are: check the text before you confirm."
+)
+HIDDEN_IN_RESULT = ":warning: This result contains hidden characters, shown as `&lt;U+…&gt;`."
 
 
 def clip(text: str, limit: int) -> str:
@@ -123,6 +139,17 @@ def _title(preview: Preview) -> str:
     return f"`{escape(request.app)}` · *{escape(preview.result.action_used)}* ({request.action_type.value})"
 
 
+def preview_has_hidden(preview: Preview) -> bool:
+    """Whether anything a preview shows (instructions, keys, values given or resolved, names) holds a
+    hidden character."""
+    request, result = preview.request, preview.result
+    texts = [request.app, request.action, request.instructions, result.action_used]
+    texts += [key for key in [*request.params, *result.resolved_params]]
+    texts += [shown(param.value) for param in request.params.values()]
+    texts += [shown(value) for value in result.resolved_params.values()]
+    return any(has_hidden(text) for text in texts)
+
+
 def _param_lines(preview: Preview) -> list[str]:
     given = preview.request.params
     resolved = preview.result.resolved_params
@@ -138,7 +165,7 @@ def _param_lines(preview: Preview) -> list[str]:
         elif param.mode is ParamMode.LOCKED:
             origin = "given by you"
         elif param.mode is ParamMode.GUESS:
-            origin = f"guessed by the AI from “{clip(escape(str(param.value)), 100)}”"
+            origin = f"guessed by the AI from “{clip(escape(shown(param.value)), 100)}”"
         else:
             origin = "chosen by the AI from your list"
         lines.append(f"*{escape(key)}*\n{value}\n_{origin}_")
@@ -153,6 +180,8 @@ def preview_message(preview: Preview, *, closed: str | None = None) -> Message:
     ]
     lines = _param_lines(preview)
     blocks.extend(_fields_sections(lines) if lines else [_context("The AI resolved no params.")])
+    if preview_has_hidden(preview):
+        blocks.append(_context(HIDDEN_NOTE))
     if closed is None:
         expires = int(preview.expires_at)
         if needs := needs_text(preview):
@@ -266,6 +295,8 @@ def result_message(preview: Preview, result: ActionResult, *, fallback_reason: s
         blocks.extend(_fields_sections(fields[: FIELDS_PER_SECTION * 2]))
         shortened = shortened or len(fields) > FIELDS_PER_SECTION * 2
     shortened = shortened or len(result.results) > MAX_RESULTS_SHOWN
+    if _result_has_hidden(result):
+        blocks.append(_context(HIDDEN_IN_RESULT))
     footer = f"execution_log_id `{escape(result.execution_log_id)}` · react :+1: or :-1: to rate this result"
     # Feedback on every result: its text goes to Zapier with the rating (bot.handlers.feedback).
     elements = [_button("Feedback", FEEDBACK, result.execution_log_id[:2000])]
@@ -280,6 +311,12 @@ def result_message(preview: Preview, result: ActionResult, *, fallback_reason: s
     return _message(escape(text), blocks)
 
 
+def _result_has_hidden(result: ActionResult) -> bool:
+    texts = [result.action_used, result.error or ""]
+    texts += [f"{key}{shown(value)}" for item in result.results for key, value in item.items()]
+    return any(has_hidden(text) for text in texts)
+
+
 def _result_fields(item: dict[str, Any], labels: dict[str, str]) -> tuple[list[str], bool]:
     fields, cut = [], False
     for key, value in item.items():
@@ -292,7 +329,9 @@ def _result_fields(item: dict[str, Any], labels: dict[str, str]) -> tuple[list[s
 
 def full_result_messages(result_json: str) -> list[Message]:
     """The whole result, pretty-printed in code blocks, split across as many messages as it takes."""
-    pretty = escape(json.dumps(json.loads(result_json), indent=2, ensure_ascii=False))
+    raw = json.dumps(json.loads(result_json), indent=2, ensure_ascii=False)
+    # Inside a code block nothing formats but a backtick fence; hidden characters are shown as usual.
+    pretty = entities(code_block_text(reveal(raw)))
     chunks = [pretty[i : i + FULL_RESULT_CHUNK] for i in range(0, len(pretty), FULL_RESULT_CHUNK)] or [""]
     # Cut only on chunk boundaries that do not split an entity: move the split back before any '&'.
     fixed: list[str] = []
@@ -340,7 +379,7 @@ def describe_failure(error: BotError, stage: Stage) -> str:  # noqa: PLR0911 - o
 
 def failure_message(title: str, error: BotError, stage: Stage) -> Message:
     text = f":warning: *{escape(title)}*\n{describe_failure(error, stage)}"
-    return _message(f"{title}: failed", [_section(text)])
+    return _message(escape(f"{title}: failed"), [_section(text)])
 
 
 # What to tell a person when Slack refuses to post where they asked, by Slack's error code.
@@ -382,7 +421,7 @@ def outcome_unknown_message(preview: Preview, why: str, execution_log_id: str = 
         f"The action may or may not have run. {CHECK_WHERE}",
     ]
     blocks = [_section("\n".join(lines)), _context(f"execution_log_id `{escape(log_id)}`")]
-    return _message(f"{preview.result.action_used}: outcome unknown", blocks)
+    return _message(escape(f"{preview.result.action_used}: outcome unknown"), blocks)
 
 
 def short_outcome_message(preview: Preview, result: ActionResult) -> Message:
@@ -398,7 +437,9 @@ def short_outcome_message(preview: Preview, result: ActionResult) -> Message:
         {"type": "actions", "block_id": "zap_result", "elements": [button]},
         _context(f"execution_log_id `{escape(result.execution_log_id)}`"),
     ]
-    return _message(f"{result.action_used or preview.result.action_used}: {result.status.value}", blocks)
+    return _message(
+        escape(f"{result.action_used or preview.result.action_used}: {result.status.value}"), blocks
+    )
 
 
 def undelivered_message(preview: Preview, outcome: Message) -> Message:
