@@ -25,7 +25,7 @@ from bot.approvals import Approvals
 from bot.audit import Audit
 from bot.errors import BotError, StoreError, UsageError, ZapierAuthError
 from bot.logs import configure_logging, new_request_id, redacted_url, secret_values
-from bot.messages import USAGE, escape
+from bot.messages import USAGE, entities
 from bot.parsing import HelpCommand, PlainCommand, SubCommand, parse_command
 from bot.plaintext import message_to_text, mrkdwn_to_text
 from bot.ratings.delivery import DeliveryTiming
@@ -165,7 +165,7 @@ class Console:
         new_request_id()
         try:
             # Slack escapes &, < and > in what people type; do the same, so `<b>` is text, not a link.
-            parsed = parse_command(escape(text))
+            parsed = parse_command(entities(text))
         except UsageError as exc:
             self.say(f"⚠️ {mrkdwn_to_text(exc.problem)}\nType `help` for the grammar and examples.")
             return

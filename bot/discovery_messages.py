@@ -9,9 +9,10 @@ from typing import Any
 
 from bot.actions import ActionRequest, ActionType, Param, ParamMode
 from bot.discovery import ActionChoice, AppChoice, Candidates
-from bot.messages import MAX_BLOCKS, Message, clip, escape, preview_message, user
+from bot.messages import MAX_BLOCKS, Message, clip, entities, escape, preview_message, user
 from bot.records import Preview
 from bot.shortcuts import Shortcut
+from bot.text_safety import reveal
 
 SWITCH = "zap_switch_"  # + the candidate's index: one action_id per button, as Slack requires in a block
 BUTTON_CHARS = 75
@@ -43,8 +44,9 @@ def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
 
 
 def _code(text: str) -> str:
-    # Backticks cannot be escaped inside a code span; a stray one would only end the span early.
-    return "`" + escape(text).replace("`", "'") + "`"
+    # A `/zap` line people copy: nothing formats inside a code span, so only hidden characters are shown
+    # and `&<>` escaped. Backticks cannot be escaped there; a stray one would only end the span early.
+    return "`" + entities(reveal(text)).replace("`", "'") + "`"
 
 
 # /zap lines -----------------------------------------------------------------------------------------
@@ -96,7 +98,7 @@ def guessed_preview_message(preview: Preview, candidates: Candidates, *, note: s
                 "elements": [
                     {
                         "type": "button",
-                        "text": {"type": "plain_text", "text": clip(choice.name, BUTTON_CHARS)},
+                        "text": {"type": "plain_text", "text": clip(reveal(choice.name), BUTTON_CHARS)},
                         "action_id": f"{SWITCH}{index}",
                         "value": f"{preview.id}:{index}",
                     }

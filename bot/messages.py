@@ -46,7 +46,7 @@ FULL_RESULT_CHUNK = 2900
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{1,20}$")
 # The tail of a cut that would leave half an entity (`&am`) or half a marker (`&lt;U+20`) behind.
-_PARTIAL_ENTITY = re.compile(r"(?:&lt;U\+[0-9A-F]{0,6}(?:&(?:g|gt)?)?|&[a-z]{0,4})$")
+_PARTIAL_ENTITY = re.compile(r"(?:&lt;(?:U(?:\+[0-9A-F]{0,6}(?:&(?:g|gt)?)?)?)?|&[a-z]{0,4})$")
 
 USAGE = """*Usage:* `/zap APP ACTION[:TYPE] [PARAM]... INSTRUCTIONS`
 • `TYPE` is `write` (the default), `search`, `read` or `read_bulk`.

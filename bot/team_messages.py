@@ -25,6 +25,7 @@ from bot.messages import (
 )
 from bot.policy import ConfirmBy, Denial
 from bot.records import Preview
+from bot.text_safety import has_hidden, reveal
 
 EDIT_VIEW = "zap_edit_view"
 EDIT_INPUT = "value"
@@ -147,6 +148,12 @@ def edited_text(preview: Preview, changed: tuple[str, ...]) -> str:
     )
 
 
+HIDDEN_IN_FORM = (
+    ":warning: Some values hold hidden characters (the preview shows them as `&lt;U+…&gt;`); "
+    "they are kept unless you change those values."
+)
+
+
 def edit_modal(preview: Preview) -> dict[str, Any]:
     """The Edit form: one text field per param the preview shows, filled with the value it shows."""
     values = {k: v for k, v in editable_params(preview).items() if len(k) <= MAX_KEY_CHARS}
@@ -156,7 +163,7 @@ def edit_modal(preview: Preview) -> dict[str, Any]:
         "are worked out again. Saving makes a new preview, and approvals given so far are discarded."
     )
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
-    for key, value in list(values.items())[: MODAL_BLOCKS - 2]:
+    for key, value in list(values.items())[: MODAL_BLOCKS - 3]:
         element: dict[str, Any] = {
             "type": "plain_text_input",
             "action_id": EDIT_INPUT,
@@ -170,8 +177,17 @@ def edit_modal(preview: Preview) -> dict[str, Any]:
                 "type": "input",
                 "block_id": EDIT_BLOCK_PREFIX + key,
                 "optional": True,
-                "label": {"type": "plain_text", "text": key},
+                "label": {"type": "plain_text", "text": reveal(key)},
                 "element": element,
+            }
+        )
+    if any(has_hidden(value) for value in values.values()):
+        # The field holds the value exactly (saving it unchanged keeps it), so its hidden characters
+        # stay invisible in it: say so.
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": HIDDEN_IN_FORM, "verbatim": True}],
             }
         )
     shown = dict.fromkeys([*preview.request.params, *preview.result.resolved_params])
