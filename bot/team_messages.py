@@ -17,8 +17,10 @@ from bot.messages import (
     SECTION_CHARS,
     Message,
     clip,
+    code,
     confirmers,
     escape,
+    flat,
     group,
     notice_message,
     user,
@@ -43,15 +45,15 @@ POLICY = "the channel's confirmation policy"
 
 
 def _action(app: str, action: str) -> str:
-    return f"`{escape(app)} {escape(action)}`"
+    return f"`{code(app)} {code(action)}`"
 
 
 def denied_text(request: ActionRequest, denial: Denial) -> str:
     what = _action(request.app, request.action)
     if denial.denied_by is not None:
-        why = f"the channel's policy denies `{escape(str(denial.denied_by))}`"
+        why = f"the channel's policy denies `{code(str(denial.denied_by))}`"
     elif denial.allowed:
-        why = "the channel's policy allows only " + ", ".join(f"`{escape(str(t))}`" for t in denial.allowed)
+        why = "the channel's policy allows only " + ", ".join(f"`{code(str(t))}`" for t in denial.allowed)
     else:
         why = "the channel's policy allows no actions here"
     return f":no_entry: {what} may not be run in this channel: {why}. Nothing was run."
@@ -141,7 +143,7 @@ def edit_outcome_text(outcome: str) -> str:
 
 
 def edited_text(preview: Preview, changed: tuple[str, ...]) -> str:
-    keys = ", ".join(f"`{escape(k)}`" for k in changed)
+    keys = ", ".join(f"`{code(k)}`" for k in changed)
     return (
         f":pencil2: The preview now uses your value for {keys}. Approvals given before were discarded; "
         "it needs confirming again."
@@ -158,7 +160,7 @@ def edit_modal(preview: Preview) -> dict[str, Any]:
     """The Edit form: one text field per param the preview shows, filled with the value it shows."""
     values = {k: v for k, v in editable_params(preview).items() if len(k) <= MAX_KEY_CHARS}
     intro = (
-        f"*{escape(preview.request.app)}* · *{escape(preview.result.action_used)}*\n"
+        f"*{flat(preview.request.app)}* · *{flat(preview.result.action_used)}*\n"
         "A value you change is used exactly as you write it; clear one to leave it empty. The other params "
         "are worked out again. Saving makes a new preview, and approvals given so far are discarded."
     )
@@ -193,7 +195,7 @@ def edit_modal(preview: Preview) -> dict[str, Any]:
     shown = dict.fromkeys([*preview.request.params, *preview.result.resolved_params])
     fixed = [k for k in shown if k not in values]
     if fixed:
-        names = ", ".join(f"`{escape(k)}`" for k in fixed)
+        names = ", ".join(f"`{code(k)}`" for k in fixed)
         blocks.append(
             {
                 "type": "context",
@@ -249,9 +251,9 @@ def audit_line(entry: AuditEntry) -> str:
     if entry.app or entry.action:
         parts.append(_action(entry.app, entry.action))
     if entry.execution_log_id:
-        parts.append(f"`{escape(entry.execution_log_id)}`")
+        parts.append(f"`{code(entry.execution_log_id)}`")
     if entry.detail:
-        parts.append(clip(escape(entry.detail), 200))
+        parts.append(clip(flat(entry.detail), 200))
     return " · ".join(parts)
 
 
