@@ -106,6 +106,10 @@ def create_web_app(
     async def slack_events(request: web.Request) -> web.Response:
         if deps.tasks.give_way is not None:
             deps.tasks.give_way.request_arrived()
+        if signing_secret and not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+            # Bolt's verifier would raise on int() (a 500); no Slack request lacks a numeric timestamp.
+            log.warning("refused a request without a valid X-Slack-Request-Timestamp")
+            return web.json_response({"error": "invalid request"}, status=401)
         try:
             raw = await request.text()
             for path in fast:
