@@ -1,8 +1,7 @@
 """Fuzzing the Slack edge: request shapes Slack documents (slash commands, Events API callbacks of known,
 unhandled and unknown types, block_actions, view_submission, shortcuts, options), with any field left out
-or replaced by any JSON, and garbage bodies, signed and unsigned, through the bot's real HTTP endpoint; and
-Socket Mode envelopes through the stand-in's WebSocket. Zero 5xx, no unsigned request accepted, every
-envelope acked, and no log record at ERROR or with a traceback."""
+or replaced by any JSON, and garbage bodies, signed and unsigned, through the bot's real HTTP endpoint.
+Zero 5xx, no unsigned request accepted, and no log record at ERROR or with a traceback."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,13 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.settings import Settings
 from tests.bot_server import SIGNING_SECRET, RunningBot
 from tests.fakes.slack_server import FakeSlack
-from tests.fakes.zapier_server import FakeZapier
 from tests.fuzz_support import IDS, JSON, TEXT, fuzz_settings, problems_in_logs, settled
 from tests.slack_requests import APP_ID, BOT_USER_ID, VERIFICATION_TOKEN
-from tests.socket_bot import running_socket_bot, socket_settings
 
 ACTION_IDS = [
     "zap_confirm",
@@ -60,7 +56,7 @@ COMMAND_TEXT = st.one_of(
     TEXT.map(lambda t: f"show me the payload {t}"),  # Bolt's form-parsing bug
 )
 
-CASES = {"signed": 0, "unsigned": 0, "socket": 0}
+CASES = {"signed": 0, "unsigned": 0}
 
 
 @st.composite
@@ -232,8 +228,7 @@ def _report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(
-            f"fuzz (Slack): {CASES['signed']} signed and {CASES['unsigned']} unsigned HTTP requests, "
-            f"{CASES['socket']} Socket Mode envelopes"
+            f"fuzz (Slack): {CASES['signed']} signed and {CASES['unsigned']} unsigned HTTP requests"
         )
 
 
@@ -259,43 +254,3 @@ async def test_any_slack_request_gets_a_4xx_or_2xx_and_logs_no_error(
         assert 400 <= status < 500, (how, status, body)
     await settled(http_session, bot.url)
     assert problems_in_logs(caplog) == [], body
-
-
-@fuzz_settings(default=60)
-@given(data=st.data())
-async def test_any_socket_mode_envelope_is_acked_and_logs_no_error(
-    socket_bot: RunningBot,
-    fake_slack: FakeSlack,
-    http_session: aiohttp.ClientSession,
-    caplog: pytest.LogCaptureFixture,
-    data: st.DataObject,
-) -> None:
-    """Socket Mode envelopes of every type Slack documents (and unknown ones), with the same payloads as
-    over HTTP, mutated: each is acked, and nothing at ERROR (or with a traceback) reaches the logs."""
-    kind = data.draw(st.sampled_from(["events_api", "interactive", "slash_commands", "hello_unknown"]))
-    payload: Any
-    if kind == "events_api":
-        payload = data.draw(event_envelope())
-    elif kind == "interactive":
-        payload = data.draw(interactive_payload())
-    elif kind == "slash_commands":
-        payload = {k: str(v) for k, v in data.draw(command_fields()).items()}
-    else:
-        payload = data.draw(JSON)
-    if data.draw(st.booleans()):
-        payload = data.draw(JSON)  # the payload itself of any shape
-    envelope_id = await fake_slack.socket.send(kind, payload, accepts_response_payload=False)
-    await fake_slack.socket.wait_for_ack(envelope_id)
-    CASES["socket"] += 1
-    await settled(http_session, socket_bot.url)
-    assert problems_in_logs(caplog) == [], payload
-
-
-@pytest.fixture
-async def socket_bot(
-    fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_url: str, http_session: aiohttp.ClientSession
-) -> AsyncIterator[RunningBot]:
-    """The real bot in Socket Mode, connected to the stand-in's WebSocket."""
-    settings: Settings = socket_settings(fake_slack, fake_zapier, redis_url)
-    async with running_socket_bot(settings, http_session, fake_slack) as running:
-        yield running
