@@ -87,7 +87,7 @@ def command_fields(draw: st.DrawFn) -> dict[str, Any]:
                 "text": draw(COMMAND_TEXT),
                 "api_app_id": APP_ID,
                 "is_enterprise_install": "false",
-                "response_url": "http://127.0.0.1:9/never",  # replaced by the stand-in's URL in slack_request()
+                "response_url": "http://127.0.0.1:9/never",  # slack_request() puts the stand-in's
                 "trigger_id": draw(TEXT),
             }
         )
@@ -240,6 +240,7 @@ async def test_any_slack_request_gets_a_4xx_or_2xx_and_logs_no_error(
     http_session: aiohttp.ClientSession,
     fake_slack: FakeSlack,
     caplog: pytest.LogCaptureFixture,
+    *,
     request: st.DataObject,
     how: str,
 ) -> None:
