@@ -120,7 +120,8 @@ def test_joiners_and_tags_that_are_not_part_of_an_emoji_are_marked() -> None:
 @given(st.text(alphabet=st.characters(codec=None, exclude_characters=set(LOOKALIKES.values()))))
 def test_a_flat_value_has_nothing_hidden_no_markup_and_loses_nothing(text: str) -> None:
     """For any text shown as a value: the shown form has no hidden character, no `<` (no mention or
-    link), no backtick, no line that starts a quote, and a `*`, `_` or `~` only inside a word (where Slack does not format);
+    link), no backtick, no line that starts a quote, and a `*`, `_` or `~` only inside a word (where
+    Slack does not format);
     and mapping the look-alikes back and undoing the entities gives exactly the revealed text."""
     out = flat(text)
     assert not has_hidden(out) and not has_hidden(escape(text))
