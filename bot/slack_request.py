@@ -53,6 +53,13 @@ _OBJECT_LISTS = ("authorizations", "actions")  # and these as lists of objects
 _OBJECTS_OR_IDS = ("user", "team", "channel", "container", "message", "enterprise")
 
 
+_STRINGS = ("type", "action_id", "callback_id", "block_id")  # Bolt matches these as text
+
+
+def _strings(fields: dict[str, Any], *keys: str) -> bool:
+    return all(isinstance(fields.get(k), str) for k in keys if k in fields)
+
+
 def well_formed(body: dict[str, Any]) -> dict[str, Any]:
     """`body` without the top-level fields whose type no Slack request has (found by fuzzing: an `event`
     that is a list made Bolt's middleware raise). What is left reaches the listeners or Bolt's 404."""
@@ -64,6 +71,13 @@ def well_formed(body: dict[str, Any]) -> dict[str, Any]:
         and not (isinstance(body[k], list) and body[k] and all(isinstance(i, dict) for i in body[k]))
     ]
     bad += [k for k in _OBJECTS_OR_IDS if k in body and not isinstance(body[k], dict | str | None)]
+    bad += [k for k in _STRINGS if k in body and not isinstance(body[k], str)]
+    if "actions" not in bad and any(
+        not _strings(a, "action_id", "block_id") for a in body.get("actions") or []
+    ):
+        bad.append("actions")
+    if "view" not in bad and not _strings(body.get("view") or {}, "callback_id"):
+        bad.append("view")
     return {k: v for k, v in body.items() if k not in bad} if bad else body
 
 
