@@ -83,7 +83,7 @@ async def read_checked(request: web.Request, verifier: SignatureVerifier | None)
     if verifier is not None and not (signature.isascii() and verifier.is_valid(raw, timestamp, signature)):
         return refuse(401, "invalid signature or stale timestamp", request)
     try:
-        body = parse_slack_body(raw, request.content_type)
+        body = well_formed(parse_slack_body(raw, request.content_type))
     except ValueError as exc:
         return refuse(400, f"not a Slack body ({type(exc).__name__})", request)
     return Checked(raw, body, request.content_type, dict(request.headers), request.query_string)
@@ -125,6 +125,37 @@ def parse_form(raw: str) -> dict[str, str]:
     return form
 
 
+_OBJECTS = ("event", "view")  # Bolt reads these as objects without checking
+_OBJECT_LISTS = ("authorizations", "actions")  # and these as lists of objects
+_OBJECTS_OR_IDS = ("user", "team", "channel", "container", "message", "enterprise")
+_STRINGS = ("type", "action_id", "callback_id", "block_id")  # Bolt matches these as text
+
+
+def _strings(fields: dict[str, Any], *keys: str) -> bool:
+    return all(isinstance(fields.get(k), str) for k in keys if k in fields)
+
+
+def well_formed(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` without the top-level fields whose type no Slack request has (found by fuzzing: an `event`
+    that is a list made Bolt's middleware raise). What is left reaches the listeners or Bolt's 404."""
+    bad = [k for k in _OBJECTS if k in body and not isinstance(body[k], dict)]
+    bad += [
+        k
+        for k in _OBJECT_LISTS
+        if k in body
+        and not (isinstance(body[k], list) and body[k] and all(isinstance(i, dict) for i in body[k]))
+    ]
+    bad += [k for k in _OBJECTS_OR_IDS if k in body and not isinstance(body[k], dict | str | None)]
+    bad += [k for k in _STRINGS if k in body and not isinstance(body[k], str)]
+    if "actions" not in bad and any(
+        not _strings(a, "action_id", "block_id") for a in body.get("actions") or []
+    ):
+        bad.append("actions")
+    if "view" not in bad and not _strings(body.get("view") or {}, "callback_id"):
+        bad.append("view")
+    return {k: v for k, v in body.items() if k not in bad} if bad else body
+
+
 class SlackRequest(AsyncBoltRequest):
     """An AsyncBoltRequest whose body is parsed correctly; the raw body is kept for signature checks."""
 
@@ -132,4 +163,9 @@ class SlackRequest(AsyncBoltRequest):
         super().__init__(body=checked.raw, query=checked.query, headers=checked.headers)  # type: ignore[arg-type]
         if checked.body != self.body:
             self.body = checked.body
-            self.context = build_async_context(AsyncBoltContext({}), checked.body)
+            try:
+                self.context = build_async_context(AsyncBoltContext({}), checked.body)
+            except (AttributeError, TypeError, KeyError, IndexError):
+                # A field of a type no Slack request has (e.g. `event.channel` a number): no request.
+                self.body = {}
+                self.context = build_async_context(AsyncBoltContext({}), {})
