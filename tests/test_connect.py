@@ -85,6 +85,7 @@ async def ask(bot: RunningBot, slack: FakeSlack, words: str, key: str, user: str
 
 
 def link_button(message: dict[str, Any]) -> dict[str, Any]:
+    button: dict[str, Any]
     [button] = [
         element
         for block in message.get("blocks") or []

@@ -112,7 +112,7 @@ async def test_each_person_sees_only_previews_they_may_confirm_and_their_own_run
     await bot.slack.reaction("+1", user="U6", channel="C2", ts=result_ts)
     await bot.slack.reaction("-1", user="U7", channel="C2", ts=result_ts)
     log_id = buttons(result)["zap_feedback"]
-    await eventually(lambda: redis_client.hlen(f"zapbot:execution:{log_id}:votes"))  # type: ignore[arg-type]
+    await eventually(lambda: redis_client.hlen(f"zapbot:execution:{log_id}:votes"))
 
     u5 = await open_home(bot, fake_slack, "U5")
     shown = {(button["action_id"], button.get("value")) for _, button in home_buttons(u5)}
