@@ -33,6 +33,7 @@ from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
 from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings
 from bot.ratings.store import RatingStore
+from bot.runs.credentials import Credentials
 from bot.runs.lifecycle import Runs
 from bot.runs.limits import Limits, Rate
 from bot.runs.outbox import Outbox
@@ -64,6 +65,7 @@ def _runs(
     audit: Audit,
     approvals: Approvals,
     access: SlackAccess,
+    credentials: Credentials,
 ) -> Runs:
     """The run lifecycle, showing runs in Slack through a client of its own: one without the client's
     retries, because the outbox re-queues a refused send instead of sleeping on it."""
@@ -72,7 +74,12 @@ def _runs(
         slack_client(token, settings.slack_api_url, slack_http, metrics, retries=False, access=access)
     )
     service = ZapService(
-        zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy, metrics=metrics
+        zapier,
+        store,
+        preview_ttl=settings.preview_ttl_seconds,
+        policy=policy,
+        metrics=metrics,
+        credentials=credentials,
     )
     limits = Limits(
         store,
@@ -180,6 +187,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         audit=audit,
         approvals=approvals,
         access=access,
+        credentials=Credentials(accounts),
     )
     ratings = Ratings(
         rating_store,

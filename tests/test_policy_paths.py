@@ -23,6 +23,7 @@ from bot.runs.lifecycle import CANDIDATES_FIELD, Runs
 from bot.runs.outbox import Outbox
 from bot.runs.service import Where, ZapService
 from bot.store import connect
+from bot.zapier.client import Auth
 
 REQUESTER, APPROVER, BYSTANDER = "UREQ", "UAPP", "UBYS"
 POLICIES = {
@@ -49,7 +50,7 @@ def allowed(policy: str, action: str, who: str) -> bool:
 class Previews:
     """An AI Actions backend (bot/actions.py `ActionsBackend`) that previews and runs anything."""
 
-    async def preview(self, request: ActionRequest) -> ActionResult:
+    async def preview(self, request: ActionRequest, *, auth: Auth | None = None) -> ActionResult:
         return ActionResult(
             execution_log_id="01HPREVIEW",
             action_used=request.action,
@@ -57,7 +58,9 @@ class Previews:
             resolved_params={"text": "hi"},
         )
 
-    async def execute(self, request: ActionRequest, *, skip_param_guessing: bool) -> ActionResult:
+    async def execute(
+        self, request: ActionRequest, *, skip_param_guessing: bool, auth: Auth | None = None
+    ) -> ActionResult:
         return ActionResult(execution_log_id="01HRUN", action_used=request.action, status=RunStatus.SUCCESS)
 
     async def rate(self, execution_log_id: str, rating: int, feedback: str | None = None) -> None:

@@ -19,12 +19,13 @@ from bot.runs.lifecycle import Runs
 from bot.runs.outbox import Outbox
 from bot.runs.service import Where, ZapService
 from bot.store import connect
+from bot.zapier.client import Auth
 
 
 class BrokenAtRun:
     """An AI Actions backend (bot/actions.py `ActionsBackend`) whose run fails in a way no code expects."""
 
-    async def preview(self, request: ActionRequest) -> ActionResult:
+    async def preview(self, request: ActionRequest, *, auth: Auth | None = None) -> ActionResult:
         return ActionResult(
             execution_log_id="01HPREVIEW",
             action_used="Send Message",
@@ -32,7 +33,9 @@ class BrokenAtRun:
             resolved_params={"text": "hi"},
         )
 
-    async def execute(self, request: ActionRequest, *, skip_param_guessing: bool) -> ActionResult:
+    async def execute(
+        self, request: ActionRequest, *, skip_param_guessing: bool, auth: Auth | None = None
+    ) -> ActionResult:
         raise RuntimeError("a bug nobody foresaw")
 
     async def rate(self, execution_log_id: str, rating: int, feedback: str | None = None) -> None:

@@ -41,6 +41,9 @@ _TARGET = re.compile(r"^(?P<app>[A-Za-z][A-Za-z0-9_]*)(?:\.(?P<action>[A-Za-z0-9
 ConfirmKind = Literal["anyone", "requester", "others", "listed"]
 
 
+RunAs = Literal["requester", "confirmer", "shared"]
+
+
 class PolicyError(BotError):
     """The policy file cannot be used; the message names the file, the line and the reason."""
 
@@ -115,6 +118,9 @@ class Rule:
     auto_run: frozenset[ActionType] = frozenset()
     allow: tuple[Target, ...] | None = None  # None: every app and action
     deny: tuple[Target, ...] = ()
+    # Whose Zapier account runs it: requester, confirmer or shared; None: requester with per-user
+    # accounts on (bot/accounts/), else shared (bot/runs/credentials.py decides).
+    run_as: RunAs | None = None
 
     def denial(self, app: str, action: str) -> Denial | None:
         for target in self.deny:
@@ -201,6 +207,7 @@ class _Settings(BaseModel):
     auto_run: Annotated[frozenset[ActionType], PlainValidator(_action_types)] | None = None
     allow: Annotated[tuple[Target, ...], PlainValidator(_targets)] | None = None
     deny: Annotated[tuple[Target, ...], PlainValidator(_targets)] | None = None
+    run_as: RunAs | None = None
 
 
 class _Narrow(_Settings):
@@ -300,7 +307,7 @@ def _merge(layers: Iterable[_Settings]) -> Rule:
     values: dict[str, Any] = {}
     deny: list[Target] = []
     for layer in layers:
-        for name in ("confirm_by", "approvals", "expires", "auto_run", "allow"):
+        for name in ("confirm_by", "approvals", "expires", "auto_run", "allow", "run_as"):
             if (value := getattr(layer, name)) is not None:
                 values[name] = value
         deny.extend(layer.deny or ())

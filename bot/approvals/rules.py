@@ -4,11 +4,11 @@ groups come through a `GroupDirectory` the edge provides; Redis through the `Tea
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.actions import ActionsBackend, Param, ParamMode, RunStatus
+from bot.actions import ActionRequest, ActionResult, ActionsBackend, Param, ParamMode, RunStatus
 from bot.approvals.policy import ConfirmBy
 from bot.approvals.store import ApproveResult, TeamStore
 from bot.errors import BotError
@@ -100,7 +100,15 @@ class Approvals:
             now=self._clock(),
         )
 
-    async def edit(self, preview: Preview, seen: str, where: Where, values: dict[str, str]) -> EditOutcome:
+    async def edit(
+        self,
+        preview: Preview,
+        seen: str,
+        where: Where,
+        values: dict[str, str],
+        *,
+        preview_again: Callable[[ActionRequest], Awaitable[ActionResult]] | None = None,
+    ) -> EditOutcome:
         """Lock the changed values, preview again, and put the new preview in place of the one whose
         fingerprint the editor saw (`seen`). Approvals given so far are discarded. Raises BotError when
         Zapier fails and `PreviewRefused` when it will not preview the edited request."""
@@ -112,7 +120,8 @@ class Approvals:
         if not changes:
             return EditOutcome("unchanged")
         request = replace(preview.request, params={**preview.request.params, **changes})
-        result = await self._backend.preview(request)
+        # `preview_again` asks with the account the preview runs with (bot/runs/credentials.py).
+        result = await (preview_again or self._backend.preview)(request)
         if result.status not in (RunStatus.PREVIEW, RunStatus.SUCCESS):
             raise PreviewRefused(result)
         now = self._clock()

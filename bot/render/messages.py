@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any, Literal
 
+from bot.accounts.errors import AccountError
 from bot.actions import ActionResult, ParamMode, RunStatus
 from bot.approvals.policy import ConfirmBy
 from bot.errors import (
@@ -170,6 +171,8 @@ def preview_message(preview: Preview, *, closed: str | None = None) -> Message:
                 f"`{escape(preview.result.execution_log_id)}`"
             )
         )
+        if account := account_text(preview):
+            blocks.append(_context(account))
         blocks.append(
             {
                 "type": "actions",
@@ -186,6 +189,29 @@ def preview_message(preview: Preview, *, closed: str | None = None) -> Message:
         blocks.append(_context(closed))
     text = f"Preview: {preview.request.app} · {preview.result.action_used}"
     return _message(escape(text), blocks)
+
+
+def account_text(preview: Preview) -> str:
+    """Whose Zapier account will run it (the policy's `run_as`); "" for the shared account."""
+    if preview.run_as == "requester":
+        return f":bust_in_silhouette: Runs with {user(preview.requested_by)}'s own Zapier account."
+    if preview.run_as == "confirmer":
+        return ":bust_in_silhouette: Runs with the Zapier account of the person who confirms it."
+    return ""
+
+
+def connect_message(url: str | None, why: str) -> Message:
+    """A person must connect (or reconnect) their Zapier account: why, and the button to do it."""
+    blocks: list[dict[str, Any]] = [_section(f":link: {why} Nothing was sent to Zapier.")]
+    if url:
+        button = {
+            "type": "button",
+            "action_id": "zap_connect_link",
+            "text": {"type": "plain_text", "text": "Connect your Zapier account"},
+            "url": url,
+        }
+        blocks.append({"type": "actions", "block_id": "zap_connect", "elements": [button]})
+    return _message(why, blocks)
 
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
@@ -341,6 +367,11 @@ def describe_failure(error: BotError, stage: Stage) -> str:  # noqa: PLR0911 - o
         return f"Zapier had an internal error (HTTP {error.status_code}). {ran or unknown}"
     if isinstance(error, ZapierResponseError):
         return f"Zapier's answer could not be read. {ran or unknown}"
+    if isinstance(error, AccountError):
+        return (
+            f"zapbot could not use the Zapier account this runs with ({escape(str(error))}). "
+            "Nothing was sent to Zapier; connect it with `/zap connect`, then try again."
+        )
     if isinstance(error, StoreError):
         return "zapbot is temporarily unavailable (its database did not answer). Nothing was run; try later."
     return f"Something went wrong. {ran or unknown}"

@@ -16,8 +16,10 @@ import secrets
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
+from bot.accounts.errors import AccountError, NotConnected, ReconnectNeeded
 from bot.actions import ActionRequest, ActionResult, RunStatus
 from bot.approvals.audit import Audit, Step
 from bot.approvals.messages import (
@@ -42,6 +44,7 @@ from bot.ops.metrics import Metrics
 from bot.render.messages import (
     cancelled_note,
     confirmed_note,
+    connect_message,
     delivery_problem,
     describe_failure,
     escape,
@@ -103,7 +106,7 @@ class Ended:
 
     @classmethod
     def from_error(cls, exc: BotError) -> Ended:
-        if isinstance(exc, ZapierAuthError | ZapierRejected):  # refused before anything ran
+        if isinstance(exc, ZapierAuthError | ZapierRejected | AccountError):  # refused before anything ran
             return cls(PreviewState.FAILED, error=exc)
         return cls(PreviewState.UNKNOWN, error=exc, why=describe_failure(exc, "run"), reason="zapier")
 
@@ -193,21 +196,8 @@ class Runs:
                 preview = await self.service.preview(request, where)
             finally:
                 await requested
-        except PolicyDenied as exc:
-            await self.audit.append(Step.DENIED, **what, app=request.app, action=request.action)
-            await person.say(denied_text(request, exc.denial) + hint)
-            return None
-        except PreviewRefused as exc:
-            said = escape(exc.result.error or exc.result.status.value)
-            await person.say(f":warning: Zapier could not preview `{title}`: {said}. Nothing was run.{hint}")
-            return None
-        except BotError as exc:
-            log.warning("preview of %s failed: %s", title, type(exc).__name__)
-            await person.say(f":warning: *Preview of {title}*\n{describe_failure(exc, 'preview')}{hint}")
-            return None
-        except Exception:
-            log.exception("preview of %s failed unexpectedly", title)
-            await person.say(f":warning: *Preview of {title}*\nSomething went wrong. Nothing was run.{hint}")
+        except Exception as exc:  # each kind is told in its own words (`_no_preview`)
+            await self._no_preview(exc, request, where, person, title=title, hint=hint)
             return None
         finally:
             await self._done_asking(asking.id)
@@ -226,6 +216,40 @@ class Runs:
         log.info("%s in %s is over the request limit; told to wait %.0f s", where.user, where.channel, wait)
         await person.say(slow_down_text(wait))
         return False
+
+    async def _no_preview(
+        self, exc: Exception, request: ActionRequest, where: Where, person: Person, *, title: str, hint: str
+    ) -> None:
+        """Tell the person why there is no preview (a preview never runs the action: "nothing was run")."""
+        if isinstance(exc, NotConnected | ReconnectNeeded):
+            await self._ask_to_connect(where, person, exc)
+        elif isinstance(exc, PolicyDenied):
+            what = {"who": where.user, "team": where.team, "channel": where.channel}
+            await self.audit.append(Step.DENIED, **what, app=request.app, action=request.action)
+            await person.say(denied_text(request, exc.denial) + hint)
+        elif isinstance(exc, PreviewRefused):
+            said = escape(exc.result.error or exc.result.status.value)
+            await person.say(f":warning: Zapier could not preview `{title}`: {said}. Nothing was run.{hint}")
+        elif isinstance(exc, BotError):
+            log.warning("preview of %s failed: %s", title, type(exc).__name__)
+            await person.say(f":warning: *Preview of {title}*\n{describe_failure(exc, 'preview')}{hint}")
+        else:
+            log.error("preview of %s failed unexpectedly", title, exc_info=exc)
+            await person.say(f":warning: *Preview of {title}*\nSomething went wrong. Nothing was run.{hint}")
+
+    async def _ask_to_connect(self, where: Where, person: Person, exc: BotError) -> None:
+        """The person's own Zapier account is needed and not usable: say so, with the connect button."""
+        again = isinstance(exc, ReconnectNeeded)
+        why = (
+            "Your Zapier account must be connected again." if again else "Connect your Zapier account first:"
+        )
+        why += " This action runs with your own account."
+        try:
+            url = await self.service.credentials.connect_url(where.team, where.user)
+        except BotError as failed:
+            log.warning("could not make a connect link: %s", failed)
+            url = None
+        await person.send(connect_message(url, why))
 
     async def _done_asking(self, asking_id: str) -> None:
         if asking_id not in self.asking:
@@ -318,6 +342,11 @@ class Runs:
             if refusal is not None:
                 await self.audit.preview_step(Step.REFUSED, preview, who=where.user, detail="may not confirm")
                 await person.say(refusal_text(refusal, "confirm"))
+                return None
+            if preview.run_as == "confirmer" and not await self.service.credentials.ready(
+                where.team, where.user
+            ):
+                await self._ask_to_connect(where, person, NotConnected(where.team, where.user))
                 return None
         result = await self.approvals.approve(preview_id, fingerprint, where)
         if result.preview is not None and await self._answered_here(result, result.preview, where, person):
@@ -518,7 +547,8 @@ class Runs:
             where = replace(where, team=preview.team)
             if not await self.may_change(preview, where.user, "edit", person):
                 return
-            outcome = await self.approvals.edit(preview, seen, where, values)
+            edited_again = partial(self.service.preview_again, preview)
+            outcome = await self.approvals.edit(preview, seen, where, values, preview_again=edited_again)
         except PreviewRefused as exc:
             said = escape(exc.result.error or exc.result.status.value)
             await person.say(

@@ -82,6 +82,7 @@ class Preview:
     request_id: str = ""  # the log request id of the command, so a confirm on any replica logs the same
     outcome_detail: str = ""  # why a run ended as it did, in the bot's words (e.g. why it is unknown)
     run_log_id: str = ""  # the execution_log_id of the confirmed run (the preview's is in `result`)
+    run_as: str = "shared"  # whose Zapier account: requester, confirmer or shared (bot/runs/credentials.py)
 
     def to_fields(self) -> dict[str, str]:
         return {
@@ -106,6 +107,7 @@ class Preview:
             "request_id": self.request_id,
             "outcome_detail": self.outcome_detail,
             "run_log_id": self.run_log_id,
+            "run_as": self.run_as,
         }
 
     @classmethod
@@ -131,6 +133,7 @@ class Preview:
             request_id=fields.get("request_id", ""),
             outcome_detail=fields.get("outcome_detail", ""),
             run_log_id=fields.get("run_log_id", ""),
+            run_as=fields.get("run_as", "shared"),
         )
 
 
