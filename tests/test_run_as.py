@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.accounts import Accounts, build_accounts
+from bot.accounts import Accounts, Connected, build_accounts
 from bot.settings import Settings
 from bot.store import connect
 from bot.zapier.client import new_http_client
@@ -50,11 +50,18 @@ async def bot_with(
     accounts = build_accounts(settings, redis, client)
     assert accounts is not None
     try:
-        async with running_bot(settings, http, fake_slack.response_url_base) as bot:
+        # No "connected" DMs (tests/test_connect.py covers them): these tests count the channel's posts.
+        async with running_bot(
+            settings, http, fake_slack.response_url_base, account_connected=_not_told
+        ) as bot:
             yield bot, accounts
     finally:
         await client.aclose()
         await redis.aclose()
+
+
+async def _not_told(connected: Connected) -> None:
+    """A notifier that tells nobody."""
 
 
 async def connect_person(

@@ -70,6 +70,7 @@ person, or for someone else than you); *Edit* changes its params; *Cancel* drops
 (also :x:, :no_entry:…); the vote goes to Zapier with the execution. *Feedback* adds words to it.
 • `/zap ratings [APP]` shows how actions have been rated; `/zap audit [N]` the last N steps in this channel \
 (who asked, previewed, approved, ran, rated), only to you.
+• `/zap connect` links your own Zapier account (where this zapbot allows it); `/zap disconnect` unlinks it.
 You will see a preview first; nothing runs until someone clicks *Confirm*."""
 
 
