@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import redis.asyncio
 from cryptography.fernet import Fernet
 
 from bot.accounts import Accounts, Connected, build_accounts
@@ -93,11 +94,12 @@ async def default_bot(
 
 async def test_by_default_the_requesters_account_previews_and_runs_whoever_confirms(
     *,
+    redis_client: redis.asyncio.Redis,
     default_bot: tuple[RunningBot, Accounts], oauth: FakeZapierOAuth, http_session: aiohttp.ClientSession,
     fake_slack: FakeSlack,
 ) -> None:  # fmt: skip
     """Per-user accounts on, no run_as in the policy: Ada's preview and, when Bob confirms, the run both use
-    Ada's own account (never the shared key), and the preview says so."""
+    Ada's own account (never the shared key); the preview says so and the audit trail records it."""
     bot, accounts = default_bot
     for person in (ADA, BOB):
         await connect_person(bot, accounts, oauth, http_session, person)
@@ -108,6 +110,9 @@ async def test_by_default_the_requesters_account_previews_and_runs_whoever_confi
     assert "success" in text_of(posts[1])
     assert accounts_used(oauth, "preview") == [f"{ADA}@example.com"]
     assert accounts_used(oauth, "execute") == [f"{ADA}@example.com"]
+    audit = await redis_client.xrange("zapbot:audit")
+    [confirmed] = [entry for _, entry in audit if entry["step"] == "confirmed"]
+    assert confirmed["who"] == BOB and confirmed["detail"].endswith(f"runs with the Zapier account of {ADA}")
 
 
 async def test_a_person_without_an_account_is_asked_to_connect_and_nothing_is_sent(

@@ -401,7 +401,9 @@ class Runs:
         progress = f"{len(preview.approved_by)}/{preview.approvals_needed}"
         await self.audit.preview_step(Step.APPROVED, preview, who=who, detail=progress)
         approvers = " ".join(preview.approved_by)
-        await self.audit.preview_step(Step.CONFIRMED, preview, who=who, detail=f"approved by {approvers}")
+        account = self.service.credentials.run_account(preview.run_as, preview.requested_by, who) or "shared"
+        detail = f"approved by {approvers}; runs with the Zapier account of {account}"
+        await self.audit.preview_step(Step.CONFIRMED, preview, who=who, detail=detail)
 
     async def may_change(self, preview: Preview, who: str, doing: str, person: Person) -> bool:
         """The policy check every change of a preview passes (cancel, edit, switch): the requester, or
