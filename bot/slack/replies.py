@@ -76,8 +76,10 @@ class Privately:
             await deps.slack.chat_postEphemeral(
                 channel=self.channel, user=self.user, text=message["text"], blocks=message["blocks"], **kwargs
             )
+        except SLACK_FAILURES as exc:
+            # Slack refused, or could not be reached: the person cannot be told; the log is the last place.
+            log.warning("could not send a private message to %s: %s", self.user, slack_error_code(exc))
         except Exception:
-            # The person cannot be told; the log is the last place this can go.
             log.exception("could not send a private message to %s", self.user)
 
     async def say(self, deps: Deps, text: str) -> None:

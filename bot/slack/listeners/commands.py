@@ -137,6 +137,10 @@ def _mentioned(body: dict[str, Any], event: dict[str, Any]) -> tuple[Where, Priv
 
 
 async def _handle_mention(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> None:
+    fields = (event.get("ts"), event.get("channel"), event.get("user"))
+    if not all(isinstance(value, str) and value for value in fields):
+        log.warning("a mention came without its ts, channel or user: nothing started")  # found by fuzzing
+        return
     thread_ts = event.get("thread_ts") or event["ts"]
     where, privately = _mentioned(body, event)
     context = CommandContext(where, privately)
