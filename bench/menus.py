@@ -20,10 +20,10 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.bot_server import running_bot, settings_for
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.zapier_server import FakeZapier
-from tests.redis_process import RedisProcess
+from tests.support.bot_server import running_bot, settings_for
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_server import FakeZapier
+from tests.support.redis_process import RedisProcess
 
 
 def _summary(name: str, millis: list[float]) -> str:

@@ -23,11 +23,11 @@ from pathlib import Path
 import aiohttp
 import redis.asyncio
 
-from tests.bot_server import settings_for
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.zapier_server import FakeZapier
-from tests.rating_helpers import rating_bot, run_to_result, settled
-from tests.redis_process import RedisProcess
+from tests.support.bot_server import settings_for
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_server import FakeZapier
+from tests.support.rating_helpers import rating_bot, run_to_result, settled
+from tests.support.redis_process import RedisProcess
 
 DELAYS = (0.2, 2.0)
 SIZES = (10, 40, 100)

@@ -14,10 +14,11 @@ import pytest
 import redis.asyncio
 
 from bot.settings import Settings
-from tests.bot_server import RunningBot, running_bot, settings_for
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.zapier_server import FakeZapier
-from tests.redis_process import NOT_FOUND, RedisProcess
+from tests.support.bot_server import RunningBot, running_bot, settings_for
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_server import FakeZapier
+from tests.support.redis_process import NOT_FOUND, RedisProcess
+from tests.support.replicas import replica_env
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -79,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 async def fake_slack(request: pytest.FixtureRequest) -> AsyncIterator[FakeSlack]:
     """A running FakeSlack (Web API and response URLs): realistic or polite as the test's marker says,
-    else as ``REALISTIC_BY_DEFAULT`` in tests/fakes/slack_server.py."""
+    else as ``REALISTIC_BY_DEFAULT`` in tests/support/fakes/slack_server.py."""
     realistic = None
     if request.node.get_closest_marker("polite_slack"):
         realistic = False
@@ -123,3 +124,9 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+def env(fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_url: str) -> dict[str, str]:
+    """The environment of an HTTP-mode replica (`python -m bot`): the stand-ins and the test Redis."""
+    return replica_env(fake_slack, fake_zapier, redis_url)

@@ -1,0 +1,352 @@
+"""FakeZapier: a local stand-in for the Zapier AI Actions API v2 that holds every exchange to the spec.
+
+Each request is checked against the vendored OpenAPI document, tests/spec/ (path, method, query parameters,
+JSON body, credentials) and each answer the fake gives is checked too, unless the test marked it ``off_spec``.
+Anything that does not fit lands in ``violations``; the ``fake_zapier`` fixture fails a test that leaves
+any behind. Tests script answers per operation (``script``); otherwise the fake answers like Zapier would.
+Endpoints the spec file does not describe (``zapier_extras``: ``guess``, ``apps``, ``actions``) are checked
+against small JSON schemas of our own instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDict, MultiDict
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_core.validation.request.exceptions import SecurityValidationError
+
+from tests.support.fakes import zapier_extras
+from tests.support.fakes._http import LocalServer, wait_until
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "zapier-ai-actions-v2.openapi.yaml"
+SPEC_HOST = "https://actions.zapier.com"  # the spec's only server: requests are matched as if sent there
+EXECUTE_PATH = re.compile(r"/api/v2/execute/")
+RATE_PATH = re.compile(r"/api/v2/execute/log/(?P<log_id>[^/]+)/rate/")
+AUTH_CHECK_PATH = "/api/v2/auth/check/"
+# Documented by Zapier but not in the spec file: checked minimally here (method, no body, credentials).
+EXTRA_OPERATIONS = {"auth_check"}
+ACCOUNT = {"success": True, "email": "ada@example.com", "name": "Ada Lovelace", "user_id": 4242}
+LABELS = {"text": "Message Text", "message_ts": "Message Timestamp"}
+
+
+@dataclass
+class Reply:
+    """A scripted answer. ``off_spec=True`` says it breaks the spec on purpose: not a violation."""
+
+    status: int = 200
+    json: Any = None
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    off_spec: bool = False
+
+
+class Drop:
+    """A scripted answer: close the connection without answering (the client sees a reset)."""
+
+
+@dataclass
+class ZapierRequest:
+    """One request as received. ``headers`` keys are lower-case."""
+
+    operation: str  # preview, execute, rate, auth_check, an extra (guess, apps, actions) or unknown
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+
+
+@dataclass
+class _SpecRequest:
+    """openapi-core's request protocol for what we received."""
+
+    method: str
+    path: str
+    body: bytes | None
+    content_type: str
+    parameters: RequestParameters
+    host_url: str = SPEC_HOST
+
+
+@dataclass
+class _SpecResponse:
+    """openapi-core's response protocol for what we are about to send."""
+
+    status_code: int
+    data: bytes
+    content_type: str
+    headers: dict[str, str]
+
+
+@cache
+def _load_spec(path: Path) -> OpenAPI:
+    return OpenAPI.from_file_path(str(path))
+
+
+class FakeZapier:
+    """Zapier AI Actions v2 on 127.0.0.1: records, validates, and answers scripted or default replies."""
+
+    def __init__(self, api_key: str = "test-zapier-key", spec_path: Path = SPEC_PATH) -> None:
+        self.api_key = api_key
+        self.requests: list[ZapierRequest] = []
+        self.violations: list[str] = []
+        self.latency = 0.0
+        self._spec = _load_spec(spec_path)
+        self._scripts: dict[str, list[Reply | Drop]] = {}
+        self._log_count = 0
+        self._actions: dict[str, str] = {}  # execution_log_id -> action_used, for rate answers
+        # Served before the spec's operations, unrecorded: e.g. the OAuth endpoints (zapier_oauth.py).
+        self.extra_routes: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {}
+        # Which `Authorization: Bearer` tokens the API accepts besides the API key (zapier_oauth.py).
+        self.accepts_bearer: Callable[[str], bool] = lambda token: False
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._server = LocalServer(app)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``: the base URL to give the Zapier client."""
+        return self._server.url
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def stop(self) -> None:
+        await self._server.stop()
+
+    def script(self, operation: str, *replies: Reply | Drop) -> None:
+        """Queue answers for the next requests of ``operation``; once used up, defaults resume."""
+        self._scripts.setdefault(operation, []).extend(replies)
+
+    def unscript(self, operation: str) -> None:
+        """Drop the replies still queued for `operation`: it gets the default answers again."""
+        self._scripts.pop(operation, None)
+
+    def of(self, operation: str) -> list[ZapierRequest]:
+        return [r for r in self.requests if r.operation == operation]
+
+    async def wait_for(self, operation: str, count: int = 1, timeout: float = 5.0) -> list[ZapierRequest]:  # noqa: ASYNC109
+        """Wait until ``count`` requests of ``operation`` arrived; AssertionError listing all otherwise."""
+        return await wait_until(lambda: self.of(operation), count, timeout, self._describe)
+
+    def _describe(self) -> str:
+        return ", ".join(f"{r.operation} {r.method} {r.path}" for r in self.requests) or "nothing"
+
+    # ---- one request ----------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if (route := self.extra_routes.get(request.path)) is not None:
+            return await route(request)
+        raw = await request.read()
+        record = ZapierRequest(
+            operation=_operation(request),
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            json=_json_or_none(raw),
+        )
+        self.requests.append(record)
+        spec_request = _SpecRequest(
+            method=request.method.lower(),
+            path=request.path,
+            body=raw or None,
+            content_type=request.headers.get("Content-Type", "").lower(),
+            parameters=RequestParameters(
+                query=MultiDict(request.query), header=CIMultiDict(request.headers), cookie={}
+            ),
+        )
+        extra = zapier_extras.find_extra(record.method, record.path)
+        if extra is not None:
+            problems = zapier_extras.request_problems(extra, record.query, raw, record.json)
+            problems += _credential_problems(record)
+        else:
+            problems = self._request_problems(spec_request, record)
+        self.violations += [f"{record.method} {request.path_qs}: {p}" for p in problems]
+        reply = self._choose_reply(record, problems)
+        await asyncio.sleep(self.latency + (reply.delay if isinstance(reply, Reply) else 0.0))
+        if isinstance(reply, Drop):
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response(status=500)  # never sent: the connection is gone
+        data = reply.body if reply.body is not None else json.dumps(reply.json).encode()
+        content_type = reply.headers.get("Content-Type", "application/json")
+        if not reply.off_spec and extra is not None:
+            answer = [
+                f"answer {reply.status} to {record.operation}: {p}" for p in _extra_answer(extra, reply)
+            ]
+            self.violations += answer
+        elif not reply.off_spec and record.operation not in EXTRA_OPERATIONS:
+            self._check_response(spec_request, record, reply.status, data, content_type)
+        headers = {"Content-Type": content_type, **reply.headers}
+        return web.Response(status=reply.status, body=data, headers=headers)
+
+    def _request_problems(self, spec_request: _SpecRequest, record: ZapierRequest) -> list[str]:
+        if record.operation == "unknown":
+            return [f"no such operation in the spec: {record.method} {record.path}"]
+        if record.operation in EXTRA_OPERATIONS:
+            return _extra_problems(record)
+        with warnings.catch_warnings():
+            # openapi-core cannot check the spec's OAuth scheme and warns; credentials are checked below.
+            warnings.simplefilter("ignore", UserWarning)
+            result = self._spec.unmarshal_request(spec_request)
+        problems = [_explain(e) for e in result.errors if not isinstance(e, SecurityValidationError)]
+        problems += _credential_problems(record)
+        rating = record.query.get("rating")
+        if record.operation == "rate" and rating is not None and rating not in {"-1", "0", "1"}:
+            problems.append(f"rating must be -1, 0 or 1, got {rating!r}")
+        return problems
+
+    def _choose_reply(self, record: ZapierRequest, problems: list[str]) -> Reply | Drop:
+        if record.operation == "unknown":
+            known = EXECUTE_PATH.fullmatch(record.path) or RATE_PATH.fullmatch(record.path)
+            return Reply(405 if known else 404, {"error": "Not found."}, off_spec=True)
+        credentials = {record.headers.get("x-api-key"), record.headers.get("authorization")}
+        bearer = (record.headers.get("authorization") or "").removeprefix("Bearer ")
+        if not credentials & {self.api_key, f"Bearer {self.api_key}"} and not self.accepts_bearer(bearer):
+            return Reply(401, {"error": "Invalid API key."}, off_spec=True)  # real Zapier: not in the spec
+        if rule := _skip_guessing_problem(record):
+            self.violations.append(f"{record.method} {record.path}: {rule}")
+            return Reply(400, {"error": rule})
+        if problems:
+            return Reply(422, {"error": "Invalid request.", "detail": problems})
+        queue = self._scripts.get(record.operation)
+        return queue.pop(0) if queue else self._default(record)
+
+    def _check_response(
+        self, spec_request: _SpecRequest, record: ZapierRequest, status: int, data: bytes, content_type: str
+    ) -> None:
+        response = _SpecResponse(status, data, content_type, {"Content-Type": content_type})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            result = self._spec.unmarshal_response(spec_request, response)
+        self.violations += [f"answer {status} to {record.operation}: {_explain(e)}" for e in result.errors]
+
+    # ---- default answers --------------------------------------------------------------------------
+
+    def _default(self, record: ZapierRequest) -> Reply:
+        if extra := zapier_extras.find_extra(record.method, record.path):
+            status, body = zapier_extras.default_answer(extra, record.path, record.query, record.json)
+            return Reply(status, body)
+        if record.operation == "auth_check":
+            return Reply(json=ACCOUNT)
+        self._log_count += 1
+        if record.operation == "rate":
+            log_id = record.path.split("/")[-3]  # /api/v2/execute/log/{id}/rate/
+            action = self._actions.get(log_id, "Unknown Action")
+            rated = {"execution_log_id": log_id, "action_used": action, "input_params": {}}
+            return Reply(json={**rated, "status": "success"})
+        body: dict[str, Any] = record.json
+        params: dict[str, Any] = body.get("params") or {}
+        resolved = _resolve(params, body["instructions"])
+        log_id = f"01HLOG{self._log_count:06d}"
+        self._actions[log_id] = body["action"].replace("_", " ").title()
+        answer = {
+            "execution_log_id": log_id,
+            "action_used": self._actions[log_id],
+            "input_params": params,
+            "resolved_params": resolved,
+        }
+        if record.operation == "preview":
+            return Reply(json={**answer, "status": "preview", "results": []})
+        result = {"message_ts": f"1700000000.{self._log_count:06d}", **resolved}
+        labels = {key: LABELS.get(key, key.replace("_", " ").title()) for key in result}
+        return Reply(json={**answer, "status": "success", "results": [result], "result_field_labels": labels})
+
+
+def _operation(request: web.Request) -> str:
+    if extra := zapier_extras.find_extra(request.method, request.path):
+        return extra.name
+    if request.method == "GET" and request.path == AUTH_CHECK_PATH:
+        return "auth_check"
+    if request.method != "POST":
+        return "unknown"
+    if EXECUTE_PATH.fullmatch(request.path):
+        return "preview" if request.query.get("preview_only", "").lower() == "true" else "execute"
+    return "rate" if RATE_PATH.fullmatch(request.path) else "unknown"
+
+
+def _credential_problems(record: ZapierRequest) -> list[str]:
+    if "x-api-key" not in record.headers and "authorization" not in record.headers:
+        return ["no credentials: the x-api-key header is missing"]
+    return []
+
+
+def _extra_answer(extra: zapier_extras.ExtraOperation, reply: Reply) -> list[str]:
+    if reply.body is not None:
+        try:
+            body = json.loads(reply.body)
+        except ValueError:
+            return ["the answer is not JSON"]
+    else:
+        body = reply.json
+    return zapier_extras.answer_problems(extra, reply.status, body)
+
+
+def _extra_problems(record: ZapierRequest) -> list[str]:
+    """The minimal contract of an endpoint outside the spec file: credentials, no body, no query."""
+    problems = []
+    if "x-api-key" not in record.headers and "authorization" not in record.headers:
+        problems.append("no credentials: the x-api-key header is missing")
+    if record.json is not None or record.query:
+        problems.append(f"{record.operation} takes no body and no query parameters")
+    return problems
+
+
+def _skip_guessing_problem(record: ZapierRequest) -> str | None:
+    """The spec's prose rule for ``skip_param_guessing``, which its schemas cannot express."""
+    if record.operation not in {"preview", "execute"}:
+        return None
+    if record.query.get("skip_param_guessing", "").lower() != "true":
+        return None
+    if record.operation == "preview":
+        return "skip_param_guessing cannot be combined with preview_only"
+    params = (record.json or {}).get("params") or {}
+    guessed = sorted(k for k, c in params.items() if c.get("mode") not in {"locked", "ignored"})
+    if guessed:
+        return f"with skip_param_guessing every param must be locked or ignored: {', '.join(guessed)}"
+    return None
+
+
+def _resolve(params: dict[str, Any], instructions: str) -> dict[str, Any]:
+    """What the AI 'resolves': locked/guess keep their value, choose_from its first, ignored nothing."""
+    resolved: dict[str, Any] = {}
+    for key, constraint in params.items():
+        mode, value = constraint.get("mode"), constraint.get("value")
+        if mode == "ignored":
+            continue
+        if mode == "choose_from" and isinstance(value, list):
+            value = value[0] if value else None
+        resolved[key] = value
+    if "text" not in params:
+        resolved["text"] = instructions
+    return resolved
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _explain(error: Exception) -> str:
+    """One line per problem, with the JSON path of each schema error rather than the whole value."""
+    details = getattr(error.__cause__, "schema_errors", None)
+    if not details:
+        cause = error.__cause__
+        return f"{error} ({cause})" if cause and str(cause) not in str(error) else str(error)
+    where = type(error).__name__
+    return "; ".join(f"{where} at {d.json_path}: {d.message}" for d in details)
