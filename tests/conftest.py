@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import pytest
@@ -32,11 +33,24 @@ def _no_proxies() -> Iterator[None]:
         yield
 
 
+def _worker_number() -> int:
+    """This pytest-xdist worker's number (gw3 -> 3); 0 without xdist."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def _own_database(url: str, worker: int) -> str:
+    """``url`` with its database number moved up by ``worker``: each xdist worker flushes only its own."""
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + worker
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
 @pytest.fixture(scope="session")
 def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis for the whole session: ``ZAPBOT_TEST_REDIS_URL`` if set, else our own redis-server."""
+    """A Redis for this process (each xdist worker has its own): a redis-server of our own on a free
+    port, or, with ``ZAPBOT_TEST_REDIS_URL``, that server with one database number per worker."""
     if url := os.environ.get("ZAPBOT_TEST_REDIS_URL"):
-        yield url
+        yield _own_database(url, _worker_number())
         return
     if shutil.which("redis-server") is None:
         pytest.fail(NOT_FOUND, pytrace=False)

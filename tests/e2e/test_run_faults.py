@@ -14,11 +14,12 @@ import redis.asyncio
 
 from bot.settings import Settings
 from tests.support.bot_process import bot_processes
-from tests.support.bot_server import running_bot, settings_for
+from tests.support.bot_server import RunningBot, running_bot, settings_for
 from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier, Reply
 from tests.support.helpers import command_to_preview, text_of
+from tests.support.metrics import scrape, value
 from tests.support.redis_process import RedisProcess
 from tests.support.replicas import preview_through, sender
 
@@ -32,6 +33,11 @@ async def eventually(read: Callable[[], Awaitable[object]], expected: object, se
     while (value := await read()) != expected:
         assert loop.time() < deadline, f"still {value!r} after {seconds} s, expected {expected!r}"
         await asyncio.sleep(0.05)
+
+
+async def in_flight(bot: RunningBot) -> float:
+    """The bot's background tasks in flight, as its /metrics says."""
+    return value(await scrape(bot), "zapbot_background_tasks_in_flight")
 
 
 def thread_replies(slack: FakeSlack, ts: str) -> list[str]:
@@ -136,7 +142,12 @@ async def test_redis_stopped_after_zapier_answered_still_delivers_and_records_la
             )
             [result] = thread_replies(fake_slack, previewed.ts)
             assert "success" in result and "nothing was run" not in result.lower()
-            assert "result in the thread" in last_update_of(fake_slack, previewed.ts)
+            await wait_until(  # the preview is closed right after the reply, by its own Slack call
+                lambda: [1] if "result in the thread" in last_update_of(fake_slack, previewed.ts) else [],
+                1,
+                10.0,
+                lambda: f"last update: {last_update_of(fake_slack, previewed.ts)}",
+            )
             fake_zapier.latency = 0.0
             server.start(port=server.port, appendonly=True)
             client = redis.asyncio.Redis.from_url(url, decode_responses=True)
@@ -189,13 +200,10 @@ BAD_RESULT = (
 
 
 async def test_invalid_unicode_from_zapier_ends_in_a_shown_and_recorded_run(
-    bot: object, fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_client: redis.asyncio.Redis
+    bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_client: redis.asyncio.Redis
 ) -> None:
     """Bytes that are not UTF-8 and escaped lone surrogates, in the preview and in the result: both are
     shown (with U+FFFD where text could not be read), and the run is recorded with its full result."""
-    from tests.support.bot_server import RunningBot
-
-    assert isinstance(bot, RunningBot)
     fake_zapier.script("preview", Reply(body=BAD_PREVIEW, off_spec=True))
     fake_zapier.script("execute", Reply(body=BAD_RESULT, off_spec=True))
     previewed = await command_to_preview(bot, fake_slack, COMMAND)
@@ -223,6 +231,7 @@ async def test_at_the_task_limit_a_click_or_a_mention_hears_busy(
     settings = bot_settings.model_copy(update={"max_background_tasks": 1})
     async with running_bot(settings, http_session, fake_slack.response_url_base) as bot:
         previewed = await command_to_preview(bot, fake_slack, COMMAND)
+        await eventually(lambda: in_flight(bot), 0.0)  # the first command's work has let go of the slot
         fake_zapier.latency = 2.0
         await bot.slack.command(COMMAND)  # holds the one slot while Zapier thinks
         await fake_zapier.wait_for("preview", 2, timeout=10)
