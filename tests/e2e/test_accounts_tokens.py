@@ -318,8 +318,9 @@ async def dump_redis(url: str) -> str:
     try:
         async for key in redis.scan_iter("*"):
             kind = await redis.type(key)
-            raw = await redis.execute_command("DUMP", key, NEVER_DECODE=True)
-            parts += [key, kind, repr(raw)]
+            # DUMP is binary: NEVER_DECODE keeps it from this decoding client (execute_command has no types).
+            raw = await redis.execute_command("DUMP", key, NEVER_DECODE=True)  # type: ignore[no-untyped-call]
+            parts += [key, str(kind), repr(raw)]
             if kind == "string":
                 parts.append(str(await redis.get(key)))
             elif kind == "hash":

@@ -13,6 +13,7 @@ from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import assert_valid_blocks, command_to_preview
 from tests.support.policy_helpers import WRITE, audit_entries, told_at
+from tests.support.redis_reads import stream_entries
 
 
 async def test_a_full_run_leaves_every_step_in_the_audit_stream(
@@ -97,7 +98,7 @@ async def test_an_entry_reaches_the_stream_exactly_as_given(redis_client: redis.
     audit = Audit(TeamStore(redis_client), clock=lambda: 1700000000.25)
     detail = 'café 🍕 "quoted" \\ back\\slash [1, {"a": null}] \u00e9\t<&>'
     await audit.append(Step.EXECUTED, who="U1", channel="C1", app="Gmail", detail=detail)
-    [(_, fields)] = await redis_client.xrange("zapbot:audit")
+    [(_, fields)] = await stream_entries(redis_client, "zapbot:audit")
     assert list(fields.items()) == [
         ("step", "executed"),
         ("who", "U1"),

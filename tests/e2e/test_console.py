@@ -10,6 +10,7 @@ import redis.asyncio
 from tests.support.fakes.zapier_server import FakeZapier, Reply
 from tests.support.processes import Finished, clean_env, python_bot, run
 from tests.support.redis_process import free_port
+from tests.support.redis_reads import stream_entries
 
 COMMAND = '/zap SlackAPI channel_message channel~="#general" title="<b> & co" Say hi to the team'
 
@@ -54,7 +55,7 @@ async def test_a_command_previews_confirm_runs_it_and_react_records_a_real_ratin
     [key] = await redis_client.keys("zapbot:preview:*")
     stored = await redis_client.hgetall(key)
     assert stored["state"] == "succeeded" and stored["team"] == "console" and stored["requested_by"] == "ada"
-    steps = [entry["step"] for _, entry in await redis_client.xrange("zapbot:audit")]
+    steps = [entry["step"] for _, entry in await stream_entries(redis_client, "zapbot:audit")]
     assert steps == ["requested", "previewed", "approved", "confirmed", "executed", "rated"]
     execution = await redis_client.hgetall("zapbot:execution:01HLOG000002")
     assert execution["status"] == "success" and execution["confirmed_by"] == "ada"

@@ -19,11 +19,13 @@ import pytest
 import redis.asyncio
 
 from bot.audit import AuditEntry
+from tests.support.bot_server import RunningBot
 from tests.support.fakes.slack_server import BOT_ID
 from tests.support.metrics import scrape, value
 from tests.support.policy_helpers import told_at
 from tests.support.rating_helpers import World, rating_bot, react, run_to_result, world
 from tests.support.redis_process import RedisProcess
+from tests.support.redis_reads import stream_entries
 from tests.support.slack_requests import BOT_USER_ID, SentResponse
 
 __all__ = ["world"]  # the fixture, imported for pytest
@@ -69,7 +71,7 @@ def answer_of(response: SentResponse) -> tuple[int, str, dict[str, str]]:
     return response.status, response.text, {k: v for k, v in response.headers.items() if k != "date"}
 
 
-async def warm_up(bot: Any, ts: str) -> SentResponse:
+async def warm_up(bot: RunningBot, ts: str) -> SentResponse:
     """👀 (not a rating) through Bolt: from then on this bot's reactions take the fast path."""
     response = await bot.slack.reaction("eyes", ts=ts, user="UWARM")
     assert response.status == 200
@@ -80,7 +82,7 @@ async def rated_entries(client: redis.asyncio.Redis, execution_log_id: str) -> l
     """The `rated` audit entries of one execution, oldest first."""
     return [
         fields
-        for _, fields in await client.xrange("zapbot:audit")
+        for _, fields in await stream_entries(client, "zapbot:audit")
         if fields["step"] == "rated" and fields["execution_log_id"] == execution_log_id
     ]
 
@@ -88,12 +90,12 @@ async def rated_entries(client: redis.asyncio.Redis, execution_log_id: str) -> l
 async def rating_state(client: redis.asyncio.Redis, execution_log_id: str) -> dict[str, Any]:
     """Everything a reaction changes for one execution, without what names the execution or the time."""
     key = f"zapbot:execution:{execution_log_id}"
-    fields = await client.hgetall(key)  # type: ignore[misc]
+    fields = await client.hgetall(key)
     entries = await rated_entries(client, execution_log_id)
     return {
         "execution": {k: fields.get(k) for k in ("rating", "up", "down", "delivery", "delivery_version")},
-        "votes": await client.hgetall(f"{key}:votes"),  # type: ignore[misc]
-        "reactions": await client.hgetall(f"{key}:reactions"),  # type: ignore[misc]
+        "votes": await client.hgetall(f"{key}:votes"),
+        "reactions": await client.hgetall(f"{key}:reactions"),
         "queued": await client.zscore("zapbot:ratings:pending", execution_log_id) is not None,
         "audit": [[(k, v) for k, v in e.items() if k not in ("at", "execution_log_id")] for e in entries],
     }
@@ -275,7 +277,7 @@ async def test_a_failed_count_answers_500_and_slacks_redelivery_counts(
 
             assert again.status == 200
             assert fast_counts(caplog) == (1 if path == "fast" else 0)
-            fields = await client.hgetall(f"zapbot:execution:{ran.execution_log_id}")  # type: ignore[misc]
+            fields = await client.hgetall(f"zapbot:execution:{ran.execution_log_id}")
             assert (fields["rating"], fields["up"]) == ("1", "1")
             assert len(await rated_entries(client, ran.execution_log_id)) == 1
             assert await client.exists("zapbot:event:EvFAIL")
@@ -294,7 +296,7 @@ async def test_zap_audit_shows_the_rated_steps_the_script_writes(world: World) -
         await react(bot, "+1", ts=ran.ts, user="U2")
         await react(bot, "+1", ts=ran.ts, user="U2", added=False)
 
-        entries = [fields for _, fields in await world.redis.xrange("zapbot:audit")]
+        entries = [fields for _, fields in await stream_entries(world.redis, "zapbot:audit")]
         [executed] = [e for e in entries if e["step"] == "executed"]
         rated = await rated_entries(world.redis, ran.execution_log_id)
         assert [list(e) for e in rated] == [list(executed)] * 2

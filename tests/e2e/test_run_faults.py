@@ -21,6 +21,7 @@ from tests.support.fakes.zapier_server import FakeZapier, Reply
 from tests.support.helpers import command_to_preview, text_of
 from tests.support.metrics import scrape, value
 from tests.support.redis_process import RedisProcess
+from tests.support.redis_reads import stream_entries
 from tests.support.replicas import preview_through, sender
 
 COMMAND = 'SlackAPI channel_message channel~="#general" Send the weekly numbers'
@@ -93,7 +94,7 @@ async def test_a_bot_killed_mid_run_is_ended_as_unknown_by_another_replica(
         [later] = await fake_slack.wait_for_response_posts(1, timeout=10)
         assert "outcome is unknown" in text_of(later.json)
         assert len(fake_zapier.of("execute")) == 1  # never re-run
-        steps = [e["step"] for _, e in await redis_client.xrange("zapbot:audit")]
+        steps = [e["step"] for _, e in await stream_entries(redis_client, "zapbot:audit")]
         assert steps[-1] == "executed"
 
 

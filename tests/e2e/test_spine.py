@@ -88,7 +88,7 @@ async def test_confirm_runs_exactly_what_was_previewed_and_posts_the_result_in_t
 def run_answer_log_id(result_post: SlackCall) -> str:
     """The execution_log_id shown in a result message's footer."""
     [log_id] = re.findall(r"execution_log_id `([^`]+)`", text_of(result_post))
-    return log_id
+    return str(log_id)
 
 
 async def test_many_concurrent_confirms_run_the_action_once(

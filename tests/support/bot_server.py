@@ -34,7 +34,7 @@ def settings_for(slack: FakeSlack, zapier: FakeZapier, redis_url: str, **overrid
         "port": 0,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.helpers import text_of
+from tests.support.redis_reads import stream_entries
 
 WRITE = 'SlackAPI channel_message channel~="#general" Send a joke about pirates delivering pizza'
 
@@ -69,4 +70,4 @@ async def told_at(slack: FakeSlack, key: str, timeout: float = 5.0) -> str:  # n
 
 async def audit_entries(client: redis.asyncio.Redis) -> list[dict[str, str]]:
     """Every entry of the audit stream, oldest first."""
-    return [fields for _, fields in await client.xrange("zapbot:audit")]
+    return [fields for _, fields in await stream_entries(client, "zapbot:audit")]

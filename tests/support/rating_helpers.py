@@ -74,7 +74,7 @@ async def run_to_result(
     return Ran(execution_log_id, ts, previewed.ts, str(preview_log_id))
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:  # noqa: ASYNC109
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 10.0) -> T:  # noqa: ASYNC109
     """Poll `check()` until it returns something truthy; fail with the last value after `timeout` s."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -148,7 +148,7 @@ class World:
         key = f"zapbot:execution:{execution_log_id}:reactions"
 
         async def check() -> bool:
-            raw = await self.redis.hget(key, user)  # type: ignore[misc]
+            raw = await self.redis.hget(key, user)
             entry = json.loads(raw).get(name) if raw else None
             return entry is not None and (entry[0] != 0) == added
 

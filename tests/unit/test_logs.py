@@ -47,7 +47,7 @@ def test_secrets_are_redacted_wherever_they_appear_in_a_record() -> None:
 
 def test_every_secret_setting_and_a_redis_password_are_collected() -> None:
     """secret_values finds each SecretStr setting and the password of a Redis URL, so none is forgotten."""
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         slack_bot_token="xoxb-1",
         slack_signing_secret="sig-2",

@@ -64,7 +64,9 @@ def _errors(validator: Validator, instance: Manifest) -> list[str]:
 
 
 def _zap_command(manifest: Manifest) -> dict[str, Any]:
-    commands = [c for c in manifest["features"]["slash_commands"] if c["command"] == "/zap"]
+    commands: list[dict[str, Any]] = [
+        c for c in manifest["features"]["slash_commands"] if c["command"] == "/zap"
+    ]
     assert len(commands) == 1, "manifest must declare /zap exactly once"
     return commands[0]
 

@@ -67,7 +67,7 @@ def _preview(instructions: str = "go", params: dict[str, Param] | None = None, *
 
 
 def _message_text(message: dict[str, Any]) -> str:
-    return message["text"] + json.dumps(message["blocks"], ensure_ascii=False)
+    return str(message["text"]) + json.dumps(message["blocks"], ensure_ascii=False)
 
 
 def assert_pings_nobody(message: dict[str, Any]) -> None:

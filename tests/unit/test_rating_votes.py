@@ -57,7 +57,7 @@ def test_a_bad_rating_emoji_setting_stops_start_up_with_one_line(value: str, pro
     """A RATING_EMOJI that cannot be read is refused at start-up, naming the variable and the problem."""
     with pytest.raises(ValidationError) as caught:
         Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             slack_bot_token="xoxb-1",
             slack_signing_secret="s",
             zapier_api_key="k",

@@ -182,7 +182,8 @@ class Workspace:
         hidden = ""
         if thread_ts and not self.replies(channel, thread_ts):
             hidden = "thread_ts names a thread without replies: Slack does not show it"
-        blocks = args.get("blocks") if isinstance(args.get("blocks"), list) else []
+        given = args.get("blocks")
+        blocks = given if isinstance(given, list) else []
         ephemeral = Ephemeral(
             channel, user, ts, str(args.get("text", "")), blocks, thread_ts, not hidden, hidden
         )

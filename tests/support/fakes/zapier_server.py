@@ -238,8 +238,8 @@ class FakeZapier:
 
     def _default(self, record: ZapierRequest) -> Reply:
         if extra := zapier_extras.find_extra(record.method, record.path):
-            status, body = zapier_extras.default_answer(extra, record.path, record.query, record.json)
-            return Reply(status, body)
+            status, answered = zapier_extras.default_answer(extra, record.path, record.query, record.json)
+            return Reply(status, answered)
         if record.operation == "auth_check":
             return Reply(json=ACCOUNT)
         self._log_count += 1
