@@ -3,8 +3,6 @@ the user is told in words they can act on, and nothing runs twice or without a c
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import pytest
 
@@ -13,6 +11,7 @@ from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import Drop, FakeZapier, Reply
 from tests.support.helpers import buttons, command_to_preview, text_of
+from tests.support.metrics import idle
 from tests.support.redis_process import RedisProcess, free_port
 
 COMMAND = "SlackAPI channel_message channel=C1 Post the weekly numbers"
@@ -123,7 +122,7 @@ async def test_a_confirmed_run_is_never_retried(
     await bot.slack.block_action("zap_confirm", previewed.preview_id, message_ts=previewed.ts)
     posts = await fake_slack.wait_for("chat.postMessage", 2)
     assert expected in text_of(posts[1]) and posts[1].args["thread_ts"] == previewed.ts
-    await asyncio.sleep(0.2)
+    await idle(bot)
     assert len(fake_zapier.of("execute")) == 1
 
 
@@ -217,7 +216,7 @@ async def test_a_redelivered_mention_is_handled_once(
         )
         assert response.status == 200
     await fake_slack.wait_for("chat.postMessage")
-    await asyncio.sleep(0.3)
+    await idle(bot)
     assert len(fake_zapier.of("preview")) == 1
     assert len(fake_slack.of("chat.postMessage")) == 1
 

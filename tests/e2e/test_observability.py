@@ -3,8 +3,6 @@ stand-ins; metrics are read back with prometheus-client's own parser."""
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 
 from bot.settings import Settings
@@ -12,7 +10,7 @@ from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier, Reply
 from tests.support.helpers import command_to_preview
-from tests.support.metrics import scrape, value
+from tests.support.metrics import idle, scrape, value
 from tests.support.redis_process import free_port
 
 COMMAND = 'SlackAPI channel_message channel~="#general" Send a joke about pirates'
@@ -76,11 +74,7 @@ async def test_the_tasks_gauge_follows_work_in_flight(
     assert value(await scrape(bot), "zapbot_background_tasks_in_flight") == 1
     await fake_zapier.stop()  # the pending request fails, retries find nobody: the task ends
     await fake_slack.wait_for_response_posts(1)
-    for _ in range(250):
-        if value(await scrape(bot), "zapbot_background_tasks_in_flight") == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert value(await scrape(bot), "zapbot_background_tasks_in_flight") == 0
+    await idle(bot, seconds=5.0)  # the gauge falls back to 0
 
 
 async def test_two_apps_in_one_process_count_separately(

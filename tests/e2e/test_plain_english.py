@@ -3,8 +3,6 @@ another candidate (on any replica) -> confirm; no match; what counts as an app k
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import redis.asyncio
 
@@ -13,6 +11,7 @@ from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fakes.slack_server import FakeSlack, SlackCall
 from tests.support.fakes.zapier_server import FakeZapier, Reply
 from tests.support.helpers import assert_valid_blocks, buttons, text_of
+from tests.support.metrics import idle
 
 WORDS = "send an email to Bob about lunch on Friday"
 
@@ -160,7 +159,7 @@ async def test_no_match_says_so_with_a_hint_and_posts_nothing(
     assert "/zap apps" in shown
     assert told.json["response_type"] == "ephemeral"
     assert_valid_blocks(told.json["blocks"])
-    await asyncio.sleep(0.1)
+    await idle(bot)
     assert fake_zapier.of("preview") == [] and fake_slack.of("chat.postMessage") == []
 
 

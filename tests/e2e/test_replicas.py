@@ -23,6 +23,7 @@ from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import text_of
+from tests.support.metrics import wait_idle
 from tests.support.replicas import preview_through, sender
 from tests.support.socket_bot import APP_TOKEN, SocketSender
 
@@ -56,7 +57,7 @@ async def test_a_preview_made_by_one_replica_is_confirmed_through_the_other_exac
         assert [r.status for r in responses] == [200] * 8
         told = await fake_slack.wait_for_response_posts(7, timeout=10)
         posts = await fake_slack.wait_for("chat.postMessage", 2, timeout=10)
-        await asyncio.sleep(0.3)  # room for a wrong second run to show up
+        await wait_idle(http_session, a.url, b.url)  # a wrong second run would be in flight
         assert len(fake_zapier.of("execute")) == 1
         assert len(fake_slack.of("chat.postMessage")) == 2 and posts[1].args["thread_ts"] == ts
         assert all("already confirmed" in text_of(t.json) for t in told)

@@ -19,7 +19,7 @@ from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier, Reply
 from tests.support.helpers import command_to_preview, text_of
-from tests.support.metrics import scrape, value
+from tests.support.metrics import idle
 from tests.support.redis_process import RedisProcess
 from tests.support.redis_reads import stream_entries
 from tests.support.replicas import preview_through, sender
@@ -34,11 +34,6 @@ async def eventually(read: Callable[[], Awaitable[object]], expected: object, se
     while (value := await read()) != expected:
         assert loop.time() < deadline, f"still {value!r} after {seconds} s, expected {expected!r}"
         await asyncio.sleep(0.05)
-
-
-async def in_flight(bot: RunningBot) -> float:
-    """The bot's background tasks in flight, as its /metrics says."""
-    return value(await scrape(bot), "zapbot_background_tasks_in_flight")
 
 
 def thread_replies(slack: FakeSlack, ts: str) -> list[str]:
@@ -232,7 +227,7 @@ async def test_at_the_task_limit_a_click_or_a_mention_hears_busy(
     settings = bot_settings.model_copy(update={"max_background_tasks": 1})
     async with running_bot(settings, http_session, fake_slack.response_url_base) as bot:
         previewed = await command_to_preview(bot, fake_slack, COMMAND)
-        await eventually(lambda: in_flight(bot), 0.0)  # the first command's work has let go of the slot
+        await idle(bot)  # the first command's work has let go of the one slot
         fake_zapier.latency = 2.0
         await bot.slack.command(COMMAND)  # holds the one slot while Zapier thinks
         await fake_zapier.wait_for("preview", 2, timeout=10)

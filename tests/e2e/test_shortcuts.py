@@ -3,7 +3,6 @@ that are refused because they would clash with built-in words, app keys or anoth
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
@@ -13,6 +12,7 @@ from tests.support.bot_server import RunningBot
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import assert_valid_blocks, text_of
+from tests.support.metrics import idle
 
 STANDUP = 'standup = SlackAPI channel_message channel=C42 title~="Daily standup" Post my standup:'
 
@@ -132,7 +132,7 @@ async def test_built_in_words_still_win_over_text_that_looks_like_a_shortcut(
     """`/zap shortcuts` is the built-in list even in a workspace with shortcuts; it previews nothing."""
     await _told(bot, fake_slack, f"save {STANDUP}")
     assert "Shortcuts of this workspace" in await _told(bot, fake_slack, "shortcuts")
-    await asyncio.sleep(0.05)
+    await idle(bot)
     assert fake_zapier.requests == []
 
 

@@ -20,6 +20,7 @@ from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import assert_valid_blocks, buttons, command_to_preview, text_of
+from tests.support.metrics import idle, wait_idle
 from tests.support.redis_process import free_port
 from tests.support.socket_bot import APP_TOKEN, SocketSender, running_socket_bot, socket_settings
 
@@ -123,7 +124,7 @@ async def test_a_redelivered_event_is_acked_and_handled_once(
     redelivery = fake_slack.socket.received[-1]
     assert redelivery["envelope_id"] == again.headers["x-envelope-id"]
     await fake_slack.wait_for("chat.postMessage")
-    await asyncio.sleep(0.2)  # room for a wrong second preview to show up
+    await idle(socket_bot)  # both envelopes are acked: a second preview would be in flight
     assert len(fake_zapier.of("preview")) == 1
     assert len(fake_slack.of("chat.postMessage")) == 1
 
@@ -134,8 +135,8 @@ async def test_a_redelivery_to_another_replica_is_handled_once(
     """Two replicas, one socket each, one Redis: an event first sent to one and re-sent to the other
     makes one preview; a preview made through one is confirmed through the other."""
     async with (
-        running_socket_bot(settings, http_session, fake_slack),
-        running_socket_bot(settings, http_session, fake_slack),
+        running_socket_bot(settings, http_session, fake_slack) as first,
+        running_socket_bot(settings, http_session, fake_slack) as second,
     ):
         one, other = fake_slack.socket.open_connections
         to_one = SocketSender(http_session, fake_slack.socket, fake_slack.response_url_base, one)
@@ -145,7 +146,7 @@ async def test_a_redelivery_to_another_replica_is_handled_once(
             "SlackAPI channel_message hi", event_id="EvSOCKET2", retry_num=1, retry_reason="timeout"
         )
         [post] = await fake_slack.wait_for("chat.postMessage")
-        await asyncio.sleep(0.2)  # room for a wrong second preview to show up
+        await wait_idle(http_session, first.url, second.url)  # a second preview would be in flight
         assert len(fake_zapier.of("preview")) == 1
         clicks = [
             sender.block_action("zap_confirm", buttons(post)["zap_confirm"], message_ts=post.answer["ts"])

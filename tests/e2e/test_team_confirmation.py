@@ -11,6 +11,7 @@ import redis.asyncio
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import assert_valid_blocks, buttons, command_to_preview, text_of
+from tests.support.metrics import idle
 from tests.support.policy_helpers import WRITE, StartBot, audit_entries, policy_bot, told
 
 start_bot = pytest.fixture(policy_bot)
@@ -34,7 +35,7 @@ async def test_confirm_by_requester_refuses_anyone_else_only_to_them(
         [answer] = await fake_slack.wait_for_response_posts(1)
         assert answer.key == "u2" and answer.json["response_type"] == "ephemeral"
         assert "Only <@U1>, who asked for this, can confirm it" in told(fake_slack, "u2")
-        await asyncio.sleep(0.1)
+        await idle(bot)
         assert fake_zapier.of("execute") == [] and fake_slack.of("chat.update") == []
         await bot.slack.block_action(
             "zap_confirm", previewed.confirm_value, user="U1", message_ts=previewed.ts
@@ -167,7 +168,8 @@ async def test_concurrent_approvals_on_two_replicas_run_the_action_exactly_once(
         assert all(r.status == 200 for r in await asyncio.gather(*clicks))
         await fake_slack.wait_for_response_posts(15)
         await fake_slack.wait_for("chat.postMessage", 2)
-        await asyncio.sleep(0.3)
+        await idle(one)
+        await idle(two)
         assert len(fake_zapier.of("execute")) == 1
         stored = await redis_client.hgetall(f"zapbot:preview:{previewed.preview_id}")
         approvers = stored["approved_by"].split()
@@ -253,7 +255,7 @@ async def test_allow_and_deny_refuse_clearly_and_call_nothing(
             )
             assert response.status == 200
         await fake_slack.wait_for_response_posts(3)
-        await asyncio.sleep(0.1)
+        await idle(bot)
         assert fake_zapier.requests == [] and fake_slack.of("chat.postMessage") == []
         assert "allows only `SlackAPI`" in told(fake_slack, "app") and "Nothing was run" in told(
             fake_slack, "app"
@@ -285,7 +287,7 @@ async def test_only_the_requester_or_a_confirmer_may_cancel(
         )
         await fake_slack.wait_for_response_posts(1)
         assert "Only <@U1> or someone who may confirm it (<@U5>) can cancel" in told(fake_slack, "bystander")
-        await asyncio.sleep(0.1)
+        await idle(bot)
         assert fake_slack.of("chat.update") == []
         await bot.slack.block_action("zap_cancel", previewed.preview_id, user="U1", message_ts=previewed.ts)
         [update] = await fake_slack.wait_for("chat.update")
