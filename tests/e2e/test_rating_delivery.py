@@ -108,7 +108,11 @@ async def test_a_4xx_is_recorded_failed_logged_and_not_retried(
                 return fields if fields.get("delivery") == "failed" else None
 
             fields = await eventually(failed)
-            await asyncio.sleep(0.3)  # 15 worker rounds: long enough for a wrongful retry to show
+
+            async def not_queued() -> bool:  # nothing pending: the worker has nothing it could retry
+                return await world.redis.zscore(PENDING, ran.execution_log_id) is None
+
+            await eventually(not_queued)
         assert len(world.zapier.of("rate")) == 1
         error = fields["delivery_error"]
         assert "Execution log is not ratable" in error and "400" in error

@@ -93,6 +93,9 @@ class RedisProcess:
             "--bind", "127.0.0.1",
             "--save", "",
             "--appendonly", "yes" if self.appendonly else "no",
+            # Every write on disk before Redis answers it: a test can crash the server right after a
+            # write without waiting out `everysec` (the production setting loses at most a second).
+            "--appendfsync", "always",
             "--dir", str(self.directory),
             "--logfile", str(self.directory / "redis.log"),
         ]  # fmt: skip
