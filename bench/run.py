@@ -80,7 +80,7 @@ class Config:
     fast_latency: float = 0.1  # Zapier's delay in the memory and scale phases, where the bot's CPU counts
     outstanding: int = 200  # commands whose preview is not posted yet, at most, in the memory phase
     # ... and in the scale phase, where it must not be what limits the rate: with 200, the wait of each
-    # preview behind the acks (bot/give_way.py) capped both worker counts alike (~200/s).
+    # preview behind the acks (bot/ops/give_way.py) capped both worker counts alike (~200/s).
     scale_outstanding: int = 800
     slow_latency: float = 30.0
     slow_commands: int = 500

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 
 class ActionType(StrEnum):
@@ -62,13 +62,20 @@ class ActionResult:
     error: str | None = None
 
 
+if TYPE_CHECKING:
+    from bot.zapier.client import Auth
+
+
 class ActionsBackend(Protocol):
     """The one interface the service needs from an AI Actions provider."""
 
-    async def preview(self, request: ActionRequest) -> ActionResult:
-        """Resolve the params the AI would use, running nothing. Safe to retry."""
+    async def preview(self, request: ActionRequest, *, auth: Auth | None = None) -> ActionResult:
+        """Resolve the params the AI would use, running nothing. Safe to retry. `auth`: whose account
+        (None: the backend's own credentials)."""
 
-    async def execute(self, request: ActionRequest, *, skip_param_guessing: bool) -> ActionResult:
+    async def execute(
+        self, request: ActionRequest, *, skip_param_guessing: bool, auth: Auth | None = None
+    ) -> ActionResult:
         """Run the action for real. Never retried: a retry could run it twice."""
 
     async def rate(self, execution_log_id: str, rating: int, feedback: str | None = None) -> None:

@@ -5,43 +5,49 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
 from aiohttp import web
 from redis.asyncio import Redis
+from slack_sdk.errors import SlackApiError
 
-from bot.accounts import ConnectedNotifier, build_accounts, callback_route
-from bot.app import create_bolt_app, create_web_app, slack_client
-from bot.approvals import Approvals
-from bot.audit import Audit
-from bot.discovery import Finder
-from bot.discovery_store import DiscoveryStore
-from bot.errors import BotError
-from bot.gc_hold import FullCollectionHold
-from bot.give_way import GiveWay
-from bot.handlers import discovery
-from bot.handlers.deps import Deps
-from bot.handlers.groups import SlackGroups
-from bot.handlers.surface import SlackSurface
-from bot.metrics import Metrics
-from bot.ops import register_ops_routes
-from bot.policy import Policy, load_policy_file
+from bot.accounts import Accounts, ConnectedNotifier, build_accounts, callback_route
+from bot.approvals.audit import Audit
+from bot.approvals.policy import Policy, load_policy_file
+from bot.approvals.rules import Approvals
+from bot.approvals.store import TeamStore
+from bot.commands.context import Services
+from bot.discovery.finder import Finder
+from bot.discovery.shortcuts import ShortcutBook
+from bot.discovery.store import DiscoveryStore
+from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
+from bot.ops.gc_hold import FullCollectionHold
+from bot.ops.give_way import GiveWay
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import ZapierKeyCheck, describe_zapier_problem
+from bot.ops.routes import register_ops_routes
+from bot.ops.tasks import BackgroundTasks
 from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
 from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings
 from bot.ratings.store import RatingStore
-from bot.readiness import ZapierKeyCheck
+from bot.runs.credentials import Credentials
 from bot.runs.lifecycle import Runs
+from bot.runs.limits import Limits, Rate
 from bot.runs.outbox import Outbox
 from bot.runs.service import ZapService
 from bot.settings import Settings
-from bot.shortcuts import ShortcutBook
-from bot.socket_mode import SocketModeConnection, first_url
-from bot.store import connect
-from bot.tasks import BackgroundTasks
-from bot.team_store import TeamStore
+from bot.slack.access import RECHECK_SECONDS, SlackAccess
+from bot.slack.app import create_bolt_app, create_web_app, slack_client
+from bot.slack.deps import Deps
+from bot.slack.groups import SlackGroups
+from bot.slack.listeners import discovery
+from bot.slack.socket_mode import SOCKET_PING_SECONDS, SocketModeConnection, SocketModeRefused, first_url
+from bot.slack.surface import SlackSurface
+from bot.store import Store, connect
 from bot.zapier.client import ZapierClient, new_http_client
 
 log = logging.getLogger(__name__)
@@ -57,16 +63,37 @@ def _runs(
     policy: Policy,
     audit: Audit,
     approvals: Approvals,
+    access: SlackAccess,
+    credentials: Credentials,
 ) -> Runs:
     """The run lifecycle, showing runs in Slack through a client of its own: one without the client's
     retries, because the outbox re-queues a refused send instead of sleeping on it."""
     token = settings.slack_bot_token.get_secret_value()
-    surface = SlackSurface(slack_client(token, settings.slack_api_url, slack_http, metrics, retries=False))
+    surface = SlackSurface(
+        slack_client(token, settings.slack_api_url, slack_http, metrics, retries=False, access=access)
+    )
     service = ZapService(
-        zapier, store, preview_ttl=settings.preview_ttl_seconds, policy=policy, metrics=metrics
+        zapier,
+        store,
+        preview_ttl=settings.preview_ttl_seconds,
+        policy=policy,
+        metrics=metrics,
+        credentials=credentials,
+    )
+    limits = Limits(
+        store,
+        person=Rate(settings.limit_person_per_minute),
+        channel=Rate(settings.limit_channel_per_minute),
     )
     return Runs(
-        service, store, Outbox(store), surface=surface, audit=audit, approvals=approvals, metrics=metrics
+        service,
+        store,
+        Outbox(store),
+        surface=surface,
+        audit=audit,
+        approvals=approvals,
+        metrics=metrics,
+        limits=limits,
     )
 
 
@@ -78,15 +105,14 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def _account_routes(
+def _accounts(
     settings: Settings, redis: Redis, http: httpx.AsyncClient, notify: ConnectedNotifier | None
-) -> list[web.RouteDef]:
-    """The OAuth callback when per-user Zapier accounts are on (bot/accounts/). Raises AccountsMisconfigured
-    when they are half configured: the clients passed in have not been used yet, so nothing leaks.
-
-    TODO(lead): put the `Accounts` into Deps, and give a notifier that tells the person in Slack."""
+) -> tuple[Accounts | None, list[web.RouteDef]]:
+    """Per-user Zapier accounts and their OAuth callback, when they are on (bot/accounts/). Raises
+    AccountsMisconfigured when they are half configured: the clients passed in have not been used yet, so
+    nothing leaks."""
     accounts = build_accounts(settings, redis, http)
-    return [callback_route(accounts, notify)] if accounts else []
+    return accounts, [callback_route(accounts, notify)] if accounts else []
 
 
 async def build_app(  # noqa: PLR0915 - the composition root: a statement for each part it builds
@@ -96,10 +122,14 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     zapier_retry_backoff: float = 0.5,
     policy: Policy | None = None,
     rating_poll_interval: float = 1.0,
+    drain_seconds: float | None = None,
     account_connected: ConnectedNotifier | None = None,
+    slack_recheck_seconds: float = RECHECK_SECONDS,
+    socket_ping_interval: float = SOCKET_PING_SECONDS,
 ) -> web.Application:
     """The whole bot as an aiohttp application; its cleanup closes Redis, httpx and aiohttp clients.
-    `policy` defaults to the POLICY_FILE setting's (raises `PolicyError` when that file is malformed)."""
+    `policy` defaults to the POLICY_FILE setting's (raises `PolicyError` when that file is malformed);
+    `drain_seconds`, to ZAPIER_TIMEOUT_SECONDS: how long a shutdown waits for the runs in flight."""
     if policy is None:
         policy = await asyncio.to_thread(load_policy_file, settings.policy_file)
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
@@ -107,18 +137,20 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     socket_url = await first_url(app_token, settings.slack_api_url) if app_token else None
     redis = connect(settings.redis_url)
     metrics = Metrics()
-    # Background work, and full garbage collections, wait for the acks of a burst (bot/give_way.py).
+    # Whether Slack accepts the bot token; every Slack client below reports refusals to it.
+    access = SlackAccess(metrics, recheck_seconds=slack_recheck_seconds)
+    # Background work, and full garbage collections, wait for the acks of a burst (bot/ops/give_way.py).
     give_way = GiveWay(hold=FullCollectionHold())
     zapier_http = new_http_client(
         settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
     )
     # Before the aiohttp session: a half-configured setting raises while nothing needs closing yet.
-    account_routes = _account_routes(settings, redis, zapier_http, account_connected)
+    accounts, account_routes = _accounts(settings, redis, zapier_http, account_connected)
     # slack-sdk applies its own timeout only to sessions it creates: this one carries ours.
     slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds))
     store = TeamStore(
         redis, lease_seconds=settings.run_lease_seconds
-    )  # the Store plus team confirmation's keys (bot/team_store.py)
+    )  # the Store plus team confirmation's keys (bot/approvals/store.py)
     zapier = ZapierClient(
         zapier_http,
         api_key=settings.zapier_api_key,
@@ -140,16 +172,36 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         retry_max=settings.rating_retry_max_seconds,
         lease=2 * settings.rating_timeout_seconds + 30,
     )
-    slack = slack_client(
-        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_http, metrics
-    )
+    token = settings.slack_bot_token.get_secret_value()
+    slack = slack_client(token, settings.slack_api_url, slack_http, metrics, access=access)
+    access.use_check(slack.auth_test)
     groups = SlackGroups(slack, store, cache_seconds=settings.usergroup_cache_seconds)
     tasks = BackgroundTasks(limit=settings.max_background_tasks, give_way=give_way)
     metrics.track_tasks(tasks)
     audit = Audit(store, max_entries=settings.audit_max_entries)
     approvals = Approvals(zapier, store, groups)
     runs = _runs(
-        settings, zapier, store, slack_http, metrics, policy=policy, audit=audit, approvals=approvals
+        settings,
+        zapier,
+        store,
+        slack_http,
+        metrics,
+        policy=policy,
+        audit=audit,
+        approvals=approvals,
+        access=access,
+        credentials=Credentials(accounts),
+    )
+    ratings = Ratings(
+        rating_store,
+        store,
+        parse_rating_emoji(settings.rating_emoji),
+        audit=audit,
+        coalesce_seconds=settings.rating_delay_seconds,
+    )
+    found = DiscoveryStore(redis)
+    finder = Finder(
+        zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
     )
     deps = Deps(
         runs=runs,
@@ -159,41 +211,35 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         tasks=tasks,
         approvals=approvals,
         audit=audit,
+        services=Services(runs, audit, finder=finder, shortcuts=ShortcutBook(found), ratings=ratings),
         metrics=metrics,
-        ratings=Ratings(
-            rating_store,
-            store,
-            parse_rating_emoji(settings.rating_emoji),
-            audit=audit,
-            coalesce_seconds=settings.rating_delay_seconds,
-        ),
+        slack_access=access,
+        ratings=ratings,
     )
     worker = DeliveryWorker(rating_store, rater, timing)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = create_bolt_app(deps, signing_secret=secret)
-    found = DiscoveryStore(redis)
-    discovery.register(
-        bolt,
-        deps,
-        finder=Finder(
-            zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
-        ),
-        shortcuts=ShortcutBook(found),
-        options_wait=settings.options_wait_seconds,
-    )
+    discovery.register(bolt, deps, finder=finder, options_wait=settings.options_wait_seconds)
     web_app = create_web_app(
         bolt,
         deps,
         expiry_interval=expiry_interval,
         http_events=not settings.socket_mode,
         signing_secret=secret or None,
-        drain_seconds=settings.zapier_timeout_seconds,
+        drain_seconds=settings.zapier_timeout_seconds if drain_seconds is None else drain_seconds,
         routes=account_routes,
     )
     zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
-    register_ops_routes(web_app, store=store, metrics=metrics, zapier_key=zapier_key)
-    if app_token:
-        SocketModeConnection(bolt, app_token, url=socket_url).install(web_app)
+    socket = (
+        SocketModeConnection(bolt, app_token, url=socket_url, ping_interval=socket_ping_interval)
+        if app_token
+        else None
+    )
+    register_ops_routes(
+        web_app, store=store, metrics=metrics, zapier_key=zapier_key, slack_access=access, socket=socket
+    )
+    if socket is not None:
+        socket.install(web_app)
 
     async def check_redis(_: web.Application) -> None:
         try:
@@ -211,6 +257,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         await worker.stop(grace=settings.rating_timeout_seconds + 5)
 
     async def close_clients(_: web.Application) -> None:
+        await access.close()
         await slack_http.close()
         await zapier_http.aclose()
         await rating_http.aclose()
@@ -221,3 +268,106 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     web_app.cleanup_ctx.append(rating_delivery)
     web_app.on_cleanup.append(close_clients)
     return web_app
+
+
+# ---- `python -m bot check`: can this configuration serve? -----------------------------------------------
+
+CHECK_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One verdict of `check`: what was checked and what it found (and, when not ok, what to do)."""
+
+    ok: bool
+    text: str
+
+
+async def check_connections(settings: Settings) -> list[Finding]:
+    """Redis answers, Zapier accepts the key (`GET /api/v2/auth/check/`), Slack accepts the bot token
+    (`auth.test`) and, in Socket Mode, the app token: each a Finding, checked at the same time."""
+    checks = [_check_redis(settings), _check_zapier(settings), _check_slack(settings)]
+    if settings.slack_app_token is not None:
+        checks.append(_check_app_token(settings.slack_app_token.get_secret_value(), settings.slack_api_url))
+    return list(await asyncio.gather(*checks))
+
+
+async def _check_redis(settings: Settings) -> Finding:
+    where = redacted(settings.redis_url)
+    redis = connect(settings.redis_url)
+    try:
+        await Store(redis).ping()
+    except BotError:
+        return Finding(
+            False,
+            f"Could not connect to Redis at {where}. Is it running? Start one (scripts/run starts one "
+            "for you) or set REDIS_URL to a Redis that answers.",
+        )
+    finally:
+        await redis.aclose()
+    return Finding(True, f"Redis answers at {where}.")
+
+
+async def _check_zapier(settings: Settings) -> Finding:
+    http = new_http_client(CHECK_TIMEOUT_SECONDS)
+    zapier = ZapierClient(http, api_key=settings.zapier_api_key, base_url=settings.zapier_base_url, retries=0)
+    try:
+        who = await zapier.check_auth()
+    except ZapierAuthError as exc:
+        return Finding(
+            False,
+            f"Zapier rejected ZAPIER_API_KEY (HTTP {exc.status_code}). Create a key at "
+            "https://actions.zapier.com/credentials/ and set ZAPIER_API_KEY to it.",
+        )
+    except ZapierConnectionError:
+        return Finding(
+            False,
+            f"Could not reach Zapier at {settings.zapier_base_url}. Check the network and any proxy "
+            "(HTTPS_PROXY), or ZAPIER_BASE_URL.",
+        )
+    except BotError as exc:
+        return Finding(False, f"{describe_zapier_problem(exc)} to the key check. Check ZAPIER_BASE_URL.")
+    finally:
+        await http.aclose()
+    account = " ".join(part for part in (who.name, f"<{who.email}>" if who.email else "") if part)
+    return Finding(True, "Zapier accepts ZAPIER_API_KEY" + (f" ({account})." if account else "."))
+
+
+async def _check_slack(settings: Settings) -> Finding:
+    timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT_SECONDS)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        slack = slack_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session)
+        try:
+            answer = await slack.auth_test()
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "unknown_error"))
+            return Finding(
+                False,
+                f"Slack refused SLACK_BOT_TOKEN ({code}). Copy the Bot User OAuth Token (xoxb-...) from "
+                "the Slack app -> OAuth & Permissions (Install to Workspace first, or again after a change "
+                "of scopes).",
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return Finding(
+                False,
+                f"Could not reach Slack at {settings.slack_api_url}. Check the network and any proxy "
+                "(HTTPS_PROXY), or SLACK_API_URL.",
+            )
+    if not answer.get("bot_id"):
+        return Finding(
+            False,
+            "SLACK_BOT_TOKEN is not a bot token (Slack knows no bot for it). Use the Bot User OAuth Token "
+            "(xoxb-...) from the Slack app -> OAuth & Permissions.",
+        )
+    team, user = answer.get("team") or answer.get("team_id"), answer.get("user") or answer.get("user_id")
+    return Finding(True, f"Slack accepts SLACK_BOT_TOKEN (bot @{user} in {team}).")
+
+
+async def _check_app_token(app_token: str, api_url: str) -> Finding:
+    try:
+        url = await first_url(app_token, api_url)
+    except SocketModeRefused as exc:
+        return Finding(False, str(exc))
+    if url is None:
+        return Finding(False, f"Could not reach Slack at {api_url} for Socket Mode. Check the network.")
+    return Finding(True, "Slack opens Socket Mode connections for SLACK_APP_TOKEN.")

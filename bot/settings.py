@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -12,7 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.ratings.emoji import parse_rating_emoji
 
-__all__ = ["ConsoleSettings", "Settings", "ValidationError", "describe_settings_error"]
+PLACEHOLDER_MESSAGE = "is a placeholder (as in .env.example), not a real value"
+
+__all__ = ["ConsoleSettings", "Settings", "ValidationError", "describe_settings_error", "is_placeholder"]
 
 
 class Settings(BaseSettings):
@@ -25,12 +28,14 @@ class Settings(BaseSettings):
     # needs no signing secret and no public URL; HTTP mode checks every request with the signing secret.
     # (The app token comes first: the signing secret's check reads it.)
     slack_app_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = Field(default=None, validate_default=True)
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validate_default=True, description="required unless SLACK_APP_TOKEN is set"
+    )
     slack_api_url: str = "https://slack.com/api/"
     zapier_api_key: SecretStr
     zapier_base_url: str = "https://actions.zapier.com"
     zapier_provider_id: str | None = None
-    # Also how long a shutdown waits for the runs in flight (bot/app.py).
+    # Also how long a shutdown waits for the runs in flight (bot/slack/app.py).
     zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
     slack_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # any one Slack Web API call
     # Per-user Zapier accounts (docs/accounts.md): on when the OAuth client's id and secret are both set.
@@ -41,6 +46,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://localhost:6379/0"
     preview_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     max_background_tasks: int = Field(default=1000, ge=1, le=100_000)
+    # Previews and runs one person (and one channel) may ask for a minute, in bursts up to that; 0: no limit.
+    limit_person_per_minute: int = Field(default=10, ge=0, le=100_000)
+    limit_channel_per_minute: int = Field(default=30, ge=0, le=100_000)
     # A running run's lease: renewed by its process; when it lapses, any replica ends the run as unknown.
     run_lease_seconds: float = Field(default=30.0, ge=1, le=600)
     # Finding actions (plain English, look-ups, the form)
@@ -57,12 +65,28 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     readiness_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Ratings (README "Ratings"): which emoji count, and how ratings travel to Zapier.
-    rating_emoji: str = ""  # "+1 heart | -1 x": 👍 names, `|`, 👎 names; empty = the default mapping
+    # "+1 heart | -1 x": 👍 names, `|`, 👎 names; empty = the default mapping
+    rating_emoji: str = Field(default="", description="'👍 names | 👎 names'; empty: the default mapping")
     rating_delay_seconds: float = Field(default=2.0, ge=0, le=3600)  # change -> delivery; coalesces bursts
     rating_retry_seconds: float = Field(default=5.0, gt=0, le=3600)  # first backoff; doubles per failure
     rating_retry_max_seconds: float = Field(default=600.0, gt=0, le=86400)
     rating_timeout_seconds: float = Field(default=10.0, gt=0, le=120)  # one rate call
-    workers: int = Field(default=1, ge=1, le=64)  # processes serving PORT together (bot/workers.py)
+    workers: int = Field(default=1, ge=1, le=64)  # processes serving PORT together (bot/ops/workers.py)
+
+    # The console and the demo talk to Zapier and Redis only: they neither need nor check Slack's settings.
+    slack_settings_checked: ClassVar[bool] = True
+
+    @field_validator(
+        "slack_bot_token", "slack_app_token", "slack_signing_secret", "zapier_api_key", mode="before"
+    )
+    @classmethod
+    def _not_a_placeholder(cls, value: object, info: ValidationInfo) -> object:
+        # e.g. `xoxb-...` left from .env.example: it would fail at the first call, far from the cause.
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        checked = cls.slack_settings_checked or not str(info.field_name).startswith("slack_")
+        if checked and isinstance(raw, str) and is_placeholder(raw):
+            raise PydanticCustomError("placeholder", PLACEHOLDER_MESSAGE)
+        return value
 
     @field_validator("slack_bot_token", "zapier_api_key")
     @classmethod
@@ -191,10 +215,25 @@ class Settings(BaseSettings):
 class ConsoleSettings(Settings):
     """`python -m bot console` talks to Zapier and Redis only: the Slack settings may be left unset."""
 
-    # pydantic-settings validates defaults; these placeholders must not meet the not-blank check.
-    model_config = SettingsConfigDict(validate_default=False)
+    # pydantic-settings validates defaults; these placeholders must not meet the not-blank check. A blank
+    # value (`SLACK_SIGNING_SECRET=` as in .env.example) counts as unset.
+    model_config = SettingsConfigDict(validate_default=False, env_ignore_empty=True)
+    slack_settings_checked: ClassVar[bool] = False
     slack_bot_token: SecretStr = SecretStr("")
     slack_signing_secret: SecretStr = SecretStr("")
+
+
+_PLACEHOLDER = re.compile(
+    r"\.\.\.|…|^<.*>$|\byour[-_ ]|change[-_ ]?me|replace[-_ ]?me|placeholder"
+    r"|^(xox[abp]|xapp|sk(-ak)?)-(x+-?)*$",  # a bare prefix, or one followed by x's only
+    re.IGNORECASE,
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """True for a value that stands for a secret instead of being one: `xoxb-...`, `xoxb-your-bot-token`,
+    `<signing secret>`, `changeme`, a bare prefix such as `xapp-`."""
+    return bool(_PLACEHOLDER.search(value.strip()))
 
 
 def describe_settings_error(error: ValidationError) -> str:

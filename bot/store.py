@@ -27,8 +27,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import StoreError
-from bot.records import Preview, PreviewState
 from bot.redis_batch import Batched
+from bot.runs.records import Preview, PreviewState
 
 T = TypeVar("T")
 

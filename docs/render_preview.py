@@ -3,8 +3,8 @@
     .venv/bin/python -m docs.render_preview           # (re)write docs/preview.svg
     .venv/bin/python -m docs.render_preview --check   # exit 1 if docs/preview.svg is out of date
 
-The sample preview and result below are fixed; the messages are made by `bot.messages.preview_message`
-and `bot.messages.result_message`, so the picture changes when what the bot posts changes
+The sample preview and result below are fixed; the messages are made by `bot.render.messages.preview_message`
+and `bot.render.messages.result_message`, so the picture changes when what the bot posts changes
 (tests/unit/test_docs.py checks that the committed SVG matches). Only the block types those messages use are
 drawn (section text and fields, context, actions), in a Slack-like style; widths are estimated, not measured.
 """
@@ -21,8 +21,8 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from bot.actions import ActionRequest, ActionResult, ActionType, Param, ParamMode, RunStatus
-from bot.messages import Message, preview_message, result_message
-from bot.records import Preview
+from bot.render.messages import Message, preview_message, result_message
+from bot.runs.records import Preview
 
 OUTPUT = Path(__file__).resolve().parent / "preview.svg"
 COMMAND = '/zap SlackAPI channel_message channel~="#general" Send a joke about pirates delivering pizza'

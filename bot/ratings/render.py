@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.messages import Message, clip, escape, user
 from bot.ratings.summary import ActionFigures, Counts, RatedRun, Summary
+from bot.render.messages import Message, clip, escape, user
 
 MAX_ACTION_LINES = 40
 SECTION_CHARS = 2900  # below Slack's 3,000 per section text

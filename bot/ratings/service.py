@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bot.audit import Audit, Step
+from bot.approvals.audit import Audit, Step
 from bot.ratings.emoji import EmojiMap
 from bot.ratings.store import RatingStore, Tally, event_order
 from bot.ratings.summary import Summary, summarise

@@ -10,7 +10,7 @@ Keys (beside `bot.store`'s, under the same prefix `{p}`, `zapbot` by default; no
 
 The vote script also writes keys that other modules own and document, in the same atomic step:
 `{p}:event:{event_id}` (bot.store: the Slack event handled, for an hour) and the `rated` audit entry in
-`{p}:audit` and `{p}:audit:channel:{channel}` (bot.team_store).
+`{p}:audit` and `{p}:audit:channel:{channel}` (bot.approvals.store).
 
 Rating fields of the execution hash:
     rating (-1, 0, 1), up and down (how many people vote each way), rated_at (last vote change),
@@ -32,9 +32,9 @@ from typing import Any, TypeVar, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.approvals.store import AuditWrite
 from bot.errors import StoreError
 from bot.store import EVENT_DEDUP_SECONDS, Store
-from bot.team_store import AuditWrite
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ FEEDBACK_SEND_BYTES = 3000  # what goes to Zapier in a query string: the newest 
 # only the newest event counts (Slack may deliver an add and its remove out of order, or twice); recomputes
 # the person's vote and the rating; when the rating changes, bumps the delivery version and queues a
 # delivery (NX: a queued one keeps its time, which is what coalesces a burst, and a backoff is not cut
-# short). When the person's vote changed, appends the audit entry as `_AUDIT_ADD` does (bot.team_store),
+# short). When the person's vote changed, appends the audit entry as `_AUDIT_ADD` does (bot.approvals.store),
 # its `detail` ending with the new rating. The event is marked handled last: Redis does not undo a script
 # that fails midway, and an event whose handling failed must count when Slack re-delivers it.
 # KEYS: execution, reactions, votes, pending, audit stream, audit channel index, [event].

@@ -20,9 +20,10 @@ import random
 import time
 
 from bot.errors import BotError
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 from bot.runs.outbox import ITEM_SECONDS, Item, Outbox
 from bot.runs.ports import DeliveryError, Surface
+from bot.slack.access import SlackAccess
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ class DeliveryWorker:
         *,
         metrics: Metrics | None = None,
         poll: float = 0.5,
+        access: SlackAccess | None = None,
     ) -> None:
         self._outbox = outbox
+        self._access = access  # while Slack refuses the token, nothing is claimed: it all stays queued
         self._surface = surface
         self._store = store
         self._metrics = metrics or Metrics()
@@ -95,6 +98,8 @@ class DeliveryWorker:
 
     async def deliver_due(self) -> int:
         """Send every item due now (one batch); returns how many were claimed."""
+        if self._access is not None and not self._access.usable:
+            return 0
         items = await self._outbox.claim(limit=BATCH, hold_seconds=HOLD_SECONDS)
         if items:
             await asyncio.gather(*(self._deliver(item) for item in items))

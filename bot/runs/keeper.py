@@ -11,13 +11,15 @@ import time
 
 from bot.errors import BotError
 from bot.runs.lifecycle import Runs
+from bot.slack.access import SlackAccess
 
 log = logging.getLogger(__name__)
 
 
 class Keeper:
-    def __init__(self, runs: Runs, *, interval: float) -> None:
+    def __init__(self, runs: Runs, *, interval: float, access: SlackAccess | None = None) -> None:
         self._runs = runs
+        self._access = access  # while Slack refuses the token, expiry and orphans wait (they message Slack)
         # Renew well within a lease, and sweep at least as often as asked.
         self._interval = min(interval, runs.runs.lease_seconds / 3)
         self._stopping = asyncio.Event()
@@ -40,6 +42,8 @@ class Keeper:
         await runs.runs.renew(sorted(runs.held), sorted(runs.asking), time.time() + runs.runs.lease_seconds)
         if runs.unrecorded:
             await runs.record_pending()
+        if self._access is not None and not self._access.usable:
+            return
         await runs.expire_due()
         await runs.end_orphans()
 

@@ -16,17 +16,35 @@ import secrets
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
+from bot.accounts.errors import AccountError, NotConnected, ReconnectNeeded
 from bot.actions import ActionRequest, ActionResult, RunStatus
-from bot.approvals import Approvals, editable_params
-from bot.audit import Audit, Step
-from bot.discovery import Candidates, candidates_from_json, candidates_to_json
-from bot.discovery_messages import guessed_preview_message, switched_note
+from bot.approvals.audit import Audit, Step
+from bot.approvals.messages import (
+    STALE_CLICK,
+    UNKNOWN_PREVIEW,
+    already_approved_text,
+    approval_recorded_text,
+    approvals_note,
+    auto_run_note,
+    denied_text,
+    edit_outcome_text,
+    edited_text,
+    refusal_text,
+)
+from bot.approvals.policy import PolicyDenied
+from bot.approvals.rules import Approvals, editable_params
+from bot.approvals.store import ApproveResult, TeamStore
+from bot.discovery.finder import Candidates, candidates_from_json, candidates_to_json
+from bot.discovery.messages import guessed_preview_message, switched_note
 from bot.errors import BotError, StoreError, ZapierAuthError, ZapierRejected
-from bot.messages import (
+from bot.ops.metrics import Metrics
+from bot.render.messages import (
     cancelled_note,
     confirmed_note,
+    connect_message,
     delivery_problem,
     describe_failure,
     escape,
@@ -41,27 +59,13 @@ from bot.messages import (
     undelivered_message,
     user,
 )
-from bot.metrics import Metrics
-from bot.policy import PolicyDenied
-from bot.records import Preview, PreviewState
+from bot.runs.limits import Limits, slow_down_text
 from bot.runs.outbox import Item, Outbox
 from bot.runs.ports import DeliveryError, Message, Person, Surface
+from bot.runs.records import Preview, PreviewState
 from bot.runs.service import PreviewRefused, RunOutcome, Where, ZapService
 from bot.runs.store import Asking, RunStore
 from bot.store import Claim
-from bot.team_messages import (
-    STALE_CLICK,
-    UNKNOWN_PREVIEW,
-    already_approved_text,
-    approval_recorded_text,
-    approvals_note,
-    auto_run_note,
-    denied_text,
-    edit_outcome_text,
-    edited_text,
-    refusal_text,
-)
-from bot.team_store import ApproveResult, TeamStore
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +106,7 @@ class Ended:
 
     @classmethod
     def from_error(cls, exc: BotError) -> Ended:
-        if isinstance(exc, ZapierAuthError | ZapierRejected):  # refused before anything ran
+        if isinstance(exc, ZapierAuthError | ZapierRejected | AccountError):  # refused before anything ran
             return cls(PreviewState.FAILED, error=exc)
         return cls(PreviewState.UNKNOWN, error=exc, why=describe_failure(exc, "run"), reason="zapier")
 
@@ -135,6 +139,7 @@ class Runs:
         audit: Audit,
         approvals: Approvals,
         metrics: Metrics | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.service = service
         self.store = store
@@ -144,6 +149,7 @@ class Runs:
         self.audit = audit
         self.approvals = approvals
         self.metrics = metrics or Metrics()
+        self.limits = limits  # how fast one person or channel may ask (bot/runs/limits.py); None: no limit
         # Leases this process holds and renews (bot/runs/keeper.py): runs it executes, previews it asks for.
         self.held: set[str] = set()
         self.asking: set[str] = set()
@@ -179,6 +185,9 @@ class Runs:
             self.audit.append(Step.REQUESTED, **what, app=request.app, action=request.action)
         )
         try:
+            if not await self._within_limits(where, person):
+                requested.cancel()
+                return None
             try:
                 # Marks the asking so that, if this process dies before Zapier answers, another replica
                 # tells the person; it also proves Redis answers before a Zapier call is spent.
@@ -187,26 +196,60 @@ class Runs:
                 preview = await self.service.preview(request, where)
             finally:
                 await requested
-        except PolicyDenied as exc:
-            await self.audit.append(Step.DENIED, **what, app=request.app, action=request.action)
-            await person.say(denied_text(request, exc.denial) + hint)
-            return None
-        except PreviewRefused as exc:
-            said = escape(exc.result.error or exc.result.status.value)
-            await person.say(f":warning: Zapier could not preview `{title}`: {said}. Nothing was run.{hint}")
-            return None
-        except BotError as exc:
-            log.warning("preview of %s failed: %s", title, type(exc).__name__)
-            await person.say(f":warning: *Preview of {title}*\n{describe_failure(exc, 'preview')}{hint}")
-            return None
-        except Exception:
-            log.exception("preview of %s failed unexpectedly", title)
-            await person.say(f":warning: *Preview of {title}*\nSomething went wrong. Nothing was run.{hint}")
+        except Exception as exc:  # each kind is told in its own words (`_no_preview`)
+            await self._no_preview(exc, request, where, person, title=title, hint=hint)
             return None
         finally:
             await self._done_asking(asking.id)
         await self.audit.preview_step(Step.PREVIEWED, preview, who=where.user)
         return preview
+
+    async def _within_limits(self, where: Where, person: Person) -> bool:
+        """Take one request from this person's and this channel's allowance; when there is none left,
+        tell them when to try again (nothing goes to Zapier). Raises StoreError when Redis is down."""
+        if self.limits is None:
+            return True
+        wait = await self.limits.wait_for(where.team, where.channel, where.user)
+        if wait <= 0:
+            return True
+        self.metrics.refused_busy("flood")
+        log.info("%s in %s is over the request limit; told to wait %.0f s", where.user, where.channel, wait)
+        await person.say(slow_down_text(wait))
+        return False
+
+    async def _no_preview(
+        self, exc: Exception, request: ActionRequest, where: Where, person: Person, *, title: str, hint: str
+    ) -> None:
+        """Tell the person why there is no preview (a preview never runs the action: "nothing was run")."""
+        if isinstance(exc, NotConnected | ReconnectNeeded):
+            await self._ask_to_connect(where, person, exc)
+        elif isinstance(exc, PolicyDenied):
+            what = {"who": where.user, "team": where.team, "channel": where.channel}
+            await self.audit.append(Step.DENIED, **what, app=request.app, action=request.action)
+            await person.say(denied_text(request, exc.denial) + hint)
+        elif isinstance(exc, PreviewRefused):
+            said = escape(exc.result.error or exc.result.status.value)
+            await person.say(f":warning: Zapier could not preview `{title}`: {said}. Nothing was run.{hint}")
+        elif isinstance(exc, BotError):
+            log.warning("preview of %s failed: %s", title, type(exc).__name__)
+            await person.say(f":warning: *Preview of {title}*\n{describe_failure(exc, 'preview')}{hint}")
+        else:
+            log.error("preview of %s failed unexpectedly", title, exc_info=exc)
+            await person.say(f":warning: *Preview of {title}*\nSomething went wrong. Nothing was run.{hint}")
+
+    async def _ask_to_connect(self, where: Where, person: Person, exc: BotError) -> None:
+        """The person's own Zapier account is needed and not usable: say so, with the connect button."""
+        again = isinstance(exc, ReconnectNeeded)
+        why = (
+            "Your Zapier account must be connected again." if again else "Connect your Zapier account first:"
+        )
+        why += " This action runs with your own account."
+        try:
+            url = await self.service.credentials.connect_url(where.team, where.user)
+        except BotError as failed:
+            log.warning("could not make a connect link: %s", failed)
+            url = None
+        await person.send(connect_message(url, why))
 
     async def _done_asking(self, asking_id: str) -> None:
         if asking_id not in self.asking:
@@ -262,6 +305,8 @@ class Runs:
         completes the approvals the policy asks for wins the claim and runs exactly what was previewed."""
         preview_id = value.partition(":")[0]
         try:
+            if not await self._within_limits(where, person):
+                return
             claim = await self._approve_click(value, where, person)
         except BotError as exc:
             self.service.decided("confirm", "failed", preview_id, where.user, None)
@@ -297,6 +342,11 @@ class Runs:
             if refusal is not None:
                 await self.audit.preview_step(Step.REFUSED, preview, who=where.user, detail="may not confirm")
                 await person.say(refusal_text(refusal, "confirm"))
+                return None
+            if preview.run_as == "confirmer" and not await self.service.credentials.ready(
+                where.team, where.user
+            ):
+                await self._ask_to_connect(where, person, NotConnected(where.team, where.user))
                 return None
         result = await self.approvals.approve(preview_id, fingerprint, where)
         if result.preview is not None and await self._answered_here(result, result.preview, where, person):
@@ -387,16 +437,16 @@ class Runs:
         await person.say(text)
 
     # switching to another candidate, editing ------------------------------------------------------------
-    async def switch(self, value: str, where: Where, person: Person) -> None:
+    async def switch(self, value: str, where: Where, person: Person) -> Preview | None:
         """Replace a guessed preview by a preview of another candidate, if it is still pending and this
-        person may change it (the same policy check as Cancel and Edit)."""
+        person may change it (the same policy check as Cancel and Edit). Returns the new preview."""
         preview_id, _, index_text = value.rpartition(":")
         try:
             old = await self.store.get_preview(preview_id) if preview_id else None
             saved = await self.store.preview_field(preview_id, CANDIDATES_FIELD) if old else None
         except BotError as exc:
             await person.say(describe_failure(exc, "preview"))
-            return
+            return None
         candidates = candidates_from_json(saved) if saved else None
         index = int(index_text) if index_text.isdigit() else -1
         if (
@@ -406,19 +456,21 @@ class Runs:
             or not 0 <= index < len(candidates.items)
         ):
             await person.say(UNKNOWN.replace("nothing was run", "nothing changed"))
-            return
+            return None
         where = replace(where, team=old.team)
         if old.state is not PreviewState.PENDING or old.expires_at <= time.time():
             await self._switch_refused(old.state.value, old.decided_by, person)
-            return
+            return None
         if index == candidates.current:
             await person.say("That is the action this preview shows already.")
-            return
+            return None
         if not await self.may_change(old, where.user, "change", person):
-            return
-        await self._switch(old, Candidates(candidates.items, index), where, person)
+            return None
+        return await self._switch(old, Candidates(candidates.items, index), where, person)
 
-    async def _switch(self, old: Preview, switched: Candidates, where: Where, person: Person) -> None:
+    async def _switch(
+        self, old: Preview, switched: Candidates, where: Where, person: Person
+    ) -> Preview | None:
         choice = switched.items[switched.current]
         request = replace(old.request, app=choice.app, action=choice.action, action_type=choice.action_type)
         asked_by = Where(old.team, old.channel, old.requested_by)  # it stays the requester's preview
@@ -431,7 +483,7 @@ class Runs:
             else:
                 said = "the preview failed: " + describe_failure(exc, "preview")
             await person.say(f":warning: I couldn't switch to *{escape(choice.name)}*: {said}")
-            return
+            return None
         try:
             claim = await self.service.decide(old.id, where, confirm=False)
             if claim.outcome != "claimed":
@@ -441,7 +493,7 @@ class Runs:
                         claim.preview, preview_message(claim.preview, closed=expired_note())
                     )
                 await self._switch_refused(claim.outcome, claim.decided_by, person)
-                return
+                return None
             await self.audit.preview_step(
                 Step.CANCELLED, old, who=where.user, detail=f"switched to {choice.action}"
             )
@@ -450,9 +502,10 @@ class Runs:
         except BotError as exc:
             log.warning("switching preview %s failed: %s", old.id, type(exc).__name__)
             await person.say(describe_failure(exc, "preview"))
-            return
+            return None
         message = guessed_preview_message(new, switched, note=switched_note(where.user, choice))
         await self._update_preview(new, message)
+        return new
 
     async def _switch_refused(self, outcome: str, decided_by: str, person: Person) -> None:
         who = user(decided_by) if decided_by else "Someone"
@@ -494,7 +547,8 @@ class Runs:
             where = replace(where, team=preview.team)
             if not await self.may_change(preview, where.user, "edit", person):
                 return
-            outcome = await self.approvals.edit(preview, seen, where, values)
+            edited_again = partial(self.service.preview_again, preview)
+            outcome = await self.approvals.edit(preview, seen, where, values, preview_again=edited_again)
         except PreviewRefused as exc:
             said = escape(exc.result.error or exc.result.status.value)
             await person.say(

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from bot.errors import BotError
 
-Message = dict[str, Any]  # text + Block Kit blocks (bot/messages.py); the console prints their text
+Message = dict[str, Any]  # text + Block Kit blocks (bot/render/messages.py); the console prints their text
 
 
 class DeliveryError(BotError):

@@ -11,11 +11,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.actions import ActionRequest, ActionResult, ActionsBackend, Param, ParamMode, ParamValue, RunStatus
+from bot.approvals.policy import Policy
 from bot.errors import BotError
-from bot.logs import adopt_request_id, current_request_id
-from bot.metrics import Metrics
-from bot.policy import Policy
-from bot.records import Preview, PreviewState, result_to_json
+from bot.ops.logs import adopt_request_id, current_request_id
+from bot.ops.metrics import Metrics
+from bot.runs.credentials import Credentials
+from bot.runs.records import Preview, PreviewState, result_to_json
 from bot.store import Claim, Store
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,15 @@ class ZapService:
         clock: Callable[[], float] = time.time,
         policy: Policy | None = None,
         metrics: Metrics | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self._backend = backend
         self._store = store
         self._preview_ttl = preview_ttl
         self._clock = clock
-        self.policy = policy or Policy.none()  # team confirmation rules (bot/policy.py)
+        self.policy = policy or Policy.none()  # team confirmation rules (bot/approvals/policy.py)
         self._metrics = metrics or Metrics()
+        self.credentials = credentials or Credentials(None)  # whose Zapier account (bot/runs/credentials.py)
 
     async def preview(self, request: ActionRequest, where: Where) -> Preview:
         """Ask the backend what would run, and remember it so that any replica can confirm it.
@@ -70,7 +73,11 @@ class ZapService:
         try:
             # Without Redis the preview could never be confirmed: say so before spending a Zapier call.
             await self._store.ping()
-            result = await self._backend.preview(request)
+            run_as = self.credentials.mode(rule.run_as)
+            account = self.credentials.preview_account(run_as, where.user)
+            result = await self.credentials.call(
+                where.team, account, lambda auth: self._backend.preview(request, auth=auth), write=False
+            )
         except BotError:
             self._metrics.preview("failed")
             raise
@@ -94,6 +101,7 @@ class ZapService:
             confirm_by=rule.confirm_by.encode(),
             approvals_needed=rule.approvals,
             request_id=current_request_id(),
+            run_as=run_as,
         )
         await self._store.save_preview(preview)
         self._metrics.preview("ok")
@@ -102,6 +110,13 @@ class ZapService:
             preview.id, request.app, request.action, result.action_used, result.execution_log_id,
         )  # fmt: skip
         return preview
+
+    async def preview_again(self, preview: Preview, request: ActionRequest) -> ActionResult:
+        """Zapier's preview of a changed request (an edit), with the account the preview was made with."""
+        account = self.credentials.preview_account(preview.run_as, preview.requested_by)
+        return await self.credentials.call(
+            preview.team, account, lambda auth: self._backend.preview(request, auth=auth), write=False
+        )
 
     async def shown(self, preview: Preview, *, message_ts: str, thread_ts: str) -> None:
         """Record where the preview was posted, so results thread under it and reactions rate its log."""
@@ -139,10 +154,18 @@ class ZapService:
         log.info("%s of preview %s by %s: %s", decision, preview_id, user, outcome)
 
     async def run(self, preview: Preview) -> RunOutcome:
-        """Run what was previewed. Called once per preview, after a successful confirm claim."""
+        """Run what was previewed, with the account the policy names (`run_as`). Called once per preview,
+        after a successful confirm claim; never retried."""
         request, fallback_reason = locked_request(preview)
+        account = self.credentials.run_account(preview.run_as, preview.requested_by, preview.decided_by)
+        skip = fallback_reason is None
         try:
-            result = await self._backend.execute(request, skip_param_guessing=fallback_reason is None)
+            result = await self.credentials.call(
+                preview.team,
+                account,
+                lambda auth: self._backend.execute(request, skip_param_guessing=skip, auth=auth),
+                write=True,
+            )
         except BotError as exc:
             self._metrics.execution("failed")
             log.info("run of preview %s failed: %s", preview.id, type(exc).__name__)

@@ -17,8 +17,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from bot.records import Preview, PreviewState
-from bot.team_store import AuditWrite, TeamStore
+from bot.approvals.store import AuditWrite, TeamStore
+from bot.runs.records import Preview, PreviewState
 
 _AUDIT = """
 local function audit(k1, k2, a)

@@ -15,7 +15,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from bot.actions import ActionRequest, ActionResult, ActionType, RunStatus
-from bot.discovery import ActionChoice, AppChoice
+from bot.discovery.finder import ActionChoice, AppChoice
 from bot.errors import (
     ZapierAuthError,
     ZapierConnectionError,
@@ -38,7 +38,7 @@ from bot.zapier.models import (
 )
 
 if TYPE_CHECKING:
-    from bot.metrics import Metrics
+    from bot.ops.metrics import Metrics
 from bot.zapier.transport import AiohttpTransport
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def new_http_client(
 ) -> httpx.AsyncClient:
     """The one shared HTTP client for Zapier (timed into `metrics` when given). Proxies come from the env.
 
-    `after_response` is awaited after each answer, before the caller handles it (bot/give_way.py)."""
+    `after_response` is awaited after each answer, before the caller handles it (bot/ops/give_way.py)."""
     timeout = httpx.Timeout(
         DEFAULT_TIMEOUT.connect, read=read_timeout, write=DEFAULT_TIMEOUT.write, pool=10.0
     )

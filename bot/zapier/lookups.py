@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bot.actions import ActionType
-from bot.discovery import ActionChoice, AppChoice
+from bot.discovery.finder import ActionChoice, AppChoice
 from bot.errors import ZapierResponseError
 from bot.zapier.models import ActionItem, AppItem, GuessedActionItem
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 
 # Path templates -> operation label. Ids in paths (execution logs, app keys) never become label values.
 _OPERATIONS: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -47,7 +47,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         after_response: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._max_connections = max_connections
-        self._after_response = after_response  # e.g. give way to Slack's requests (bot/give_way.py)
+        self._after_response = after_response  # e.g. give way to Slack's requests (bot/ops/give_way.py)
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
         # Proxies from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), read once as httpx

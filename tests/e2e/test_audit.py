@@ -6,8 +6,8 @@ import time
 
 import redis.asyncio
 
-from bot.audit import Audit, Step
-from bot.team_store import TeamStore
+from bot.approvals.audit import Audit, Step
+from bot.approvals.store import TeamStore
 from tests.support.bot_server import RunningBot
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier

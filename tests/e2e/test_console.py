@@ -33,7 +33,7 @@ async def test_a_command_previews_confirm_runs_it_and_react_records_a_real_ratin
     assert done.code == 0, done.stderr
     out = done.stdout
     assert "Zapier accepted the API key (Ada Lovelace <ada@example.com>)." in out
-    preview_part, typed, result_part = out.partition("Type `confirm` to run it, or `cancel`.")
+    preview_part, typed, result_part = out.partition("Type `confirm` to run it")
     assert "ada wants to run `SlackAPI` · Channel Message (write)" in preview_part
     assert "  │ Say hi to the team" in preview_part
     assert "• channel: #general" in preview_part and "guessed by the AI from “#general”" in preview_part
@@ -84,11 +84,12 @@ async def test_cancel_help_and_mistakes_run_nothing_and_explain_themselves(
     assert "Nothing to rate yet" in out
     assert "Cancelled by ada. Nothing was run." in out
     assert "ada cancelled this preview, so nothing was run." in out
-    assert "Console commands:" in out and "react +1 | react -1" in out and "Usage: `/zap APP ACTION" in out
+    assert "Console commands" in out and "react +1 | react -1" in out and "Usage: `/zap APP ACTION" in out
     assert "Missing the ACTION (and the instructions) after `GmailAPI`" in out
-    assert out.count("The console takes `APP ACTION ...` commands") == 2  # `/zap ratings`, `Slack-API x y`
+    assert "How actions have been rated" in out  # `/zap ratings` works here as in Slack
+    assert "Looking for the Zapier action that fits" in out  # `Slack-API x y` is plain English
     assert out.rstrip().endswith("Bye.")
-    assert len(fake_zapier.of("preview")) == 1 and fake_zapier.of("execute") == []
+    assert fake_zapier.of("execute") == []  # a preview or two (the plain-English line), and no run
 
 
 async def test_a_rejected_key_is_reported_at_start_and_on_each_preview(
@@ -131,3 +132,42 @@ async def test_without_redis_it_says_so_in_one_line(fake_zapier: FakeZapier, tmp
     assert done.code == 1
     assert f"Could not connect to Redis at {url}. Is it running?" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+async def test_the_console_drives_the_same_use_cases_as_slack(
+    fake_zapier: FakeZapier, redis_url: str, redis_client: redis.asyncio.Redis, tmp_path: Path
+) -> None:
+    """Parity with Slack: plain English previews the best guess, `pick` switches candidate, shortcuts
+    save and run, `edit` prompts per param, the channel policy applies (four eyes: the requester's own
+    confirm is refused, `as bob` confirms), and `audit` shows every step."""
+    policy = tmp_path / "policy.yml"
+    policy.write_text("default:\n  confirm_by: others\n")
+    lines = [
+        "send a slack message saying hi",
+        "pick 2",
+        "save hi = SlackAPI channel_message channel=#general",
+        "hi hello team",
+        "edit",
+        "#random",
+        "",
+        "confirm",
+        "as bob",
+        "confirm",
+        "audit 20",
+        "quit",
+    ]
+    done = await console("\n".join(lines) + "\n", fake_zapier, redis_url, tmp_path, POLICY_FILE=str(policy))
+    assert done.code == 0, done.stderr
+    out = done.stdout
+    assert "Looking for the Zapier action that fits" in out and "switched" in out.lower()
+    assert "Saved the shortcut `hi`" in out
+    assert "channel [#general]:" in out and "The preview now uses your value for `channel`" in out
+    assert (
+        "may not confirm" in out.lower() or "can't confirm" in out.lower() or "cannot confirm" in out.lower()
+    )
+    assert "You are now bob" in out and "ran: `success`" in out
+    [run_request] = fake_zapier.of("execute")
+    assert run_request.json["params"]["channel"] == {"mode": "locked", "value": "#random"}
+    steps = [entry["step"] for _, entry in await stream_entries(redis_client, "zapbot:audit")]
+    assert "refused" in steps and "edited" in steps and steps[-1] == "executed"
+    assert "· executed · bob ·" in out

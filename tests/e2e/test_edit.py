@@ -34,11 +34,27 @@ def form_values(view: dict[str, Any], **changes: str) -> dict[str, Any]:
     return values
 
 
+async def click_edit(
+    bot: RunningBot, slack: FakeSlack, preview_id: str, ts: str, user: str, **kw: Any
+) -> tuple[SlackCall, SlackCall]:
+    """Click Edit; returns the views.open it made (the form opened at once, "Checking…") and the
+    views.update that then filled the same form (the fields, or why this person may not edit)."""
+    opens, updates = len(slack.of("views.open")), len(slack.of("views.update"))
+    await bot.slack.block_action(
+        "zap_edit", preview_id, user=user, message_ts=ts, trigger_id=slack.mint_trigger(f"trig-{user}"), **kw
+    )
+    opened = (await slack.wait_for("views.open", opens + 1))[opens]
+    filled = (await slack.wait_for("views.update", updates + 1))[updates]
+    assert "Checking" in opened.args["view"]["blocks"][0]["text"]["text"]
+    assert filled.args["view_id"] == opened.answer["view"]["id"]
+    return opened, filled
+
+
 async def open_form(bot: RunningBot, slack: FakeSlack, preview_id: str, ts: str, user: str) -> SlackCall:
-    """Click Edit and return the views.open call it made."""
-    before = len(slack.of("views.open"))
-    await bot.slack.block_action("zap_edit", preview_id, user=user, message_ts=ts, trigger_id=f"trig-{user}")
-    return (await slack.wait_for("views.open", before + 1))[before]
+    """Click Edit and return the views.update that put the Edit form in the opened modal."""
+    opened, filled = await click_edit(bot, slack, preview_id, ts, user)
+    assert opened.args["trigger_id"] == f"trig-{user}"
+    return filled
 
 
 async def test_an_edit_replaces_the_preview_and_discards_approvals_of_the_old_params(
@@ -59,7 +75,7 @@ async def test_an_edit_replaces_the_preview_and_discards_approvals_of_the_old_pa
 
         opened = await open_form(bot, fake_slack, previewed.preview_id, previewed.ts, "U1")
         view = opened.args["view"]
-        assert opened.args["trigger_id"] == "trig-U1" and view["callback_id"] == "zap_edit_view"
+        assert view["callback_id"] == "zap_edit_view"
         View(**view).validate_json()  # within Slack's limits for modals
         fields = {
             b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"
@@ -147,17 +163,19 @@ async def test_only_the_requester_or_a_confirmer_may_edit_and_a_second_edit_of_t
     fake_slack: FakeSlack,
     fake_zapier: FakeZapier,
 ) -> None:
-    """confirm_by [U5]: a bystander's Edit opens no form and is told why; the requester and U5 both open
-    the form on the same version; the first to save wins, the second is told it changed meanwhile."""
+    """confirm_by [U5]: a bystander's Edit is refused inside the form (which says why and offers no fields
+    to save); the requester and U5 both open the form on the same version; the first to save wins, the
+    second is told it changed meanwhile."""
     async with start_bot("channels:\n  C1:\n    confirm_by: [U5]\n") as bot:
         previewed = await command_to_preview(bot, fake_slack, WRITE, user="U1")
         url = fake_slack.response_url("bystander")
-        await bot.slack.block_action(
-            "zap_edit", previewed.preview_id, user="U2", message_ts=previewed.ts, response_url=url
+        _, refused = await click_edit(
+            bot, fake_slack, previewed.preview_id, previewed.ts, "U2", response_url=url
         )
-        await fake_slack.wait_for_response_posts(1)
-        assert "can edit this preview" in told(fake_slack, "bystander")
-        assert fake_slack.of("views.open") == []
+        refusal = refused.args["view"]
+        assert "can edit this preview" in refusal["blocks"][0]["text"]["text"]
+        assert "submit" not in refusal and "callback_id" not in refusal
+        assert fake_slack.response_posts == []
 
         mine = (await open_form(bot, fake_slack, previewed.preview_id, previewed.ts, "U1")).args["view"]
         theirs = (await open_form(bot, fake_slack, previewed.preview_id, previewed.ts, "U5")).args["view"]

@@ -1,4 +1,4 @@
-"""`/zap` acked before Bolt's middleware chain (bot/handlers/fast_ack.py): the same answers and refusals.
+"""`/zap` acked before Bolt's middleware chain (bot/slack/fast_ack.py): the same answers and refusals.
 
 The first `/zap` always goes through Bolt (its authorization must have passed once); the tests below send
 one first, then check that the fast path answers what Bolt answers.
@@ -20,13 +20,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.handlers.deps import Deps
-from bot.handlers.fast_ack import FastCommands, ack_response
+from bot.slack.deps import Deps
+from bot.slack.fast_ack import FastCommands, ack_response
 from tests.support.bot_server import RunningBot
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier
 
-FAST = "bot.handlers.fast_ack"
+FAST = "bot.slack.fast_ack"
 FORM = "application/x-www-form-urlencoded"
 COMMAND = 'SlackAPI channel_message channel~="#general" Say hello'
 

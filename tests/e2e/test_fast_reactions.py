@@ -1,4 +1,4 @@
-"""Reaction events counted before Bolt's chain (bot/handlers/fast_events.py), and the one Lua script behind
+"""Reaction events counted before Bolt's chain (bot/slack/fast_events.py), and the one Lua script behind
 both paths (bot/ratings/store.py): the same answers and counts as Bolt, the same refusals, each event once.
 
 A bot's reactions take the fast path once Bolt has answered one with 200 (its authorization then passed):
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bot.audit import AuditEntry
+from bot.approvals.audit import AuditEntry
 from tests.support.bot_server import RunningBot
 from tests.support.fakes.slack_server import BOT_ID
 from tests.support.metrics import scrape, value
@@ -30,7 +30,7 @@ from tests.support.slack_requests import BOT_USER_ID, SentResponse
 
 __all__ = ["world"]  # the fixture, imported for pytest
 
-FAST = "bot.handlers.fast_events"
+FAST = "bot.slack.fast_events"
 TEXT = "text/plain"  # what Bolt's aiohttp adapter makes of a BoltResponse with no body
 SLOW = 60  # RATING_DELAY_SECONDS: no delivery to Zapier changes the state a test compares
 
@@ -204,7 +204,7 @@ async def test_a_redelivered_reaction_is_handled_once_on_the_fast_path(
     """Slack re-sending an event (same event_id) is answered 200 and returns before the vote: one vote,
     one audit entry, and the event's key kept for an hour."""
     caplog.set_level(logging.DEBUG, logger=FAST)
-    caplog.set_level(logging.DEBUG, logger="bot.handlers.reactions")
+    caplog.set_level(logging.DEBUG, logger="bot.slack.listeners.reactions")
     async with world.bot() as bot:
         ran = await world.run_to_result(bot)
         await warm_up(bot, ran.ts)
@@ -270,7 +270,7 @@ async def test_a_failed_count_answers_500_and_slacks_redelivery_counts(
             status, text, headers = answer_of(refused)  # the same for both paths
             assert (status, text, headers["content-type"], headers["content-length"]) == (500, "", TEXT, "0")
             errors = [r for r in caplog.records if "unhandled error in a Slack handler" in r.getMessage()]
-            assert [r.name for r in errors] == [FAST if path == "fast" else "bot.app"]
+            assert [r.name for r in errors] == [FAST if path == "fast" else "bot.slack.app"]
             assert not await client.exists("zapbot:event:EvFAIL")
 
             again = await bot.slack.event(event, event_id="EvFAIL", retry_num=1, retry_reason="http_error")

@@ -94,7 +94,7 @@ async def test_readyz_is_ready_and_keeps_the_zapier_verdict(
     do not call Zapier again. /healthz answers 200 as before."""
     for _ in range(3):
         status, body = await get_json(http_session, bot.url + "/readyz")
-        assert (status, body) == (200, {"status": "ready", "redis": "ok", "zapier": "ok"})
+        assert (status, body) == (200, {"status": "ready", "redis": "ok", "zapier": "ok", "slack": "ok"})
     [check] = fake_zapier.of("auth_check")
     assert check.headers["x-api-key"] == "test-zapier-key"
     status, body = await get_json(http_session, bot.url + "/healthz")

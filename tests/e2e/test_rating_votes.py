@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import redis.asyncio
 
-from bot.audit import Audit, Step
+from bot.approvals.audit import Audit, Step
+from bot.approvals.store import TeamStore
 from bot.ratings.emoji import rating_of, vote_of
 from bot.ratings.store import RatingStore, event_order
-from bot.team_store import TeamStore
 
 WEIGHTS = {"+1": 1, "heart": 1, "tada": 1, "-1": -1, "x": -1}
 

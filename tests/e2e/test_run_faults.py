@@ -244,3 +244,32 @@ async def test_at_the_task_limit_a_click_or_a_mention_hears_busy(
         async with http_session.get(bot.url + "/metrics") as metrics:
             assert f'zapbot_busy_total{{surface="{surface}"}} 1.0' in await metrics.text()
         assert fake_zapier.of("execute") == []
+
+
+async def test_a_run_cut_by_the_end_of_a_shutdown_ends_as_unknown_in_the_thread(
+    bot_settings: Settings,
+    http_session: aiohttp.ClientSession,
+    fake_slack: FakeSlack,
+    fake_zapier: FakeZapier,
+) -> None:
+    """A shutdown that reaches its deadline with an action still at Zapier cancels it: the run ends as
+    "outcome unknown: zapbot stopped while this ran" in the thread and on the preview, said by this very
+    process before it exits, and is recorded so no other replica says it again."""
+    async with running_bot(
+        bot_settings, http_session, fake_slack.response_url_base, drain_seconds=0.5
+    ) as bot:
+        previewed = await command_to_preview(bot, fake_slack, COMMAND)
+        fake_zapier.latency = 5.0
+        await bot.slack.block_action("zap_confirm", previewed.preview_id, message_ts=previewed.ts)
+        await fake_zapier.wait_for("execute", timeout=10)
+        fake_zapier.latency = 0.0
+    [told] = thread_replies(fake_slack, previewed.ts)
+    assert "outcome unknown" in told and "stopped while this ran" in told
+    assert "outcome unknown" in last_update_of(fake_slack, previewed.ts)
+    client = redis.asyncio.Redis.from_url(bot_settings.redis_url, decode_responses=True)
+    try:
+        stored = await client.hgetall(f"zapbot:preview:{previewed.preview_id}")
+        assert stored["state"] == "unknown"
+        assert await client.zscore("zapbot:runs:leases", previewed.preview_id) is None
+    finally:
+        await client.aclose()

@@ -97,6 +97,41 @@ async def test_check_names_blank_slack_settings_with_where_to_get_them_and_servi
     assert served.code == 2 and len(served.stderr.splitlines()) == 1
     assert "SLACK_BOT_TOKEN" in served.stderr
     complete = await run(
-        python_bot("check"), env=clean_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s-1"), cwd=tmp_path
+        python_bot("check", "--offline"),
+        env=clean_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s-1"),
+        cwd=tmp_path,
     )
     assert complete.code == 0 and "complete" in complete.stdout
+
+
+async def test_with_nothing_configured_it_runs_the_demo_from_piped_commands(tmp_path: Path) -> None:
+    """No Zapier key, no Slack tokens, no Redis: the README's one-liner `printf '/zap ...\nconfirm\nquit\n'
+    | scripts/run` names what to set, starts a local Redis and the demo, previews, runs and shows the
+    result, everything marked DEMO, and exits 0 with the Redis stopped."""
+    env = clean_env(ZAPBOT_LOCAL_REDIS_PORT=str(free_port()))
+    stdin = "/zap SlackAPI channel_message say hi\nconfirm\nquit\n"
+    done = await run([RUN], env=env, cwd=tmp_path, stdin=stdin, seconds=120)
+    assert done.code == 0, done.stdout + done.stderr
+    for needed in ("ZAPIER_API_KEY", "SLACK_BOT_TOKEN", "python -m bot demo"):
+        assert needed in done.stderr
+    assert "Starting the demo instead" in done.stdout and "Started a local Redis" in done.stdout
+    preview, _, result = done.stdout.partition("[DEMO] Type `confirm` to run it")
+    assert "[DEMO] ada wants to run `SlackAPI` · Send Channel Message (write)" in preview
+    assert "• text: say hi" in preview and "[Confirm]  [Edit]  [Cancel]" in preview
+    assert "[DEMO] ✅ Send Channel Message ran: `success`" in result and "[DEMO] Bye." in result
+    assert "Stopped the local Redis" in done.stdout
+
+
+async def test_the_console_reads_piped_commands_and_help_needs_no_redis(
+    fake_zapier: FakeZapier, redis_url: str, tmp_path: Path
+) -> None:
+    """`scripts/run console` with commands piped in (no terminal) runs them instead of exiting at once;
+    `scripts/run --help` answers without looking for a Redis."""
+    env = clean_env(ZAPIER_API_KEY="test-zapier-key", ZAPIER_BASE_URL=fake_zapier.url, REDIS_URL=redis_url)
+    stdin = "SlackAPI channel_message Say hi\nconfirm\nquit\n"
+    done = await run([RUN, "console"], env=env, cwd=tmp_path, stdin=stdin, seconds=120)
+    assert done.code == 0, done.stdout + done.stderr
+    assert "Channel Message ran: `success`" in done.stdout and len(fake_zapier.of("execute")) == 1
+    nothing = clean_env(ZAPBOT_LOCAL_REDIS_PORT=str(free_port()), ZAPBOT_REDIS_SERVER="no-redis-server-here")
+    helped = await run([RUN, "--help"], env=nothing, cwd=tmp_path, seconds=120)
+    assert helped.code == 0 and "Modes:" in helped.stdout and "redis" not in helped.stderr.lower()

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.runtime import build_app
 from bot.settings import Settings, ValidationError, describe_settings_error
-from bot.socket_mode import SocketModeRefused
+from bot.slack.socket_mode import SocketModeRefused
 from tests.support.bot_server import RunningBot, settings_for
 from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack

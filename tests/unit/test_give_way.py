@@ -1,4 +1,4 @@
-"""Background work gives way to Slack's requests during a burst (bot/give_way.py), within a bound.
+"""Background work gives way to Slack's requests during a burst (bot/ops/give_way.py), within a bound.
 
 The gate's clock is a value the tests move by hand, so nothing here depends on how fast the machine is.
 """
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.gc_hold import HELD, FullCollectionHold
-from bot.give_way import GiveWay
-from bot.tasks import BackgroundTasks, TooBusy
+from bot.ops.gc_hold import HELD, FullCollectionHold
+from bot.ops.give_way import GiveWay
+from bot.ops.tasks import BackgroundTasks, TooBusy
 
 
 class Clock:

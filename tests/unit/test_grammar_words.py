@@ -9,9 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.actions import ActionRequest, ActionType, Param, ParamMode
-from bot.discovery_messages import command_line
-from bot.errors import UsageError
-from bot.parsing import (
+from bot.discovery.grammar import (
     PlainCommand,
     RunCommand,
     SubCommand,
@@ -20,6 +18,8 @@ from bot.parsing import (
     parse_action,
     parse_command,
 )
+from bot.discovery.messages import command_line
+from bot.errors import UsageError
 
 
 @pytest.mark.parametrize(

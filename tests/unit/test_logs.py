@@ -8,7 +8,14 @@ import io
 import json
 import logging
 
-from bot.logs import REDACTED, JsonFormatter, RequestIdFilter, SecretsFilter, new_request_id, secret_values
+from bot.ops.logs import (
+    REDACTED,
+    JsonFormatter,
+    RequestIdFilter,
+    SecretsFilter,
+    new_request_id,
+    secret_values,
+)
 from bot.settings import Settings
 
 

@@ -27,8 +27,8 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "spec" / "slack-app-manifest
 
 EVENTS_PATH = "/slack/events"
 BOT_SCOPES = {"commands", "app_mentions:read", "chat:write", "reactions:read", "usergroups:read"}
-BOT_EVENTS = {"app_mention", "reaction_added", "reaction_removed"}
-FORM_SHORTCUT = {"type": "global", "callback_id": "zap_form"}  # bot/form_view.py FORM_SHORTCUT
+BOT_EVENTS = {"app_mention", "reaction_added", "reaction_removed", "app_uninstalled", "tokens_revoked"}
+FORM_SHORTCUT = {"type": "global", "callback_id": "zap_form"}  # bot/discovery/form_view.py FORM_SHORTCUT
 
 Manifest = dict[str, Any]
 
@@ -175,7 +175,7 @@ def test_zap_command_escapes_and_has_usage_hint(manifest: Manifest) -> None:
 
 def test_the_only_shortcut_is_the_global_form(manifest: Manifest) -> None:
     """One global shortcut opens the /zap form; its callback_id is the one the bot listens for."""
-    from bot.form_view import FORM_SHORTCUT as LISTENED_FOR
+    from bot.discovery.form_view import FORM_SHORTCUT as LISTENED_FOR
 
     [shortcut] = manifest["features"]["shortcuts"]
     assert {k: shortcut[k] for k in FORM_SHORTCUT} == FORM_SHORTCUT
@@ -192,7 +192,8 @@ def test_bot_scopes_are_exactly_the_needed_ones(manifest: Manifest) -> None:
 
 
 def test_bot_events_are_exactly_the_handled_ones(manifest: Manifest) -> None:
-    """The bot subscribes to exactly app_mention, reaction_added and reaction_removed; no user events."""
+    """The bot subscribes to exactly app_mention, reaction_added and reaction_removed, and to app_uninstalled
+    and tokens_revoked (which pause its Slack work, bot/slack/access.py); no user events."""
     events = manifest["settings"]["event_subscriptions"]
     assert sorted(events["bot_events"]) == sorted(BOT_EVENTS)
     assert "user_events" not in events

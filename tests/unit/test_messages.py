@@ -20,7 +20,7 @@ from bot.errors import (
     ZapierResponseError,
     ZapierServerError,
 )
-from bot.messages import (
+from bot.render.messages import (
     clip,
     describe_failure,
     escape,
@@ -30,7 +30,7 @@ from bot.messages import (
     preview_message,
     result_message,
 )
-from bot.records import Preview, result_to_json
+from bot.runs.records import Preview, result_to_json
 from tests.support.helpers import assert_valid_blocks
 
 HOSTILE = [

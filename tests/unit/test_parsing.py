@@ -7,8 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.actions import ActionType, Param, ParamMode
-from bot.errors import UsageError
-from bot.parsing import (
+from bot.discovery.grammar import (
     MAX_PARAMS,
     MAX_TEXT_CHARS,
     MAX_VALUE_CHARS,
@@ -18,6 +17,7 @@ from bot.parsing import (
     parse_command,
     strip_bot_mention,
 )
+from bot.errors import UsageError
 
 
 def run(text: str) -> RunCommand:

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from bot.actions import ActionRequest, ActionType
-from bot.policy import ANYONE, ConfirmBy, Policy, PolicyError, Rule, Target, load_policy_file, parse_policy
+from bot.approvals.policy import (
+    ANYONE,
+    ConfirmBy,
+    Policy,
+    PolicyError,
+    Rule,
+    Target,
+    load_policy_file,
+    parse_policy,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "policy.example.yml"
 

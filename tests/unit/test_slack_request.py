@@ -1,4 +1,4 @@
-"""Reading Slack's form bodies (bot/slack_request.py): the same dict as the standard library's parser."""
+"""Reading Slack's form bodies (bot/slack/request.py): the same dict as the standard library's parser."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.slack_request import parse_form, parse_slack_body
+from bot.slack.request import parse_form, parse_slack_body
 
 # Bodies built from the characters that mean something in a form, escapes (good and broken) and text.
 _PIECES = st.sampled_from(

@@ -14,7 +14,7 @@ import asyncio
 import json
 import re
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -95,6 +95,73 @@ def _load_spec(path: Path) -> OpenAPI:
     return OpenAPI.from_file_path(str(path))
 
 
+class ContractCheck:
+    """Holds one exchange with Zapier to the contract: the operations of the shared OpenAPI file with
+    openapi-core, the discovery endpoints it lacks with `zapier_extras`' schemas, the auth check minimally.
+
+    FakeZapier checks everything it receives and answers with it; the tests of bot/demo's simulator check
+    every exchange the simulator had. Each problem is one line; none means the exchange fits.
+    """
+
+    def __init__(self, spec_path: Path = SPEC_PATH) -> None:
+        self._spec = _load_spec(spec_path)
+
+    def request_problems(self, record: ZapierRequest, raw: bytes) -> list[str]:
+        """How the request (`record`, its body `raw`) breaks the contract."""
+        extra = zapier_extras.find_extra(record.method, record.path)
+        if extra is not None:
+            problems = zapier_extras.request_problems(extra, record.query, raw, record.json)
+            return problems + _credential_problems(record)
+        if record.operation == "unknown":
+            return [f"no such operation in the spec: {record.method} {record.path}"]
+        if record.operation in EXTRA_OPERATIONS:
+            return _extra_problems(record)
+        with warnings.catch_warnings():
+            # openapi-core cannot check the spec's OAuth scheme and warns; credentials are checked below.
+            warnings.simplefilter("ignore", UserWarning)
+            result = self._spec.unmarshal_request(_spec_request(record, raw))
+        problems = [_explain(e) for e in result.errors if not isinstance(e, SecurityValidationError)]
+        problems += _credential_problems(record)
+        rating = record.query.get("rating")
+        if record.operation == "rate" and rating is not None and rating not in {"-1", "0", "1"}:
+            problems.append(f"rating must be -1, 0 or 1, got {rating!r}")
+        return problems
+
+    def answer_problems(
+        self, record: ZapierRequest, raw: bytes, status: int, data: bytes, content_type: str
+    ) -> list[str]:
+        """How the answer (`status`, body `data`) to that request breaks the contract."""
+        extra = zapier_extras.find_extra(record.method, record.path)
+        if extra is not None:
+            try:
+                body = json.loads(data)
+            except ValueError:
+                problems = ["the answer is not JSON"]
+            else:
+                problems = zapier_extras.answer_problems(extra, status, body)
+        elif record.operation in EXTRA_OPERATIONS or record.operation == "unknown":
+            return []
+        else:
+            response = _SpecResponse(status, data, content_type, {"Content-Type": content_type})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                result = self._spec.unmarshal_response(_spec_request(record, raw), response)
+            problems = [_explain(e) for e in result.errors]
+        return [f"answer {status} to {record.operation}: {p}" for p in problems]
+
+
+def _spec_request(record: ZapierRequest, raw: bytes) -> _SpecRequest:
+    return _SpecRequest(
+        method=record.method.lower(),
+        path=record.path,
+        body=raw or None,
+        content_type=record.headers.get("content-type", "").lower(),
+        parameters=RequestParameters(
+            query=MultiDict(record.query), header=CIMultiDict(record.headers), cookie={}
+        ),
+    )
+
+
 class FakeZapier:
     """Zapier AI Actions v2 on 127.0.0.1: records, validates, and answers scripted or default replies."""
 
@@ -103,7 +170,7 @@ class FakeZapier:
         self.requests: list[ZapierRequest] = []
         self.violations: list[str] = []
         self.latency = 0.0
-        self._spec = _load_spec(spec_path)
+        self._contract = ContractCheck(spec_path)
         self._scripts: dict[str, list[Reply | Drop]] = {}
         self._log_count = 0
         self._actions: dict[str, str] = {}  # execution_log_id -> action_used, for rate answers
@@ -150,30 +217,9 @@ class FakeZapier:
         if (route := self.extra_routes.get(request.path)) is not None:
             return await route(request)
         raw = await request.read()
-        record = ZapierRequest(
-            operation=_operation(request),
-            method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            json=_json_or_none(raw),
-        )
+        record = received(request.method, request.path, request.query, request.headers, raw)
         self.requests.append(record)
-        spec_request = _SpecRequest(
-            method=request.method.lower(),
-            path=request.path,
-            body=raw or None,
-            content_type=request.headers.get("Content-Type", "").lower(),
-            parameters=RequestParameters(
-                query=MultiDict(request.query), header=CIMultiDict(request.headers), cookie={}
-            ),
-        )
-        extra = zapier_extras.find_extra(record.method, record.path)
-        if extra is not None:
-            problems = zapier_extras.request_problems(extra, record.query, raw, record.json)
-            problems += _credential_problems(record)
-        else:
-            problems = self._request_problems(spec_request, record)
+        problems = self._contract.request_problems(record, raw)
         self.violations += [f"{record.method} {request.path_qs}: {p}" for p in problems]
         reply = self._choose_reply(record, problems)
         await asyncio.sleep(self.latency + (reply.delay if isinstance(reply, Reply) else 0.0))
@@ -183,31 +229,10 @@ class FakeZapier:
             return web.Response(status=500)  # never sent: the connection is gone
         data = reply.body if reply.body is not None else json.dumps(reply.json).encode()
         content_type = reply.headers.get("Content-Type", "application/json")
-        if not reply.off_spec and extra is not None:
-            answer = [
-                f"answer {reply.status} to {record.operation}: {p}" for p in _extra_answer(extra, reply)
-            ]
-            self.violations += answer
-        elif not reply.off_spec and record.operation not in EXTRA_OPERATIONS:
-            self._check_response(spec_request, record, reply.status, data, content_type)
+        if not reply.off_spec:
+            self.violations += self._contract.answer_problems(record, raw, reply.status, data, content_type)
         headers = {"Content-Type": content_type, **reply.headers}
         return web.Response(status=reply.status, body=data, headers=headers)
-
-    def _request_problems(self, spec_request: _SpecRequest, record: ZapierRequest) -> list[str]:
-        if record.operation == "unknown":
-            return [f"no such operation in the spec: {record.method} {record.path}"]
-        if record.operation in EXTRA_OPERATIONS:
-            return _extra_problems(record)
-        with warnings.catch_warnings():
-            # openapi-core cannot check the spec's OAuth scheme and warns; credentials are checked below.
-            warnings.simplefilter("ignore", UserWarning)
-            result = self._spec.unmarshal_request(spec_request)
-        problems = [_explain(e) for e in result.errors if not isinstance(e, SecurityValidationError)]
-        problems += _credential_problems(record)
-        rating = record.query.get("rating")
-        if record.operation == "rate" and rating is not None and rating not in {"-1", "0", "1"}:
-            problems.append(f"rating must be -1, 0 or 1, got {rating!r}")
-        return problems
 
     def _choose_reply(self, record: ZapierRequest, problems: list[str]) -> Reply | Drop:
         if record.operation == "unknown":
@@ -224,15 +249,6 @@ class FakeZapier:
             return Reply(422, {"error": "Invalid request.", "detail": problems})
         queue = self._scripts.get(record.operation)
         return queue.pop(0) if queue else self._default(record)
-
-    def _check_response(
-        self, spec_request: _SpecRequest, record: ZapierRequest, status: int, data: bytes, content_type: str
-    ) -> None:
-        response = _SpecResponse(status, data, content_type, {"Content-Type": content_type})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            result = self._spec.unmarshal_response(spec_request, response)
-        self.violations += [f"answer {status} to {record.operation}: {_explain(e)}" for e in result.errors]
 
     # ---- default answers --------------------------------------------------------------------------
 
@@ -266,33 +282,36 @@ class FakeZapier:
         return Reply(json={**answer, "status": "success", "results": [result], "result_field_labels": labels})
 
 
-def _operation(request: web.Request) -> str:
-    if extra := zapier_extras.find_extra(request.method, request.path):
+def received(
+    method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], raw: bytes
+) -> ZapierRequest:
+    """A request as FakeZapier records it (and `ContractCheck` reads it), from what came over the wire."""
+    return ZapierRequest(
+        operation=_operation(method, path, query),
+        method=method,
+        path=path,
+        query=dict(query),
+        headers={k.lower(): v for k, v in headers.items()},
+        json=_json_or_none(raw),
+    )
+
+
+def _operation(method: str, path: str, query: Mapping[str, str]) -> str:
+    if extra := zapier_extras.find_extra(method, path):
         return extra.name
-    if request.method == "GET" and request.path == AUTH_CHECK_PATH:
+    if method == "GET" and path == AUTH_CHECK_PATH:
         return "auth_check"
-    if request.method != "POST":
+    if method != "POST":
         return "unknown"
-    if EXECUTE_PATH.fullmatch(request.path):
-        return "preview" if request.query.get("preview_only", "").lower() == "true" else "execute"
-    return "rate" if RATE_PATH.fullmatch(request.path) else "unknown"
+    if EXECUTE_PATH.fullmatch(path):
+        return "preview" if query.get("preview_only", "").lower() == "true" else "execute"
+    return "rate" if RATE_PATH.fullmatch(path) else "unknown"
 
 
 def _credential_problems(record: ZapierRequest) -> list[str]:
     if "x-api-key" not in record.headers and "authorization" not in record.headers:
         return ["no credentials: the x-api-key header is missing"]
     return []
-
-
-def _extra_answer(extra: zapier_extras.ExtraOperation, reply: Reply) -> list[str]:
-    if reply.body is not None:
-        try:
-            body = json.loads(reply.body)
-        except ValueError:
-            return ["the answer is not JSON"]
-    else:
-        body = reply.json
-    return zapier_extras.answer_problems(extra, reply.status, body)
 
 
 def _extra_problems(record: ZapierRequest) -> list[str]:

@@ -1,0 +1,40 @@
+"""What a `/zap` word's handler gets: the services it may use, and who asked, where."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from bot.approvals.audit import Audit
+from bot.discovery.finder import Finder
+from bot.discovery.shortcuts import ShortcutBook
+from bot.ratings.service import Ratings
+from bot.runs.lifecycle import Runs
+from bot.runs.ports import Person
+from bot.runs.service import Where
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Who asked, where, and how to answer them. `thread_ts`: the mention's thread a preview goes in
+    (None for /zap: a preview starts its own); `trigger_id`: for a Slack modal, valid 3 s after the ask."""
+
+    where: Where
+    person: Person
+    thread_ts: str | None = None
+    trigger_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Services:
+    runs: Runs
+    audit: Audit
+    finder: Finder | None = None
+    shortcuts: ShortcutBook | None = None
+    ratings: Ratings | None = None
+
+
+# A `/zap WORD ARGS` handler (`ARGS` as typed, after the word); plain English gets the whole text. What it
+# returns is for surfaces that want it (the console keeps a preview it made); Slack ignores it.
+Handler = Callable[[Services, str, Asked], Coroutine[Any, Any, object]]

@@ -1,0 +1,1 @@
+"""The terminal edge: the same use cases as Slack, rendered as text."""

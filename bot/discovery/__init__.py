@@ -1,0 +1,1 @@
+"""Finding what to run: the /zap grammar, plain-English guesses, look-ups, shortcuts, the form."""

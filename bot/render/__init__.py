@@ -1,0 +1,1 @@
+"""Messages as Slack shows them (Block Kit), and as the console prints them (plain text)."""

@@ -1,0 +1,450 @@
+"""Pure rendering: previews, results and errors -> Slack messages (text + Block Kit).
+
+Every string that did not come from the bot itself is escaped here (`&`, `<`, `>`), so nothing a user types
+or an action returns can ping `@channel` or break the layout; every size is kept within Slack's limits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from bot.accounts.errors import AccountError
+from bot.actions import ActionResult, ParamMode, RunStatus
+from bot.approvals.policy import ConfirmBy
+from bot.errors import (
+    BotError,
+    StoreError,
+    ZapierAuthError,
+    ZapierConnectionError,
+    ZapierRateLimited,
+    ZapierRejected,
+    ZapierResponseError,
+    ZapierServerError,
+)
+from bot.runs.records import Preview
+
+Message = dict[str, Any]
+Stage = Literal["preview", "run"]
+
+CONFIRM = "zap_confirm"
+CANCEL = "zap_cancel"
+FULL_RESULT = "zap_full_result"
+EDIT = "zap_edit"
+FEEDBACK = "zap_feedback"
+
+SECTION_CHARS = 3000
+FIELD_CHARS = 2000
+FIELDS_PER_SECTION = 10
+MAX_BLOCKS = 50
+TEXT_CHARS = 3000  # the notification text; Slack allows 40,000 but nobody reads that in a notification
+VALUE_CHARS = 500  # one shown value; longer ones are shortened and the full result is offered
+MAX_RESULTS_SHOWN = 5
+FULL_RESULT_CHUNK = 2900
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{1,20}$")
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+
+USAGE = """*Usage:* `/zap APP ACTION[:TYPE] [PARAM]... INSTRUCTIONS`
+• `TYPE` is `write` (the default), `search`, `read` or `read_bulk`.
+• Each `PARAM` sets one of the action's needs: `need=value` uses exactly that value, \
+`need~=value` lets the AI find the best match, `need=[a,b,c]` lets it choose one of those, \
+`need=!` leaves it empty. Quote a value to hold spaces: `title="Weekly report"`.
+• Everything after the params is the instructions, in plain words.
+*Examples:*
+• `/zap SlackAPI channel_message channel~="#general" Send a joke about pirates delivering pizza`
+• `/zap GoogleSheetsV2API add_row spreadsheet~="Leads" Add Ada Lovelace, ada@example.com`
+• `/zap GmailV2API find_email:search Find the last email from Bob`
+*Don't know the keys?* Just say it: `/zap send a Slack message to #general saying hi`. \
+zapbot previews the action that fits best and offers the next ones as buttons.
+• `/zap apps QUERY` finds app keys; `/zap actions APP [QUERY]` lists an app's actions.
+• `/zap save NAME = APP ACTION ...` saves a shortcut; `/zap NAME [more words]` runs it; \
+`/zap shortcuts` lists them; `/zap forget NAME` removes one. `/zap form` opens a form.
+*On a preview:* *Confirm* runs exactly what it shows (the channel's policy may ask for more than one \
+person, or for someone else than you); *Edit* changes its params; *Cancel* drops it. Previews expire.
+*Rate results:* react to a result with :+1: (also :heart:, :tada:, :white_check_mark:…) or :-1: \
+(also :x:, :no_entry:…); the vote goes to Zapier with the execution. *Feedback* adds words to it.
+• `/zap ratings [APP]` shows how actions have been rated; `/zap audit [N]` the last N steps in this channel \
+(who asked, previewed, approved, ran, rated), only to you.
+You will see a preview first; nothing runs until someone clicks *Confirm*."""
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack treats as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten already-escaped text to `limit` characters, never cutting an `&amp;` in half."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
+
+
+def user(user_id: str) -> str:
+    """A mention of a Slack user ID that came in a request; anything else is shown as plain text."""
+    return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(user_id)
+
+
+def shown(value: Any) -> str:
+    """A resolved param or result value as one line of plain text (not yet escaped)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "label" in value and "value" in value:
+        return f"{value['label']} ({value['value']})"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _mrkdwn(text: str, limit: int = SECTION_CHARS) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, limit), "verbatim": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_mrkdwn(text)]}
+
+
+def _fields_sections(fields: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"type": "section", "fields": [_mrkdwn(f, FIELD_CHARS) for f in fields[i : i + FIELDS_PER_SECTION]]}
+        for i in range(0, len(fields), FIELDS_PER_SECTION)
+    ]
+
+
+def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
+    return {"text": clip(text, TEXT_CHARS), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def help_message(problem: str | None = None) -> Message:
+    text = (f":warning: {escape(problem)}\n\n" if problem else "") + USAGE
+    return _message(problem or "How to use /zap", [_section(text)])
+
+
+def _title(preview: Preview) -> str:
+    request = preview.request
+    return f"`{escape(request.app)}` · *{escape(preview.result.action_used)}* ({request.action_type.value})"
+
+
+def _param_lines(preview: Preview) -> list[str]:
+    given = preview.request.params
+    resolved = preview.result.resolved_params
+    lines = []
+    for key in list(dict.fromkeys([*given, *resolved])):
+        param = given.get(key)
+        if param is not None and param.mode is ParamMode.IGNORED:
+            lines.append(f"*{escape(key)}*\n_left empty (you asked)_")
+            continue
+        value = clip(escape(shown(resolved[key])), VALUE_CHARS) if key in resolved else "_not resolved_"
+        if param is None:
+            origin = "guessed by the AI"
+        elif param.mode is ParamMode.LOCKED:
+            origin = "given by you"
+        elif param.mode is ParamMode.GUESS:
+            origin = f"guessed by the AI from “{clip(escape(str(param.value)), 100)}”"
+        else:
+            origin = "chosen by the AI from your list"
+        lines.append(f"*{escape(key)}*\n{value}\n_{origin}_")
+    return lines
+
+
+def preview_message(preview: Preview, *, closed: str | None = None) -> Message:
+    """The preview: who asked, what would run, every param and where it came from, and the buttons."""
+    blocks: list[dict[str, Any]] = [
+        _section(f"{user(preview.requested_by)} wants to run {_title(preview)}"),
+        _section(">>> " + escape(preview.request.instructions)),
+    ]
+    lines = _param_lines(preview)
+    blocks.extend(_fields_sections(lines) if lines else [_context("The AI resolved no params.")])
+    if closed is None:
+        expires = int(preview.expires_at)
+        if needs := needs_text(preview):
+            blocks.append(_context(needs))
+        blocks.append(
+            _context(
+                f"Preview only: nothing has run yet. Expires <!date^{expires}^{{time}}|in a few minutes>. "
+                f"`{escape(preview.result.execution_log_id)}`"
+            )
+        )
+        if account := account_text(preview):
+            blocks.append(_context(account))
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "zap_preview",
+                "elements": [
+                    # The fingerprint of the params shown: a click runs these params or nothing.
+                    _button("Confirm", CONFIRM, f"{preview.id}:{preview.fingerprint}", style="primary"),
+                    _button("Edit", EDIT, preview.id),
+                    _button("Cancel", CANCEL, preview.id),
+                ],
+            }
+        )
+    else:
+        blocks.append(_context(closed))
+    text = f"Preview: {preview.request.app} · {preview.result.action_used}"
+    return _message(escape(text), blocks)
+
+
+def account_text(preview: Preview) -> str:
+    """Whose Zapier account will run it (the policy's `run_as`); "" for the shared account."""
+    if preview.run_as == "requester":
+        return f":bust_in_silhouette: Runs with {user(preview.requested_by)}'s own Zapier account."
+    if preview.run_as == "confirmer":
+        return ":bust_in_silhouette: Runs with the Zapier account of the person who confirms it."
+    return ""
+
+
+def connect_message(url: str | None, why: str) -> Message:
+    """A person must connect (or reconnect) their Zapier account: why, and the button to do it."""
+    blocks: list[dict[str, Any]] = [_section(f":link: {why} Nothing was sent to Zapier.")]
+    if url:
+        button = {
+            "type": "button",
+            "action_id": "zap_connect_link",
+            "text": {"type": "plain_text", "text": "Connect your Zapier account"},
+            "url": url,
+        }
+        blocks.append({"type": "actions", "block_id": "zap_connect", "elements": [button]})
+    return _message(why, blocks)
+
+
+def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+# team confirmation (bot/approvals/policy.py)
+# --------------------------------------------------------------------
+def group(group_id: str) -> str:
+    """A user group, shown as its @handle (Slack notifies its members where the message is posted)."""
+    return f"<!subteam^{group_id}>" if _GROUP_ID.match(group_id) else escape(group_id)
+
+
+def confirmers(confirm_by: ConfirmBy, requester: str) -> str:
+    """Who may confirm, in words: "anyone", "<@U1>", "anyone but <@U1>", "<!subteam^S1> or <@U2>"."""
+    if confirm_by.kind == "requester":
+        return user(requester)
+    if confirm_by.kind == "others":
+        return f"anyone but {user(requester)}"
+    if confirm_by.kind == "listed":
+        names = [group(g) for g in confirm_by.groups] + [user(u) for u in confirm_by.users]
+        return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return "anyone"
+
+
+def needs_text(preview: Preview) -> str | None:
+    """What a pending preview still needs ("Needs 2 approvals from @ops-team, 1 so far: @ann"), and who
+    edited it; None when one click by anyone runs it (no policy) and it was not edited."""
+    confirm_by = ConfirmBy.decode(preview.confirm_by)
+    needed = preview.approvals_needed
+    parts = []
+    if confirm_by.kind != "anyone" or needed > 1:
+        who = confirmers(confirm_by, preview.requested_by)
+        text = f"Needs {needed} approvals from {who}" if needed > 1 else f"Needs a confirmation from {who}"
+        if preview.approved_by:
+            text += f", {len(preview.approved_by)} so far: " + ", ".join(user(u) for u in preview.approved_by)
+        parts.append(f":busts_in_silhouette: {text}.")
+    if preview.revision and preview.edited_by:
+        parts.append(f":pencil2: Edited by {user(preview.edited_by)}: a new preview, approvals start over.")
+    return " ".join(parts) or None
+
+
+def confirmed_note(user_id: str) -> str:
+    return f":white_check_mark: Confirmed by {user(user_id)}"
+
+
+def cancelled_note(user_id: str) -> str:
+    return f":x: Cancelled by {user(user_id)}. Nothing was run."
+
+
+def expired_note() -> str:
+    return ":hourglass: Expired. Nothing was run; send the command again to get a new preview."
+
+
+# results -------------------------------------------------------------------------------------------
+_STATUS_LINE = {
+    RunStatus.SUCCESS: ":white_check_mark: *{action}* ran: `success`",
+    RunStatus.EMPTY: ":mag: *{action}* ran and found nothing: `empty`",
+    RunStatus.ERROR: ":warning: *{action}* failed: `error`",
+}
+
+
+def result_message(preview: Preview, result: ActionResult, *, fallback_reason: str | None = None) -> Message:
+    """The outcome of a confirmed run, as a reply in the preview's thread."""
+    action = escape(result.action_used or preview.result.action_used)
+    line = _STATUS_LINE.get(result.status, ":warning: *{action}* did not run as expected: `{status}`")
+    blocks = [_section(line.format(action=action, status=escape(result.status.value)))]
+    if result.error:
+        blocks.append(_section("Zapier says: " + escape(result.error)))
+    if fallback_reason:
+        blocks.append(_context(":information_source: " + escape(fallback_reason)))
+    shortened = False
+    for index, item in enumerate(result.results[:MAX_RESULTS_SHOWN]):
+        fields, cut = _result_fields(item, result.result_field_labels)
+        shortened = shortened or cut
+        if len(result.results) > 1:
+            blocks.append(_context(f"Result {index + 1} of {len(result.results)}"))
+        blocks.extend(_fields_sections(fields[: FIELDS_PER_SECTION * 2]))
+        shortened = shortened or len(fields) > FIELDS_PER_SECTION * 2
+    shortened = shortened or len(result.results) > MAX_RESULTS_SHOWN
+    footer = f"execution_log_id `{escape(result.execution_log_id)}` · react :+1: or :-1: to rate this result"
+    # Feedback on every result: its text goes to Zapier with the rating (bot.slack.listeners.feedback).
+    elements = [_button("Feedback", FEEDBACK, result.execution_log_id[:2000])]
+    if shortened:
+        elements.insert(0, _button("Show full result", FULL_RESULT, result.execution_log_id[:2000]))
+    tail: list[dict[str, Any]] = [
+        {"type": "actions", "block_id": "zap_result", "elements": elements},
+        _context(footer),
+    ]
+    blocks = blocks[: MAX_BLOCKS - len(tail)] + tail
+    text = f"{result.action_used or preview.result.action_used}: {result.status.value}"
+    return _message(escape(text), blocks)
+
+
+def _result_fields(item: dict[str, Any], labels: dict[str, str]) -> tuple[list[str], bool]:
+    fields, cut = [], False
+    for key, value in item.items():
+        text = escape(shown(value))
+        cut = cut or len(text) > VALUE_CHARS
+        label = escape(labels.get(key) or key)
+        fields.append(f"*{clip(label, 100)}*\n{clip(text, VALUE_CHARS)}")
+    return fields, cut
+
+
+def full_result_messages(result_json: str) -> list[Message]:
+    """The whole result, pretty-printed in code blocks, split across as many messages as it takes."""
+    pretty = escape(json.dumps(json.loads(result_json), indent=2, ensure_ascii=False))
+    chunks = [pretty[i : i + FULL_RESULT_CHUNK] for i in range(0, len(pretty), FULL_RESULT_CHUNK)] or [""]
+    # Cut only on chunk boundaries that do not split an entity: move the split back before any '&'.
+    fixed: list[str] = []
+    carry = ""
+    for piece in chunks:
+        chunk = carry + piece
+        match = _PARTIAL_ENTITY.search(chunk)
+        carry = chunk[match.start() :] if match else ""
+        fixed.append(chunk[: match.start()] if match else chunk)
+    if carry:
+        fixed.append(carry)
+    per_message = MAX_BLOCKS - 1
+    messages = []
+    for start in range(0, len(fixed), per_message):
+        blocks = [_section(f"```{chunk}```") for chunk in fixed[start : start + per_message]]
+        messages.append(_message("Full result", blocks))
+    return messages
+
+
+# failures ------------------------------------------------------------------------------------------
+def describe_failure(error: BotError, stage: Stage) -> str:  # noqa: PLR0911 - one answer per kind
+    """What went wrong, in words a user can act on. Never a stack trace, never a secret."""
+    ran = "Nothing was run." if stage == "preview" else ""
+    unknown = (
+        "The outcome is unknown: the action may or may not have run. Check in the app before you try again."
+    )
+    if isinstance(error, ZapierAuthError):
+        return "Zapier rejected zapbot's API key. Nothing was run; an admin needs to check `ZAPIER_API_KEY`."
+    if isinstance(error, ZapierRejected):
+        detail = f" ({escape(error.detail)})" if error.detail else ""
+        return f"Zapier refused the request: {escape(error.error)}{detail}. Nothing was run."
+    if isinstance(error, ZapierRateLimited):
+        return f"Zapier is rate-limiting zapbot. {ran or unknown} Try again in a minute."
+    if isinstance(error, ZapierConnectionError):
+        what = "did not answer in time" if error.timed_out else "could not be reached"
+        return f"Zapier {what}. {ran or unknown}"
+    if isinstance(error, ZapierServerError):
+        return f"Zapier had an internal error (HTTP {error.status_code}). {ran or unknown}"
+    if isinstance(error, ZapierResponseError):
+        return f"Zapier's answer could not be read. {ran or unknown}"
+    if isinstance(error, AccountError):
+        return (
+            f"zapbot could not use the Zapier account this runs with ({escape(str(error))}). "
+            "Nothing was sent to Zapier; connect it with `/zap connect`, then try again."
+        )
+    if isinstance(error, StoreError):
+        return "zapbot is temporarily unavailable (its database did not answer). Nothing was run; try later."
+    return f"Something went wrong. {ran or unknown}"
+
+
+def failure_message(title: str, error: BotError, stage: Stage) -> Message:
+    text = f":warning: *{escape(title)}*\n{describe_failure(error, stage)}"
+    return _message(f"{title}: failed", [_section(text)])
+
+
+# What to tell a person when Slack refuses to post where they asked, by Slack's error code.
+_POST_ERRORS = {
+    "not_in_channel": "I'm not a member of this channel. Invite me with `/invite @zapbot`, then try again.",
+    "channel_not_found": (
+        "I can't post in this conversation (a DM or a private channel I'm not in). "
+        "Invite me with `/invite @zapbot`, or use `/zap` in a channel I'm in."
+    ),
+    "is_archived": "This channel is archived, so I can't post in it.",
+    "msg_too_long": "The message was too long for Slack.",
+    "restricted_action": "A workspace setting stops me from posting here.",
+}
+
+
+def delivery_problem(code: str) -> str:
+    """Why a message could not be posted, in words a person can act on (`code`: Slack's error code)."""
+    return _POST_ERRORS.get(code, f"Slack refused the message (`{escape(code)}`).")
+
+
+def notice_message(text: str) -> Message:
+    """A short message of the bot's own words (already safe markup)."""
+    return _message(text, [_section(text)])
+
+
+# outcomes the bot cannot show in full, or cannot know -------------------------------------------------
+CHECK_WHERE = (
+    "Check the app it acts on (or your Zapier AI Actions history) before you try again: "
+    "running it twice may do it twice."
+)
+
+
+def outcome_unknown_message(preview: Preview, why: str, execution_log_id: str = "") -> Message:
+    """A run whose outcome the bot cannot know: it may or may not have run. Never "nothing was run"."""
+    action = escape(preview.result.action_used or f"{preview.request.app} {preview.request.action}")
+    log_id = execution_log_id or preview.result.execution_log_id
+    lines = [
+        f":grey_question: *{action}*: outcome unknown. {why}",
+        f"The action may or may not have run. {CHECK_WHERE}",
+    ]
+    blocks = [_section("\n".join(lines)), _context(f"execution_log_id `{escape(log_id)}`")]
+    return _message(f"{preview.result.action_used}: outcome unknown", blocks)
+
+
+def short_outcome_message(preview: Preview, result: ActionResult) -> Message:
+    """The outcome when its full message is too big for Slack: the status, the run's own
+    execution_log_id, and the whole result one click away."""
+    action = escape(result.action_used or preview.result.action_used)
+    line = _STATUS_LINE.get(result.status, ":warning: *{action}* did not run as expected: `{status}`")
+    text = line.format(action=action, status=escape(result.status.value))
+    note = "The result is too big to show here: *Show full result* sends it to you."
+    button = _button("Show full result", FULL_RESULT, result.execution_log_id[:2000])
+    blocks = [
+        _section(f"{text}\n{note}"),
+        {"type": "actions", "block_id": "zap_result", "elements": [button]},
+        _context(f"execution_log_id `{escape(result.execution_log_id)}`"),
+    ]
+    return _message(f"{result.action_used or preview.result.action_used}: {result.status.value}", blocks)
+
+
+def undelivered_message(preview: Preview, outcome: Message) -> Message:
+    """Told privately to the requester and the confirmer when the channel refused the outcome for good."""
+    where = f"<#{preview.channel}>" if preview.channel else "the channel"
+    head = _section(
+        f":warning: I could not post the outcome of *{escape(preview.request.app)} "
+        f"{escape(preview.request.action)}* in {where} (I may have been removed from it). Here it is:"
+    )
+    blocks = [head, *[b for b in outcome.get("blocks", []) if b.get("type") != "actions"]][:MAX_BLOCKS]
+    return _message(f"Outcome not posted in the channel: {outcome.get('text', '')}", blocks)

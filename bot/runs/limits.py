@@ -1,0 +1,85 @@
+"""How fast one person, and one channel, may ask for previews and runs: token buckets in Redis, shared by
+every replica. Past the limit the person is told when to try again, and nothing is asked of Zapier.
+
+Keys: {p}:limit:{kind}:{id}  hash  tokens, at (a bucket; expires when full again)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import cast
+
+from bot.store import Store
+
+# Take one token from each bucket, or none: returns 0 when taken, else the seconds until one is free.
+# KEYS: the buckets. ARGV: now, then per bucket: capacity, refill per second.
+_TAKE = """
+local now = tonumber(ARGV[1])
+local wait = 0
+local levels = {}
+for i, key in ipairs(KEYS) do
+  local cap = tonumber(ARGV[2 * i])
+  local rate = tonumber(ARGV[2 * i + 1])
+  local b = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(b[1]) or cap
+  local at = tonumber(b[2]) or now
+  tokens = math.min(cap, tokens + math.max(0, now - at) * rate)
+  levels[i] = tokens
+  if tokens < 1 then wait = math.max(wait, (1 - tokens) / rate) end
+end
+if wait > 0 then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  local cap = tonumber(ARGV[2 * i])
+  local rate = tonumber(ARGV[2 * i + 1])
+  redis.call('HSET', key, 'tokens', tostring(levels[i] - 1), 'at', ARGV[1])
+  redis.call('EXPIRE', key, math.ceil(cap / rate) + 1)
+end
+return '0'
+"""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`per_minute` previews or runs a minute, in bursts of up to that many; 0 turns the limit off."""
+
+    per_minute: int
+
+    @property
+    def on(self) -> bool:
+        return self.per_minute > 0
+
+
+class Limits:
+    def __init__(self, store: Store, *, person: Rate, channel: Rate) -> None:
+        self._store = store
+        self._take = store.redis.register_script(_TAKE)
+        self._person = person
+        self._channel = channel
+
+    async def wait_for(self, team: str, channel: str, user: str) -> float:
+        """Take one preview or run for this person in this channel: 0 when allowed, else how many
+        seconds until they may (nothing was taken). Raises StoreError when Redis does not answer."""
+        buckets = [
+            (f"{self._store.prefix}:limit:person:{team}:{user}", self._person),
+            (f"{self._store.prefix}:limit:channel:{team}:{channel}", self._channel),
+        ]
+        buckets = [(key, rate) for key, rate in buckets if rate.on]
+        if not buckets:
+            return 0.0
+        args = [repr(time.time())]
+        for _, rate in buckets:
+            args += [str(rate.per_minute), repr(rate.per_minute / 60.0)]
+        keys = [key for key, _ in buckets]
+        wait = await self._store.call(cast(Awaitable[str], self._take(keys=keys, args=args)))
+        return float(wait)
+
+
+def slow_down_text(wait: float) -> str:
+    seconds = max(1, math.ceil(wait))
+    return (
+        f":snail: You're sending requests faster than this workspace allows. Nothing was sent to Zapier; "
+        f"try again in {seconds} s."
+    )

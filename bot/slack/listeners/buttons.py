@@ -1,0 +1,79 @@
+"""Button clicks: Confirm, Cancel, Show full result. Ack at once; the run lifecycle does the work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.ops.tasks import TooBusy
+from bot.render.messages import CANCEL, CONFIRM, FULL_RESULT
+from bot.runs.service import Where
+from bot.slack.deps import Deps
+from bot.slack.replies import Privately
+from bot.slack.surface import SlackPerson
+
+log = logging.getLogger(__name__)
+
+BUSY = (
+    ":hourglass: zapbot is very busy right now and did not take this click. "
+    "Nothing changed; try again in a moment."
+)
+
+
+def clicked(body: dict[str, Any]) -> tuple[Where, Privately]:
+    """Where a click came from and how to answer the person who clicked. The team is the preview's to
+    find out: in a shared channel the clicker's own workspace may be another one (bot/runs/)."""
+    person = body.get("user") or {}
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    team = (body.get("team") or {}).get("id") or person.get("team_id", "")
+    where = Where(team=team, channel=channel, user=person.get("id", ""))
+    return where, Privately(user=where.user, channel=channel, response_url=body.get("response_url"))
+
+
+def clicked_value(body: dict[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value", ""))[:2000]
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.action(CONFIRM)
+    async def on_confirm(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        where, privately = clicked(body)
+        start_click(
+            deps,
+            privately,
+            deps.runs.confirm(clicked_value(body), where, SlackPerson(deps, privately)),
+            "confirm",
+        )
+
+    @app.action(CANCEL)
+    async def on_cancel(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        where, privately = clicked(body)
+        start_click(
+            deps,
+            privately,
+            deps.runs.cancel(clicked_value(body), where, SlackPerson(deps, privately)),
+            "cancel",
+        )
+
+    @app.action(FULL_RESULT)
+    async def on_full_result(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        _, privately = clicked(body)
+        job = deps.runs.full_result(clicked_value(body), SlackPerson(deps, privately))
+        start_click(deps, privately, job, "full-result")
+
+
+def start_click(deps: Deps, privately: Privately, job: Coroutine[Any, Any, object], name: str) -> None:
+    """Start a click's work; at the task limit, tell the person it was not taken (never drop it silently)."""
+    try:
+        deps.tasks.spawn(job, name=name)
+    except TooBusy:
+        deps.metrics.refused_busy("click")
+        log.warning("refused a %s click: too many tasks in flight", name)
+        deps.tasks.spawn_reply(privately.say(deps, BUSY), name=f"{name}-busy")

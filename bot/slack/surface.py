@@ -1,0 +1,113 @@
+"""The run lifecycle's view of Slack (bot/runs/ports.py): posts, updates, ephemerals and DMs through the
+Web API, every failure translated into a `DeliveryError` that says whether to retry, wait, or give up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runs.ports import DeliveryError, Message
+
+if TYPE_CHECKING:
+    from bot.slack.deps import Deps
+    from bot.slack.replies import Privately
+
+# Slack's answers that no retry can change: the bot is not in the channel, or the channel is gone.
+PERMANENT = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "user_not_found",
+     "cannot_dm_bot", "message_not_found", "cant_update_message", "no_permission", "team_access_not_granted"}
+)  # fmt: skip
+TOO_BIG = frozenset({"msg_blocks_too_long", "invalid_blocks", "msg_too_long", "too_many_attachments"})
+
+
+class SlackSurface:
+    """Slack as a `Surface`. Its client must not retry on its own: the outbox decides when to retry, so
+    that a rate-limited send waits in the queue instead of holding a task asleep."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+        kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        response = await self._call(
+            self._client.chat_postMessage(
+                channel=channel,
+                text=message.get("text", ""),
+                blocks=message.get("blocks"),
+                unfurl_links=False,
+                unfurl_media=False,
+                **kwargs,
+            )
+        )
+        return str(response["ts"])
+
+    async def update(self, channel: str, ts: str, message: Message) -> None:
+        await self._call(
+            self._client.chat_update(
+                channel=channel, ts=ts, text=message.get("text", ""), blocks=message.get("blocks")
+            )
+        )
+
+    async def whisper(self, channel: str, user: str, message: Message) -> None:
+        await self._call(
+            self._client.chat_postEphemeral(
+                channel=channel, user=user, text=message.get("text", ""), blocks=message.get("blocks")
+            )
+        )
+
+    async def direct(self, user: str, message: Message) -> None:
+        # Posting to a user ID writes in the app's DM with that person (the Messages tab).
+        await self.post(user, message)
+
+    async def _call(self, call: Any) -> Any:
+        try:
+            return await call
+        except SlackApiError as exc:
+            raise delivery_error(exc) from exc
+        except TimeoutError as exc:
+            raise DeliveryError("timeout", maybe_sent=True) from exc
+        except aiohttp.ServerDisconnectedError as exc:
+            raise DeliveryError("disconnected", maybe_sent=True) from exc
+        except (aiohttp.ClientConnectionError, OSError) as exc:
+            raise DeliveryError(type(exc).__name__) from exc
+        except aiohttp.ClientError as exc:
+            raise DeliveryError(type(exc).__name__, maybe_sent=True) from exc
+
+
+def delivery_error(exc: SlackApiError) -> DeliveryError:
+    code = str(exc.response.get("error", "unknown_error"))
+    if exc.response.status_code == 429 or code == "ratelimited":
+        try:
+            wait = float(
+                exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", "1"))
+            )
+        except (TypeError, ValueError):
+            wait = 1.0
+        return DeliveryError(code, retry_after=max(0.0, wait))
+    return DeliveryError(code, permanent=code in PERMANENT, too_big=code in TOO_BIG)
+
+
+@dataclass(frozen=True)
+class SlackPerson:
+    """One person to answer in Slack (bot/runs/ports.py `Person`): their click's response_url, or an
+    ephemeral in the channel."""
+
+    deps: Deps
+    privately: Privately
+
+    @property
+    def user(self) -> str:
+        return self.privately.user
+
+    async def send(self, message: Message) -> None:
+        await self.privately.send(self.deps, message)
+
+    async def say(self, text: str) -> None:
+        await self.privately.say(self.deps, text)
+
+
+__all__ = ["SlackPerson", "SlackSurface"]
