@@ -95,6 +95,37 @@ def _load_spec(path: Path) -> OpenAPI:
     return OpenAPI.from_file_path(str(path))
 
 
+# openapi-core takes milliseconds to check one exchange, and the tests send the same requests and get the
+# same answers again and again: what a check found depends only on what it read (below), so each distinct
+# exchange is checked once per process. Bounded: emptied when full.
+_CHECKED_MAX = 4096
+_checked_requests: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_checked_answers: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+
+def _exchange_key(record: ZapierRequest, raw: bytes) -> tuple[Any, ...]:
+    """Everything of a request that openapi-core reads: method, path, query, body, its type, credentials."""
+    headers = record.headers
+    return (
+        record.method,
+        record.path,
+        tuple(sorted(record.query.items())),
+        raw,
+        headers.get("content-type", "").lower(),
+        headers.get("x-api-key"),
+        headers.get("authorization"),
+    )
+
+
+def _remember(
+    checked: dict[tuple[Any, ...], tuple[str, ...]], key: tuple[Any, ...], problems: list[str]
+) -> tuple[str, ...]:
+    if len(checked) >= _CHECKED_MAX:
+        checked.clear()
+    checked[key] = found = tuple(problems)
+    return found
+
+
 class ContractCheck:
     """Holds one exchange with Zapier to the contract: the operations of the shared OpenAPI file with
     openapi-core, the discovery endpoints it lacks with `zapier_extras`' schemas, the auth check minimally.
@@ -105,6 +136,7 @@ class ContractCheck:
 
     def __init__(self, spec_path: Path = SPEC_PATH) -> None:
         self._spec = _load_spec(spec_path)
+        self._spec_path = spec_path
 
     def request_problems(self, record: ZapierRequest, raw: bytes) -> list[str]:
         """How the request (`record`, its body `raw`) breaks the contract."""
@@ -116,12 +148,18 @@ class ContractCheck:
             return [f"no such operation in the spec: {record.method} {record.path}"]
         if record.operation in EXTRA_OPERATIONS:
             return _extra_problems(record)
-        with warnings.catch_warnings():
-            # openapi-core cannot check the spec's OAuth scheme and warns; credentials are checked below.
-            warnings.simplefilter("ignore", UserWarning)
-            result = self._spec.unmarshal_request(_spec_request(record, raw))
-        problems = [_explain(e) for e in result.errors if not isinstance(e, SecurityValidationError)]
-        problems += _credential_problems(record)
+        key = (self._spec_path, *_exchange_key(record, raw))
+        if (found := _checked_requests.get(key)) is None:
+            with warnings.catch_warnings():
+                # openapi-core cannot check the spec's OAuth scheme and warns; credentials are checked below.
+                warnings.simplefilter("ignore", UserWarning)
+                result = self._spec.unmarshal_request(_spec_request(record, raw))
+            found = _remember(
+                _checked_requests,
+                key,
+                [_explain(e) for e in result.errors if not isinstance(e, SecurityValidationError)],
+            )
+        problems = [*found, *_credential_problems(record)]
         rating = record.query.get("rating")
         if record.operation == "rate" and rating is not None and rating not in {"-1", "0", "1"}:
             problems.append(f"rating must be -1, 0 or 1, got {rating!r}")
@@ -142,11 +180,14 @@ class ContractCheck:
         elif record.operation in EXTRA_OPERATIONS or record.operation == "unknown":
             return []
         else:
-            response = _SpecResponse(status, data, content_type, {"Content-Type": content_type})
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                result = self._spec.unmarshal_response(_spec_request(record, raw), response)
-            problems = [_explain(e) for e in result.errors]
+            key = (self._spec_path, *_exchange_key(record, raw), status, data, content_type)
+            if (found := _checked_answers.get(key)) is None:
+                response = _SpecResponse(status, data, content_type, {"Content-Type": content_type})
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    result = self._spec.unmarshal_response(_spec_request(record, raw), response)
+                found = _remember(_checked_answers, key, [_explain(e) for e in result.errors])
+            problems = list(found)
         return [f"answer {status} to {record.operation}: {p}" for p in problems]
 
 
