@@ -68,13 +68,20 @@ class ServerProcess:
     """`python -m MODULE` serving HTTP on a free port, ready once GET /healthz answers 200."""
 
     def __init__(
-        self, name: str, module: str, env: Mapping[str, str], log_dir: Path, args: tuple[str, ...] = ()
+        self,
+        name: str,
+        module: str,
+        env: Mapping[str, str],
+        log_dir: Path,
+        *,
+        args: tuple[str, ...] = (),
+        port: int | None = None,
     ) -> None:
         self.name = name
         self.module = module
         self.args = args
         self.stop_grace = 5.0  # seconds between SIGTERM and SIGKILL
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = child_env({**env, "HOST": "127.0.0.1", "PORT": str(self.port)})
         self._log_path = log_dir / f"{name}.log"

@@ -10,7 +10,6 @@ of Zapier
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -142,7 +141,6 @@ def serve(*, worker: bool) -> int:
     # that it will be unused since we pass `client` (which carries the token Settings read). The token
     # has been read; keeping it out of the environment also keeps it from any child process.
     os.environ.pop("SLACK_BOT_TOKEN", None)
-    freeze_what_is_loaded()
     logging.getLogger("bot").info("zapbot listening on %s:%d", settings.host, settings.port)
     web.run_app(
         build_app(settings, policy=policy),
@@ -161,23 +159,6 @@ def shutdown_seconds(zapier_timeout: float) -> float:
     """How long a SIGTERM may take: runs in flight get up to Zapier's timeout (bot/slack/app.py drains them),
     then the margin. Kubernetes' terminationGracePeriodSeconds and Compose's stop_grace_period exceed it."""
     return zapier_timeout + SHUTDOWN_MARGIN_SECONDS
-
-
-def freeze_what_is_loaded() -> None:
-    """Keep the garbage collector's full passes off a burst's acks.
-
-    A full (oldest-generation) collection walks every object still alive. Under a burst those are the
-    imports' ~80,000 objects and each command's pending work (1,000 commands in flight: ~100,000 objects,
-    20,000 of them coroutines), and the pause, 60-100 ms measured with gc.callbacks during bench/'s ack
-    phase, lands on every ack in flight. So: what the imports built, which lives as long as the process,
-    is frozen out of every later collection; and a full pass is considered after 100 middle-generation
-    passes instead of 10, which makes one far less likely inside a burst (the longest pause went to
-    16-28 ms; resident memory after 10,000 commands did not change: +1.1 to +1.6 MB either way).
-    """
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 100)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

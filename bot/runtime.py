@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
-import httpx
 from aiohttp import web
-from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 
 from bot.accounts import Accounts, ConnectedNotifier, build_accounts, callback_route
@@ -24,7 +22,7 @@ from bot.discovery.finder import Finder
 from bot.discovery.shortcuts import ShortcutBook
 from bot.discovery.store import DiscoveryStore
 from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
-from bot.ops.gc_hold import FullCollectionHold
+from bot.home import HomeQueries
 from bot.ops.give_way import GiveWay
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import ZapierKeyCheck, describe_zapier_problem
@@ -36,7 +34,7 @@ from bot.ratings.service import Ratings
 from bot.ratings.store import RatingStore
 from bot.runs.credentials import Credentials
 from bot.runs.lifecycle import Runs
-from bot.runs.limits import Limits, Rate
+from bot.runs.limits import Bucket, ChannelPace, Limits, Rate
 from bot.runs.outbox import Outbox
 from bot.runs.service import ZapService
 from bot.settings import Settings
@@ -45,6 +43,8 @@ from bot.slack.app import create_bolt_app, create_web_app, slack_client
 from bot.slack.deps import Deps
 from bot.slack.groups import SlackGroups
 from bot.slack.listeners import discovery
+from bot.slack.listeners import home as home_listeners
+from bot.slack.listeners.home import HomePublisher, connected_notifier
 from bot.slack.socket_mode import SOCKET_PING_SECONDS, SocketModeConnection, SocketModeRefused, first_url
 from bot.slack.surface import SlackSurface
 from bot.store import Store, connect
@@ -85,10 +85,16 @@ def _runs(
         person=Rate(settings.limit_person_per_minute),
         channel=Rate(settings.limit_channel_per_minute),
     )
+    # A little under Slack's pace: a post taken in its turn here may still reach Slack a few ms early.
+    pace = ChannelPace(
+        store,
+        Bucket(max(1, settings.slack_channel_post_burst - 1), 0.9 * settings.slack_channel_posts_per_second),
+    )
     return Runs(
         service,
         store,
         Outbox(store),
+        pace=pace,
         surface=surface,
         audit=audit,
         approvals=approvals,
@@ -105,14 +111,9 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def _accounts(
-    settings: Settings, redis: Redis, http: httpx.AsyncClient, notify: ConnectedNotifier | None
-) -> tuple[Accounts | None, list[web.RouteDef]]:
-    """Per-user Zapier accounts and their OAuth callback, when they are on (bot/accounts/). Raises
-    AccountsMisconfigured when they are half configured: the clients passed in have not been used yet, so
-    nothing leaks."""
-    accounts = build_accounts(settings, redis, http)
-    return accounts, [callback_route(accounts, notify)] if accounts else []
+def _account_routes(accounts: Accounts | None, notify: ConnectedNotifier) -> list[web.RouteDef]:
+    """The OAuth callback when per-user Zapier accounts are on (bot/accounts/)."""
+    return [callback_route(accounts, notify)] if accounts else []
 
 
 async def build_app(  # noqa: PLR0915 - the composition root: a statement for each part it builds
@@ -139,13 +140,18 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     metrics = Metrics()
     # Whether Slack accepts the bot token; every Slack client below reports refusals to it.
     access = SlackAccess(metrics, recheck_seconds=slack_recheck_seconds)
-    # Background work, and full garbage collections, wait for the acks of a burst (bot/ops/give_way.py).
-    give_way = GiveWay(hold=FullCollectionHold())
+    # Burst behaviours, each on unless ZAPBOT_FAST_PATHS leaves it out (bench/README.md): background
+    # work waits for the acks of a burst (bot/ops/give_way.py).
+    give_way = GiveWay() if "give_way" in settings.zapbot_fast_paths else None
     zapier_http = new_http_client(
-        settings.zapier_timeout_seconds, metrics=metrics, after_response=give_way.turn
+        settings.zapier_timeout_seconds,
+        metrics=metrics,
+        after_response=give_way.turn if give_way else None,
+        aiohttp_pool="transport" in settings.zapbot_fast_paths,
     )
-    # Before the aiohttp session: a half-configured setting raises while nothing needs closing yet.
-    accounts, account_routes = _accounts(settings, redis, zapier_http, account_connected)
+    # Before the aiohttp session: a half-configured setting raises AccountsMisconfigured while the clients
+    # made so far have not been used yet, so nothing leaks.
+    accounts = build_accounts(settings, redis, zapier_http)
     # slack-sdk applies its own timeout only to sessions it creates: this one carries ours.
     slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds))
     store = TeamStore(
@@ -160,7 +166,11 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     )
     # Ratings are sent by a worker whose queue retries; its client must not retry inside a call, and
     # waits for a rate call far less than for an action to run.
-    rating_http = new_http_client(settings.rating_timeout_seconds, metrics=metrics)
+    rating_http = new_http_client(
+        settings.rating_timeout_seconds,
+        metrics=metrics,
+        aiohttp_pool="transport" in settings.zapbot_fast_paths,
+    )
     rater = ZapierClient(
         rating_http, api_key=settings.zapier_api_key, base_url=settings.zapier_base_url, retries=0
     )
@@ -199,6 +209,8 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         audit=audit,
         coalesce_seconds=settings.rating_delay_seconds,
     )
+    # The App Home (bot/home.py, bot/slack/listeners/home.py), re-published when a connection changes.
+    home = HomePublisher(slack, HomeQueries(store, approvals, rating_store, accounts))
     found = DiscoveryStore(redis)
     finder = Finder(
         zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
@@ -211,7 +223,15 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         tasks=tasks,
         approvals=approvals,
         audit=audit,
-        services=Services(runs, audit, finder=finder, shortcuts=ShortcutBook(found), ratings=ratings),
+        services=Services(
+            runs,
+            audit,
+            finder=finder,
+            shortcuts=ShortcutBook(found),
+            ratings=ratings,
+            accounts=accounts,
+            account_changed=home.publish,
+        ),
         metrics=metrics,
         slack_access=access,
         ratings=ratings,
@@ -220,6 +240,9 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = create_bolt_app(deps, signing_secret=secret)
     discovery.register(bolt, deps, finder=finder, options_wait=settings.options_wait_seconds)
+    home_listeners.register(bolt, deps, home)
+    # Who connected hears it in Slack (a DM), unless the caller (a test) listens instead.
+    account_routes = _account_routes(accounts, account_connected or connected_notifier(slack, home))
     web_app = create_web_app(
         bolt,
         deps,
@@ -228,6 +251,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         signing_secret=secret or None,
         drain_seconds=settings.zapier_timeout_seconds if drain_seconds is None else drain_seconds,
         routes=account_routes,
+        fast_paths=settings.zapbot_fast_paths,
     )
     zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
     socket = (
@@ -262,7 +286,6 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         await zapier_http.aclose()
         await rating_http.aclose()
         await redis.aclose()
-        give_way.close()
 
     web_app.on_startup.append(check_redis)
     web_app.cleanup_ctx.append(rating_delivery)

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.ratings.emoji import parse_rating_emoji
 
 PLACEHOLDER_MESSAGE = "is a placeholder (as in .env.example), not a real value"
 
-__all__ = ["ConsoleSettings", "Settings", "ValidationError", "describe_settings_error", "is_placeholder"]
+__all__ = [
+    "FAST_PATHS",
+    "ConsoleSettings",
+    "Settings",
+    "ValidationError",
+    "describe_settings_error",
+    "is_placeholder",
+]
+
+# What ZAPBOT_FAST_PATHS switches: every behaviour that exists only for bursts (bench/README.md has each
+# one's figure, on and off). Off, the bot is plain Bolt behind aiohttp.
+FAST_PATHS = frozenset({"acks", "reactions", "give_way", "transport"})
 
 
 class Settings(BaseSettings):
@@ -38,6 +49,9 @@ class Settings(BaseSettings):
     # Also how long a shutdown waits for the runs in flight (bot/slack/app.py).
     zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
     slack_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # any one Slack Web API call
+    # How fast the bot posts in one channel: Slack takes about 1 message a second, in short bursts.
+    slack_channel_posts_per_second: float = Field(default=1.0, gt=0, le=100)
+    slack_channel_post_burst: int = Field(default=3, ge=1, le=100)
     # Per-user Zapier accounts (docs/accounts.md): on when the OAuth client's id and secret are both set.
     zapier_oauth_client_id: str | None = None
     zapier_oauth_client_secret: SecretStr | None = None
@@ -87,6 +101,23 @@ class Settings(BaseSettings):
         if checked and isinstance(raw, str) and is_placeholder(raw):
             raise PydanticCustomError("placeholder", PLACEHOLDER_MESSAGE)
         return value
+
+    # Burst behaviours (bench/README.md): "on" (all), "off" (plain Bolt), or the names of those to keep.
+    zapbot_fast_paths: Annotated[frozenset[str], NoDecode] = FAST_PATHS  # a word list, not JSON
+
+    @field_validator("zapbot_fast_paths", mode="before")
+    @classmethod
+    def _fast_paths(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        words = {word.strip().lower() for word in value.split(",")} - {""}
+        if words in ({"on"}, {"true"}, {"1"}):
+            return FAST_PATHS
+        if words in ({"off"}, {"false"}, {"0"}):
+            return frozenset()
+        if unknown := words - FAST_PATHS:
+            raise ValueError(f"must be on, off or some of {', '.join(sorted(FAST_PATHS))}, not {unknown}")
+        return frozenset(words)
 
     @field_validator("slack_bot_token", "zapier_api_key")
     @classmethod

@@ -159,6 +159,23 @@ class Store:
         )
         return Preview.from_fields(fields) if fields else None
 
+    async def waiting_previews(self, now: float, limit: int) -> list[Preview]:
+        """Up to `limit` previews still waiting for a decision (in `{p}:previews:expiring`, not yet past
+        their expiry), the soonest to expire first. Read-only: the sweeper still owns their expiry."""
+        ids = await self.call(
+            cast(
+                Awaitable[list[str]],
+                self._redis.zrangebyscore(self.expiring_key(), f"({now!r}", "+inf", start=0, num=limit),
+            )
+        )
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for preview_id in ids:
+                pipe.hgetall(self.preview_key(preview_id))
+            found = await self.call(cast(Awaitable[list[dict[str, str]]], pipe.execute()))
+        return [Preview.from_fields(fields) for fields in found if fields]
+
     async def update_preview(self, preview_id: str, **fields: str) -> None:
         await self.call(self._redis.hset(self.preview_key(preview_id), mapping=_hash(fields)))
 
@@ -235,6 +252,20 @@ class Store:
         """The execution_log_ids of the `limit` most recently saved executions, newest first."""
         key = self.executions_key()
         return await self.call(cast(Awaitable[list[str]], self._redis.zrevrange(key, 0, limit - 1)))
+
+    async def executions(self, execution_log_ids: list[str]) -> list[dict[str, str]]:
+        """The executions with these ids, in that order (one round trip); unknown ones are left out."""
+        if not execution_log_ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for execution_log_id in execution_log_ids:
+                pipe.hgetall(self.execution_key(execution_log_id))
+            found = await self.call(cast(Awaitable[list[dict[str, str]]], pipe.execute()))
+        return [
+            {**fields, "execution_log_id": execution_log_id}
+            for execution_log_id, fields in zip(execution_log_ids, found, strict=True)
+            if fields
+        ]
 
     async def execution_for_message(self, channel: str, ts: str) -> str | None:
         key = self.message_key(channel, ts)

@@ -2,18 +2,17 @@
 
 - docs/preview.svg, from the Block Kit the bot builds (docs/render_preview.py);
 - the module map in docs/architecture.md, from the files under bot/ (docs/modules.py);
-- the results table in docs/benchmark.md, from bench/last-run.json (docs/benchmark.py).
 """
 
 from __future__ import annotations
 
 import sys
 
-from docs import benchmark, modules, render_preview
+from docs import modules, render_preview
 
 
 def main(argv: list[str]) -> int:
-    results = [render_preview.main(argv), modules.main(argv), benchmark.main(argv)]
+    results = [render_preview.main(argv), modules.main(argv)]
     return max(results)
 
 

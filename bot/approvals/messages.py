@@ -18,12 +18,15 @@ from bot.render.messages import (
     SECTION_CHARS,
     Message,
     clip,
+    code,
     confirmers,
     escape,
+    flat,
     group,
     notice_message,
     user,
 )
+from bot.render.text_safety import has_hidden, reveal
 from bot.runs.records import Preview
 
 EDIT_VIEW = "zap_edit_view"
@@ -42,15 +45,15 @@ POLICY = "the channel's confirmation policy"
 
 
 def _action(app: str, action: str) -> str:
-    return f"`{escape(app)} {escape(action)}`"
+    return f"`{code(app)} {code(action)}`"
 
 
 def denied_text(request: ActionRequest, denial: Denial) -> str:
     what = _action(request.app, request.action)
     if denial.denied_by is not None:
-        why = f"the channel's policy denies `{escape(str(denial.denied_by))}`"
+        why = f"the channel's policy denies `{code(str(denial.denied_by))}`"
     elif denial.allowed:
-        why = "the channel's policy allows only " + ", ".join(f"`{escape(str(t))}`" for t in denial.allowed)
+        why = "the channel's policy allows only " + ", ".join(f"`{code(str(t))}`" for t in denial.allowed)
     else:
         why = "the channel's policy allows no actions here"
     return f":no_entry: {what} may not be run in this channel: {why}. Nothing was run."
@@ -140,23 +143,29 @@ def edit_outcome_text(outcome: str) -> str:
 
 
 def edited_text(preview: Preview, changed: tuple[str, ...]) -> str:
-    keys = ", ".join(f"`{escape(k)}`" for k in changed)
+    keys = ", ".join(f"`{code(k)}`" for k in changed)
     return (
         f":pencil2: The preview now uses your value for {keys}. Approvals given before were discarded; "
         "it needs confirming again."
     )
 
 
+HIDDEN_IN_FORM = (
+    ":warning: Some values hold hidden characters (the preview shows them as `&lt;U+…&gt;`); "
+    "they are kept unless you change those values."
+)
+
+
 def edit_modal(preview: Preview) -> dict[str, Any]:
     """The Edit form: one text field per param the preview shows, filled with the value it shows."""
     values = {k: v for k, v in editable_params(preview).items() if len(k) <= MAX_KEY_CHARS}
     intro = (
-        f"*{escape(preview.request.app)}* · *{escape(preview.result.action_used)}*\n"
+        f"*{flat(preview.request.app)}* · *{flat(preview.result.action_used)}*\n"
         "A value you change is used exactly as you write it; clear one to leave it empty. The other params "
         "are worked out again. Saving makes a new preview, and approvals given so far are discarded."
     )
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
-    for key, value in list(values.items())[: MODAL_BLOCKS - 2]:
+    for key, value in list(values.items())[: MODAL_BLOCKS - 3]:
         element: dict[str, Any] = {
             "type": "plain_text_input",
             "action_id": EDIT_INPUT,
@@ -170,14 +179,23 @@ def edit_modal(preview: Preview) -> dict[str, Any]:
                 "type": "input",
                 "block_id": EDIT_BLOCK_PREFIX + key,
                 "optional": True,
-                "label": {"type": "plain_text", "text": key},
+                "label": {"type": "plain_text", "text": reveal(key)},
                 "element": element,
+            }
+        )
+    if any(has_hidden(value) for value in values.values()):
+        # The field holds the value exactly (saving it unchanged keeps it), so its hidden characters
+        # stay invisible in it: say so.
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": HIDDEN_IN_FORM, "verbatim": True}],
             }
         )
     shown = dict.fromkeys([*preview.request.params, *preview.result.resolved_params])
     fixed = [k for k in shown if k not in values]
     if fixed:
-        names = ", ".join(f"`{escape(k)}`" for k in fixed)
+        names = ", ".join(f"`{code(k)}`" for k in fixed)
         blocks.append(
             {
                 "type": "context",
@@ -233,9 +251,9 @@ def audit_line(entry: AuditEntry) -> str:
     if entry.app or entry.action:
         parts.append(_action(entry.app, entry.action))
     if entry.execution_log_id:
-        parts.append(f"`{escape(entry.execution_log_id)}`")
+        parts.append(f"`{code(entry.execution_log_id)}`")
     if entry.detail:
-        parts.append(clip(escape(entry.detail), 200))
+        parts.append(clip(flat(entry.detail), 200))
     return " · ".join(parts)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from bot.accounts import Accounts
 from bot.approvals.audit import Audit
 from bot.discovery.finder import Finder
 from bot.discovery.shortcuts import ShortcutBook
@@ -26,6 +27,9 @@ class Asked:
     trigger_id: str | None = None
 
 
+AccountChanged = Callable[[str, str], Coroutine[Any, Any, None]]
+
+
 @dataclass(frozen=True)
 class Services:
     runs: Runs
@@ -33,6 +37,10 @@ class Services:
     finder: Finder | None = None
     shortcuts: ShortcutBook | None = None
     ratings: Ratings | None = None
+    accounts: Accounts | None = None  # per-user Zapier accounts (bot/accounts/); None: one shared account
+    # Told (team, user) after a person's connection changed, so a surface can refresh what shows it (Slack:
+    # the App Home). Best effort: it must not raise.
+    account_changed: AccountChanged | None = None
 
 
 # A `/zap WORD ARGS` handler (`ARGS` as typed, after the word); plain English gets the whole text. What it

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from bot.commands import lookups, reports, shortcuts
+from bot.commands import accounts, lookups, reports, shortcuts
 from bot.commands.context import Handler, Services
 
 
 def commands(services: Services) -> dict[str, Handler]:
     """The words this zapbot answers, given what it was built with (no finder: no look-ups)."""
-    table: dict[str, Handler] = {"audit": reports.show_audit}
+    # connect/disconnect always answer: with per-user accounts off, they say the account is shared.
+    table: dict[str, Handler] = {
+        "audit": reports.show_audit,
+        "connect": accounts.connect,
+        "disconnect": accounts.disconnect,
+    }
     if services.ratings is not None:
         table["ratings"] = reports.show_ratings
     if services.finder is not None:

@@ -42,7 +42,7 @@ from bot.ratings.delivery import DeliveryWorker as RatingDelivery
 from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings, Reaction
 from bot.ratings.store import RatingStore
-from bot.render.messages import USAGE, escape
+from bot.render.messages import USAGE, entities
 from bot.render.plaintext import message_to_text, mrkdwn_to_text
 from bot.runs.delivery import DeliveryWorker
 from bot.runs.lifecycle import Runs
@@ -115,6 +115,11 @@ class ConsoleSurface:
 
     async def direct(self, user: str, message: Message) -> None:
         self.print(message_to_text(message))
+
+    async def upload(
+        self, channel: str, content: str, *, filename: str, title: str, thread_ts: str | None
+    ) -> None:
+        self.print(f"(file {filename}: {title})\n{content}")
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,7 @@ class Console:
         new_request_id()
         try:
             # Slack escapes &, < and > in what people type; do the same, so `<b>` is text, not a link.
-            parsed = parse_command(escape(text))
+            parsed = parse_command(entities(text))
         except UsageError as exc:
             self.say(f"⚠️ {mrkdwn_to_text(exc.problem)}\nType `help` for the grammar and examples.")
             return

@@ -17,6 +17,7 @@ from bot.actions import ActionRequest, ActionType, Param, ParamMode
 from bot.discovery.finder import ActionChoice, AppChoice
 from bot.discovery.grammar import MAX_PARAMS, MAX_VALUE_CHARS, is_app_key
 from bot.render.messages import clip
+from bot.render.text_safety import reveal
 
 FORM_SHORTCUT = "zap_form"  # the global shortcut's callback_id (manifest.yml)
 FORM_SUBMIT = "zap_form_submit"  # the modal's callback_id
@@ -72,7 +73,8 @@ def _text(text: str) -> dict[str, Any]:
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": _text(clip(text, OPTION_TEXT_CHARS)), "value": value}
+    # App and action names come from Zapier: their hidden characters are shown (bot.render.text_safety).
+    return {"text": _text(clip(reveal(text), OPTION_TEXT_CHARS)), "value": value}
 
 
 def form_view(place: FormPlace, *, app: str | None = None, app_name: str | None = None) -> dict[str, Any]:

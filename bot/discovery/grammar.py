@@ -80,7 +80,19 @@ Command = HelpCommand | SubCommand | RunCommand | PlainCommand
 
 # Built-in words: never app keys, never shortcut names. Each has a handler registered by its feature.
 BUILTIN_WORDS = frozenset(
-    {"help", "ratings", "audit", "apps", "actions", "save", "shortcuts", "forget", "form"}
+    {
+        "help",
+        "ratings",
+        "audit",
+        "apps",
+        "actions",
+        "save",
+        "shortcuts",
+        "forget",
+        "form",
+        "connect",
+        "disconnect",
+    }
 )
 
 

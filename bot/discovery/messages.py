@@ -11,7 +11,8 @@ from typing import Any
 from bot.actions import ActionRequest, ActionType, Param, ParamMode
 from bot.discovery.finder import ActionChoice, AppChoice, Candidates
 from bot.discovery.shortcuts import Shortcut
-from bot.render.messages import MAX_BLOCKS, Message, clip, escape, preview_message, user
+from bot.render.messages import MAX_BLOCKS, Message, clip, entities, escape, flat, preview_message, user
+from bot.render.text_safety import reveal
 from bot.runs.records import Preview
 
 SWITCH = "zap_switch_"  # + the candidate's index: one action_id per button, as Slack requires in a block
@@ -44,8 +45,9 @@ def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
 
 
 def _code(text: str) -> str:
-    # Backticks cannot be escaped inside a code span; a stray one would only end the span early.
-    return "`" + escape(text).replace("`", "'") + "`"
+    # A `/zap` line people copy: nothing formats inside a code span, so only hidden characters are shown
+    # and `&<>` escaped. Backticks cannot be escaped there; a stray one would only end the span early.
+    return "`" + entities(reveal(text)).replace("`", "'") + "`"
 
 
 # /zap lines -----------------------------------------------------------------------------------------
@@ -84,7 +86,7 @@ def guessed_preview_message(preview: Preview, candidates: Candidates, *, note: s
     """The usual preview, plus buttons to switch to the other candidates for the same words."""
     message = preview_message(preview)
     current = candidates.items[candidates.current]
-    intro = note or f":mag: *{escape(current.name)}* looked like the best fit for your words."
+    intro = note or f":mag: *{flat(current.name)}* looked like the best fit for your words."
     mine: list[dict[str, Any]] = [
         _context(f"{intro} Not this? Pick another and the preview changes; nothing runs until confirmed.")
     ]
@@ -97,7 +99,7 @@ def guessed_preview_message(preview: Preview, candidates: Candidates, *, note: s
                 "elements": [
                     {
                         "type": "button",
-                        "text": {"type": "plain_text", "text": clip(choice.name, BUTTON_CHARS)},
+                        "text": {"type": "plain_text", "text": clip(reveal(choice.name), BUTTON_CHARS)},
                         "action_id": f"{SWITCH}{index}",
                         "value": f"{preview.id}:{index}",
                     }
@@ -114,11 +116,11 @@ def guessed_preview_message(preview: Preview, candidates: Candidates, *, note: s
 
 
 def switched_note(user_id: str, choice: ActionChoice) -> str:
-    return f":twisted_rightwards_arrows: {user(user_id)} switched this preview to *{escape(choice.name)}*."
+    return f":twisted_rightwards_arrows: {user(user_id)} switched this preview to *{flat(choice.name)}*."
 
 
 def no_match_message(text: str) -> Message:
-    said = clip(escape(text), 200)
+    said = clip(flat(text), 200)
     return _message(
         "No Zapier action fits that",
         [_section(f":shrug: I couldn't find a Zapier action for “{said}”.\n{NO_MATCH_HINT}")],
@@ -128,7 +130,7 @@ def no_match_message(text: str) -> Message:
 def alternatives_lines(choices: list[ActionChoice], instructions: str) -> str:
     """Other candidates as runnable `/zap` lines, for when the best one could not be previewed."""
     lines = [
-        f"• {escape(c.name)}: "
+        f"• {flat(c.name)}: "
         + _code(command_line(ActionRequest(c.app, c.action, instructions, c.action_type)))
         for c in choices
     ]
@@ -138,14 +140,14 @@ def alternatives_lines(choices: list[ActionChoice], instructions: str) -> str:
 # look-ups -------------------------------------------------------------------------------------------
 def apps_message(query: str, apps: list[AppChoice]) -> Message:
     if not apps:
-        text = f"No Zapier app matches “{escape(query)}”. Try a shorter or different name."
+        text = f"No Zapier app matches “{flat(query)}”. Try a shorter or different name."
         return _message("No apps found", [_section(text)])
-    blocks = [_section(f"*Apps matching “{clip(escape(query), 100)}”*")]
+    blocks = [_section(f"*Apps matching “{clip(flat(query), 100)}”*")]
     for app in apps[:LIST_LIMIT]:
         counts = " · ".join(f"{n} {kind}" for kind, n in app.action_counts.items() if n)
-        line = f"*{escape(app.name)}* {_code(app.app)}" + (f" — {escape(counts)} actions" if counts else "")
+        line = f"*{flat(app.name)}* {_code(app.app)}" + (f" — {escape(counts)} actions" if counts else "")
         if app.description:
-            line += f"\n{clip(escape(app.description), 200)}"
+            line += f"\n{clip(flat(app.description), 200)}"
         line += f"\nIts actions: {_code(f'/zap actions {app.app}')}"
         blocks.append(_section(line))
     if len(apps) > LIST_LIMIT:
@@ -154,15 +156,15 @@ def apps_message(query: str, apps: list[AppChoice]) -> Message:
 
 
 def actions_message(app: str, query: str | None, actions: list[ActionChoice]) -> Message:
-    about = f" matching “{clip(escape(query), 100)}”" if query else ""
+    about = f" matching “{clip(flat(query), 100)}”" if query else ""
     if not actions:
         text = f"No actions of {_code(app)}{about}. Check the app key with `/zap apps NAME`."
         return _message("No actions found", [_section(text)])
     blocks = [_section(f"*Actions of {_code(app)}{about}*")]
     for choice in actions[:LIST_LIMIT]:
-        line = f"*{escape(choice.name)}* ({choice.action_type.value})"
+        line = f"*{flat(choice.name)}* ({choice.action_type.value})"
         if choice.description:
-            line += f"\n{clip(escape(choice.description), 200)}"
+            line += f"\n{clip(flat(choice.description), 200)}"
         run = f"/zap {choice.app} {action_word(choice.action, choice.action_type)}"
         line += f"\n{_code(run)} _then say what to do_"
         blocks.append(_section(line))
@@ -172,7 +174,9 @@ def actions_message(app: str, query: str | None, actions: list[ActionChoice]) ->
 
 
 def lookup_failed_message(what: str, detail: str) -> Message:
-    text = f":warning: I couldn't {what}: {escape(detail)}"
+    """`detail` is the bot's own mrkdwn (`describe_failure`, or a response error in the bot's words), whose
+    outside parts are escaped already: escaping it again would show `&amp;lt;` and flatten its markup."""
+    text = f":warning: I couldn't {escape(what)}: {detail}"
     return _message(f"Could not {what}", [_section(text)])
 
 

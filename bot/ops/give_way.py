@@ -27,8 +27,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from bot.ops.gc_hold import FullCollectionHold
-
 
 class GiveWay:
     def __init__(
@@ -37,19 +35,12 @@ class GiveWay:
         quiet: float = 0.005,
         max_wait: float = 0.6,
         clock: Callable[[], float] = time.monotonic,
-        hold: FullCollectionHold | None = None,
-        max_hold: float = 5.0,
     ) -> None:
         self._quiet = quiet
         self._max_wait = max_wait
         self._clock = clock
         self._last_request = -1e9
         self._previous_request = -1e9
-        # Full garbage collections wait while a burst is acked and its queue drains, `max_hold` s at most;
-        # the next hold waits for a full collection, or `max_hold` s (bot/ops/gc_hold.py).
-        self._hold = hold
-        self._max_hold = max_hold
-        self._hold_began = 0.0
         # Each waiting piece: when it began to wait, and a future to resolve (`turn`) or a function to call
         # (`defer`) when its turn comes.
         self._waiting: deque[tuple[float, asyncio.Future[None] | Callable[[], None]]] = deque()
@@ -58,26 +49,6 @@ class GiveWay:
     def request_arrived(self) -> None:
         """Called for each request from Slack, as it arrives."""
         self._previous_request, self._last_request = self._last_request, self._clock()
-        if (
-            self._hold is not None
-            and self._last_request - self._previous_request < self._quiet
-            and self._hold.hold(self._last_request, cooldown=self._max_hold)
-        ):
-            self._hold_began = self._last_request
-            asyncio.get_running_loop().call_later(self._quiet, self._check_hold)
-
-    def _check_hold(self) -> None:
-        assert self._hold is not None
-        now = self._clock()
-        if now - self._hold_began < self._max_hold and (self._waiting or self._in_burst(now)):
-            asyncio.get_running_loop().call_later(self._quiet, self._check_hold)
-        else:
-            self._hold.release(now)
-
-    def close(self) -> None:
-        """The app stops: a hold in place ends (the process's garbage collector as it was)."""
-        if self._hold is not None:
-            self._hold.release(self._clock())
 
     def _in_burst(self, now: float) -> bool:
         return (

@@ -106,6 +106,8 @@ def describe_settings() -> list[str]:
             default = "unset"
         elif field.default == "":
             default = '""'
+        elif isinstance(field.default, frozenset):  # a word list (ZAPBOT_FAST_PATHS), as one types it
+            default = ",".join(sorted(field.default))
         else:
             default = str(field.default)
         rows.append((name.upper(), default, _allowed(field)))

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from bot.ratings.summary import ActionFigures, Counts, RatedRun, Summary
-from bot.render.messages import Message, clip, escape, user
+from bot.render.messages import Message, clip, code, flat, user
 
 MAX_ACTION_LINES = 40
 SECTION_CHARS = 2900  # below Slack's 3,000 per section text
@@ -26,7 +26,7 @@ def thread_link(channel: str, message_ts: str, thread_ts: str) -> str | None:
 
 
 def summary_message(summary: Summary) -> Message:
-    scope = f" of `{escape(summary.app)}`" if summary.app else ""
+    scope = f" of `{code(summary.app)}`" if summary.app else ""
     head = f"*How actions{scope} have been rated*"
     if summary.considered >= summary.window:
         head += f" (the newest {summary.window:,} executions)"
@@ -57,7 +57,7 @@ def summary_message(summary: Summary) -> Message:
 
 
 def _action_line(figures: ActionFigures) -> str:
-    name = f"`{clip(escape(figures.app), 100)}` `{clip(escape(figures.action), 100)}`"
+    name = f"`{clip(code(figures.app), 100)}` `{clip(code(figures.action), 100)}`"
     parts = [f"{name} · {_counts('run', figures.runs)}"]
     if figures.previews.executions:
         parts.append(_counts("preview", figures.previews))
@@ -73,7 +73,7 @@ def _counts(noun: str, counts: Counts) -> str:
 
 
 def _worst_line(run: RatedRun) -> str:
-    app, action = clip(escape(run.app), 100), clip(escape(run.action_used), 200)
+    app, action = clip(code(run.app), 100), clip(flat(run.action_used), 200)
     line = f"• :-1: {run.down} · :+1: {run.up} — `{app}` *{action}*"
     if run.requested_by:
         line += f", asked by {user(run.requested_by)}"
@@ -119,7 +119,7 @@ def feedback_modal(
     callback_id: str, private_metadata: str, *, action_used: str, max_chars: int
 ) -> dict[str, Any]:
     """The modal the Feedback button opens: one multi-line text, sent to Zapier with the rating."""
-    about = f" on *{clip(escape(action_used), 200)}*" if action_used else ""
+    about = f" on *{clip(flat(action_used), 200)}*" if action_used else ""
     return {
         "type": "modal",
         "callback_id": callback_id,

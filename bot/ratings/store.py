@@ -368,6 +368,20 @@ class RatingStore:
                     rows.append(_row(execution_log_id, SUMMARY_FIELDS, values))
         return rows
 
+    async def votes_of(self, user: str, execution_log_ids: list[str]) -> dict[str, int]:
+        """The vote (`1` or `-1`) `user` has on each of these executions, for those they voted on."""
+        if not execution_log_ids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for execution_log_id in execution_log_ids:
+                pipe.hget(self.votes_key(execution_log_id), user)
+            found = await self.call(cast(Awaitable[list[str | None]], pipe.execute()))
+        return {
+            execution_log_id: int(vote)
+            for execution_log_id, vote in zip(execution_log_ids, found, strict=True)
+            if vote not in (None, "", "0")
+        }
+
     async def call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable

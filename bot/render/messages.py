@@ -23,6 +23,7 @@ from bot.errors import (
     ZapierResponseError,
     ZapierServerError,
 )
+from bot.render.text_safety import code_block_text, has_hidden, neutralise_mrkdwn, reveal
 from bot.runs.records import Preview
 
 Message = dict[str, Any]
@@ -45,7 +46,8 @@ FULL_RESULT_CHUNK = 2900
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{1,20}$")
-_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+# The tail of a cut that would leave half an entity (`&am`) or half a marker (`&lt;U+20`) behind.
+_PARTIAL_ENTITY = re.compile(r"(?:&lt;(?:U(?:\+[0-9A-F]{0,6}(?:&(?:g|gt)?)?)?)?|&[a-z]{0,4})$")
 
 USAGE = """*Usage:* `/zap APP ACTION[:TYPE] [PARAM]... INSTRUCTIONS`
 • `TYPE` is `write` (the default), `search`, `read` or `read_bulk`.
@@ -68,12 +70,38 @@ person, or for someone else than you); *Edit* changes its params; *Cancel* drops
 (also :x:, :no_entry:…); the vote goes to Zapier with the execution. *Feedback* adds words to it.
 • `/zap ratings [APP]` shows how actions have been rated; `/zap audit [N]` the last N steps in this channel \
 (who asked, previewed, approved, ran, rated), only to you.
+• `/zap connect` links your own Zapier account (where this zapbot allows it); `/zap disconnect` unlinks it.
 You will see a preview first; nothing runs until someone clicks *Confirm*."""
 
 
-def escape(text: str) -> str:
-    """Escape the three characters Slack treats as markup."""
+def entities(text: str) -> str:
+    """Escape the three characters Slack encodes (`&`, `<`, `>`), and nothing else: for text that
+    becomes input, as Slack would send it (the console), not for text to show."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: str) -> str:
+    """Text from outside the bot, made safe to show in mrkdwn: hidden characters shown as `<U+…>`, and
+    `&`, `<`, `>` escaped (no mention, no link). Its markup still formats: see `flat` for values."""
+    return entities(reveal(text))
+
+
+def flat(text: str) -> str:
+    """A value from outside (instructions, a param, a result, a name, Zapier's words), shown so that its
+    markup cannot format it or what follows: `escape`, and delimiters that would format made look-alikes."""
+    return entities(neutralise_mrkdwn(reveal(text)))
+
+
+def code(text: str) -> str:
+    """Outside text for the inside of a `code span` or ``` block: only a backtick could end it early."""
+    return entities(code_block_text(reveal(text)))
+
+
+HIDDEN_NOTE = (
+    ":warning: *Hidden characters found*: invisible or direction-changing characters are shown as "
+    "`&lt;U+…&gt;`. They are sent exactly as they are: check the text before you confirm."
+)
+HIDDEN_IN_RESULT = ":warning: This result contains hidden characters, shown as `&lt;U+…&gt;`."
 
 
 def clip(text: str, limit: int) -> str:
@@ -127,7 +155,18 @@ def help_message(problem: str | None = None) -> Message:
 
 def _title(preview: Preview) -> str:
     request = preview.request
-    return f"`{escape(request.app)}` · *{escape(preview.result.action_used)}* ({request.action_type.value})"
+    return f"`{code(request.app)}` · *{flat(preview.result.action_used)}* ({request.action_type.value})"
+
+
+def preview_has_hidden(preview: Preview) -> bool:
+    """Whether anything a preview shows (instructions, keys, values given or resolved, names) holds a
+    hidden character."""
+    request, result = preview.request, preview.result
+    texts = [request.app, request.action, request.instructions, result.action_used]
+    texts += [key for key in [*request.params, *result.resolved_params]]
+    texts += [shown(param.value) for param in request.params.values()]
+    texts += [shown(value) for value in result.resolved_params.values()]
+    return any(has_hidden(text) for text in texts)
 
 
 def _param_lines(preview: Preview) -> list[str]:
@@ -137,18 +176,18 @@ def _param_lines(preview: Preview) -> list[str]:
     for key in list(dict.fromkeys([*given, *resolved])):
         param = given.get(key)
         if param is not None and param.mode is ParamMode.IGNORED:
-            lines.append(f"*{escape(key)}*\n_left empty (you asked)_")
+            lines.append(f"*{flat(key)}*\n_left empty (you asked)_")
             continue
-        value = clip(escape(shown(resolved[key])), VALUE_CHARS) if key in resolved else "_not resolved_"
+        value = clip(flat(shown(resolved[key])), VALUE_CHARS) if key in resolved else "_not resolved_"
         if param is None:
             origin = "guessed by the AI"
         elif param.mode is ParamMode.LOCKED:
             origin = "given by you"
         elif param.mode is ParamMode.GUESS:
-            origin = f"guessed by the AI from “{clip(escape(str(param.value)), 100)}”"
+            origin = f"guessed by the AI from “{clip(flat(shown(param.value)), 100)}”"
         else:
             origin = "chosen by the AI from your list"
-        lines.append(f"*{escape(key)}*\n{value}\n_{origin}_")
+        lines.append(f"*{flat(key)}*\n{value}\n_{origin}_")
     return lines
 
 
@@ -156,10 +195,12 @@ def preview_message(preview: Preview, *, closed: str | None = None) -> Message:
     """The preview: who asked, what would run, every param and where it came from, and the buttons."""
     blocks: list[dict[str, Any]] = [
         _section(f"{user(preview.requested_by)} wants to run {_title(preview)}"),
-        _section(">>> " + escape(preview.request.instructions)),
+        _section(">>> " + flat(preview.request.instructions)),
     ]
     lines = _param_lines(preview)
     blocks.extend(_fields_sections(lines) if lines else [_context("The AI resolved no params.")])
+    if preview_has_hidden(preview):
+        blocks.append(_context(HIDDEN_NOTE))
     if closed is None:
         expires = int(preview.expires_at)
         if needs := needs_text(preview):
@@ -167,7 +208,7 @@ def preview_message(preview: Preview, *, closed: str | None = None) -> Message:
         blocks.append(
             _context(
                 f"Preview only: nothing has run yet. Expires <!date^{expires}^{{time}}|in a few minutes>. "
-                f"`{escape(preview.result.execution_log_id)}`"
+                f"`{code(preview.result.execution_log_id)}`"
             )
         )
         if account := account_text(preview):
@@ -283,11 +324,11 @@ _STATUS_LINE = {
 
 def result_message(preview: Preview, result: ActionResult, *, fallback_reason: str | None = None) -> Message:
     """The outcome of a confirmed run, as a reply in the preview's thread."""
-    action = escape(result.action_used or preview.result.action_used)
+    action = flat(result.action_used or preview.result.action_used)
     line = _STATUS_LINE.get(result.status, ":warning: *{action}* did not run as expected: `{status}`")
-    blocks = [_section(line.format(action=action, status=escape(result.status.value)))]
+    blocks = [_section(line.format(action=action, status=code(result.status.value)))]
     if result.error:
-        blocks.append(_section("Zapier says: " + escape(result.error)))
+        blocks.append(_section("Zapier says: " + flat(result.error)))
     if fallback_reason:
         blocks.append(_context(":information_source: " + escape(fallback_reason)))
     shortened = False
@@ -299,7 +340,9 @@ def result_message(preview: Preview, result: ActionResult, *, fallback_reason: s
         blocks.extend(_fields_sections(fields[: FIELDS_PER_SECTION * 2]))
         shortened = shortened or len(fields) > FIELDS_PER_SECTION * 2
     shortened = shortened or len(result.results) > MAX_RESULTS_SHOWN
-    footer = f"execution_log_id `{escape(result.execution_log_id)}` · react :+1: or :-1: to rate this result"
+    if _result_has_hidden(result):
+        blocks.append(_context(HIDDEN_IN_RESULT))
+    footer = f"execution_log_id `{code(result.execution_log_id)}` · react :+1: or :-1: to rate this result"
     # Feedback on every result: its text goes to Zapier with the rating (bot.slack.listeners.feedback).
     elements = [_button("Feedback", FEEDBACK, result.execution_log_id[:2000])]
     if shortened:
@@ -313,19 +356,37 @@ def result_message(preview: Preview, result: ActionResult, *, fallback_reason: s
     return _message(escape(text), blocks)
 
 
+def _result_has_hidden(result: ActionResult) -> bool:
+    texts = [result.action_used, result.error or ""]
+    texts += [f"{key}{shown(value)}" for item in result.results for key, value in item.items()]
+    return any(has_hidden(text) for text in texts)
+
+
 def _result_fields(item: dict[str, Any], labels: dict[str, str]) -> tuple[list[str], bool]:
     fields, cut = [], False
     for key, value in item.items():
-        text = escape(shown(value))
+        text = flat(shown(value))
         cut = cut or len(text) > VALUE_CHARS
-        label = escape(labels.get(key) or key)
+        label = flat(labels.get(key) or key)
         fields.append(f"*{clip(label, 100)}*\n{clip(text, VALUE_CHARS)}")
     return fields, cut
 
 
+def pretty_json(result_json: str) -> str:
+    """The stored result, indented for people (the file attached when it is too long for messages)."""
+    return json.dumps(json.loads(result_json), indent=2, ensure_ascii=False)
+
+
+def full_result_text(result: ActionResult) -> str:
+    """A run's whole result as the file attached to its thread when the message cannot hold it."""
+    return json.dumps(result.results, indent=2, ensure_ascii=False, default=str)
+
+
 def full_result_messages(result_json: str) -> list[Message]:
     """The whole result, pretty-printed in code blocks, split across as many messages as it takes."""
-    pretty = escape(json.dumps(json.loads(result_json), indent=2, ensure_ascii=False))
+    raw = json.dumps(json.loads(result_json), indent=2, ensure_ascii=False)
+    # Inside a code block nothing formats but a backtick fence; hidden characters are shown as usual.
+    pretty = entities(code_block_text(reveal(raw)))
     chunks = [pretty[i : i + FULL_RESULT_CHUNK] for i in range(0, len(pretty), FULL_RESULT_CHUNK)] or [""]
     # Cut only on chunk boundaries that do not split an entity: move the split back before any '&'.
     fixed: list[str] = []
@@ -355,8 +416,8 @@ def describe_failure(error: BotError, stage: Stage) -> str:  # noqa: PLR0911 - o
     if isinstance(error, ZapierAuthError):
         return "Zapier rejected zapbot's API key. Nothing was run; an admin needs to check `ZAPIER_API_KEY`."
     if isinstance(error, ZapierRejected):
-        detail = f" ({escape(error.detail)})" if error.detail else ""
-        return f"Zapier refused the request: {escape(error.error)}{detail}. Nothing was run."
+        detail = f" ({flat(error.detail)})" if error.detail else ""
+        return f"Zapier refused the request: {flat(error.error)}{detail}. Nothing was run."
     if isinstance(error, ZapierRateLimited):
         return f"Zapier is rate-limiting zapbot. {ran or unknown} Try again in a minute."
     if isinstance(error, ZapierConnectionError):
@@ -377,8 +438,8 @@ def describe_failure(error: BotError, stage: Stage) -> str:  # noqa: PLR0911 - o
 
 
 def failure_message(title: str, error: BotError, stage: Stage) -> Message:
-    text = f":warning: *{escape(title)}*\n{describe_failure(error, stage)}"
-    return _message(f"{title}: failed", [_section(text)])
+    text = f":warning: *{flat(title)}*\n{describe_failure(error, stage)}"
+    return _message(escape(f"{title}: failed"), [_section(text)])
 
 
 # What to tell a person when Slack refuses to post where they asked, by Slack's error code.
@@ -390,13 +451,17 @@ _POST_ERRORS = {
     ),
     "is_archived": "This channel is archived, so I can't post in it.",
     "msg_too_long": "The message was too long for Slack.",
+    "ratelimited": (
+        "Slack is taking messages in this channel slower than they come, and the preview could not be "
+        "posted before it expired. Send the command again in a little while."
+    ),
     "restricted_action": "A workspace setting stops me from posting here.",
 }
 
 
-def delivery_problem(code: str) -> str:
-    """Why a message could not be posted, in words a person can act on (`code`: Slack's error code)."""
-    return _POST_ERRORS.get(code, f"Slack refused the message (`{escape(code)}`).")
+def delivery_problem(error_code: str) -> str:
+    """Why a message could not be posted, in words a person can act on (`error_code`: Slack's)."""
+    return _POST_ERRORS.get(error_code, f"Slack refused the message (`{code(error_code)}`).")
 
 
 def notice_message(text: str) -> Message:
@@ -413,38 +478,40 @@ CHECK_WHERE = (
 
 def outcome_unknown_message(preview: Preview, why: str, execution_log_id: str = "") -> Message:
     """A run whose outcome the bot cannot know: it may or may not have run. Never "nothing was run"."""
-    action = escape(preview.result.action_used or f"{preview.request.app} {preview.request.action}")
+    action = flat(preview.result.action_used or f"{preview.request.app} {preview.request.action}")
     log_id = execution_log_id or preview.result.execution_log_id
     lines = [
         f":grey_question: *{action}*: outcome unknown. {why}",
         f"The action may or may not have run. {CHECK_WHERE}",
     ]
-    blocks = [_section("\n".join(lines)), _context(f"execution_log_id `{escape(log_id)}`")]
-    return _message(f"{preview.result.action_used}: outcome unknown", blocks)
+    blocks = [_section("\n".join(lines)), _context(f"execution_log_id `{code(log_id)}`")]
+    return _message(escape(f"{preview.result.action_used}: outcome unknown"), blocks)
 
 
 def short_outcome_message(preview: Preview, result: ActionResult) -> Message:
     """The outcome when its full message is too big for Slack: the status, the run's own
     execution_log_id, and the whole result one click away."""
-    action = escape(result.action_used or preview.result.action_used)
+    action = flat(result.action_used or preview.result.action_used)
     line = _STATUS_LINE.get(result.status, ":warning: *{action}* did not run as expected: `{status}`")
-    text = line.format(action=action, status=escape(result.status.value))
-    note = "The result is too big to show here: *Show full result* sends it to you."
+    text = line.format(action=action, status=code(result.status.value))
+    note = "The result is too big to show here: the whole of it is attached to this thread as a file."
     button = _button("Show full result", FULL_RESULT, result.execution_log_id[:2000])
     blocks = [
         _section(f"{text}\n{note}"),
         {"type": "actions", "block_id": "zap_result", "elements": [button]},
-        _context(f"execution_log_id `{escape(result.execution_log_id)}`"),
+        _context(f"execution_log_id `{code(result.execution_log_id)}`"),
     ]
-    return _message(f"{result.action_used or preview.result.action_used}: {result.status.value}", blocks)
+    return _message(
+        escape(f"{result.action_used or preview.result.action_used}: {result.status.value}"), blocks
+    )
 
 
 def undelivered_message(preview: Preview, outcome: Message) -> Message:
     """Told privately to the requester and the confirmer when the channel refused the outcome for good."""
     where = f"<#{preview.channel}>" if preview.channel else "the channel"
     head = _section(
-        f":warning: I could not post the outcome of *{escape(preview.request.app)} "
-        f"{escape(preview.request.action)}* in {where} (I may have been removed from it). Here it is:"
+        f":warning: I could not post the outcome of *{flat(preview.request.app)} "
+        f"{flat(preview.request.action)}* in {where} (I may have been removed from it). Here it is:"
     )
     blocks = [head, *[b for b in outcome.get("blocks", []) if b.get("type") != "actions"]][:MAX_BLOCKS]
     return _message(f"Outcome not posted in the channel: {outcome.get('text', '')}", blocks)

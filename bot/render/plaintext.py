@@ -2,6 +2,7 @@
 
 The console shows exactly what Slack would show, because it renders the same message data: this module
 only undoes Slack's markup (mentions, dates, links, entities, emphasis) and lays the blocks out as lines.
+Nothing that reaches the terminal can drive it: control and hidden characters are shown as `<U+…>`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from typing import Any
 
 from bot.render.messages import Message
+from bot.render.text_safety import reveal
 
 _REF = re.compile(r"<([^<>]*)>")
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
@@ -46,7 +48,8 @@ def _reference(match: re.Match[str]) -> str:
 
 
 def mrkdwn_to_text(text: str) -> str:
-    """Slack mrkdwn -> what a reader sees: references resolved, emphasis and entities undone."""
+    """Slack mrkdwn -> what a reader sees: references resolved, emphasis and entities undone. Hidden and
+    control characters (an escape sequence would drive the terminal) are shown as `<U+…>`."""
     text = _REF.sub(_reference, text)
     text = _BOLD.sub(r"\1", text)
     text = _ITALIC.sub(r"\1", text)
@@ -54,7 +57,7 @@ def mrkdwn_to_text(text: str) -> str:
         text = text.replace(code, emoji)
     if text.startswith(">>> "):
         text = "\n".join("  │ " + line for line in text[4:].splitlines())
-    return html.unescape(text)
+    return reveal(html.unescape(text))
 
 
 def _element_text(element: dict[str, Any]) -> str:

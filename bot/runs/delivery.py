@@ -21,6 +21,7 @@ import time
 
 from bot.errors import BotError
 from bot.ops.metrics import Metrics
+from bot.runs.limits import ChannelPace
 from bot.runs.outbox import ITEM_SECONDS, Item, Outbox
 from bot.runs.ports import DeliveryError, Surface
 from bot.slack.access import SlackAccess
@@ -45,6 +46,7 @@ class DeliveryWorker:
         metrics: Metrics | None = None,
         poll: float = 0.5,
         access: SlackAccess | None = None,
+        pace: ChannelPace | None = None,
     ) -> None:
         self._outbox = outbox
         self._access = access  # while Slack refuses the token, nothing is claimed: it all stays queued
@@ -54,8 +56,10 @@ class DeliveryWorker:
         self._poll = poll
         self._wake = asyncio.Event()
         self._stopping = False
+        self._deadline = 0.0  # when stopping: until when what falls due is still delivered here
         self._task: asyncio.Task[None] | None = None
         self._blocked: dict[str, float] = {}  # channel -> when Slack lets us post there again
+        self._pace = pace  # posts wait their turn in each channel (bot/runs/limits.py)
         outbox.on_enqueue(self.kick)
 
     def kick(self) -> None:
@@ -70,6 +74,7 @@ class DeliveryWorker:
         if self._task is None:
             return
         self._stopping = True
+        self._deadline = time.time() + flush_seconds
         self._wake.set()
         try:
             await asyncio.wait_for(asyncio.shield(self._task), flush_seconds)
@@ -89,12 +94,24 @@ class DeliveryWorker:
             except Exception:
                 log.exception("outbox delivery failed")
                 sent = 0
-            if self._stopping and sent == 0:
+            if self._stopping and sent == 0 and not await self._due_before_deadline():
                 return
             if sent == BATCH:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    async def _due_before_deadline(self) -> bool:
+        """While stopping: whether an item (e.g. a post waiting its turn in the channel) falls due before
+        the flush's deadline; if so, wait for it rather than leave it to another replica."""
+        try:
+            due = await self._outbox.next_due()
+        except BotError:
+            return False
+        if due is None or due > self._deadline:
+            return False
+        await asyncio.sleep(max(0.0, due - time.time()))
+        return True
 
     async def deliver_due(self) -> int:
         """Send every item due now (one batch); returns how many were claimed."""
@@ -111,6 +128,11 @@ class DeliveryWorker:
         if blocked > now:
             await self._outbox.retry(item, at=blocked + random.uniform(0, 0.5))  # noqa: S311 - jitter
             return
+        if self._pace is not None and item.kind in ("post", "direct"):
+            wait = await self._pace.wait(item.channel or item.user)
+            if wait > 0:
+                await self._outbox.retry(item, at=now + wait)
+                return
         try:
             ts = await self._send(item)
         except DeliveryError as exc:
@@ -146,7 +168,9 @@ class DeliveryWorker:
             return
         if exc.too_big and item.fallback is not None:
             log.info("outbox item %s too big for Slack (%s): sending its short form", item.id, exc.code)
-            await self._outbox.retry(item, at=now, message=_json(item.fallback), fallback="")
+            if item.attachment:
+                await self._attach(item)
+            await self._outbox.retry(item, at=now, message=_json(item.fallback), fallback="", attachment="")
             return
         if exc.permanent or exc.too_big:
             self._metrics.outbox("undeliverable")
@@ -164,6 +188,16 @@ class DeliveryWorker:
         delay = min(RETRY_MAX, RETRY_BASE * 2 ** min(item.attempts, 12)) * random.uniform(0.8, 1.2)  # noqa: S311
         log.info("outbox item %s failed (%s); retry %d in %.1fs", item.id, exc.code, item.attempts + 1, delay)
         await self._outbox.retry(item, at=now + delay)
+
+    async def _attach(self, item: Item) -> None:
+        """The whole of what did not fit, as a file in the thread (the short form says so)."""
+        name = item.attachment_name or "result.json"
+        try:
+            await self._surface.upload(
+                item.channel, item.attachment, filename=name, title=name, thread_ts=item.thread_ts or None
+            )
+        except DeliveryError as exc:
+            log.warning("could not attach %s to the thread: %s", name, exc.code)
 
     async def _tell_instead(self, item: Item, code: str) -> None:
         if item.note is not None and item.note_ts:

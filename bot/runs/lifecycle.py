@@ -51,15 +51,17 @@ from bot.render.messages import (
     expired_note,
     failure_message,
     full_result_messages,
+    full_result_text,
     notice_message,
     outcome_unknown_message,
+    pretty_json,
     preview_message,
     result_message,
     short_outcome_message,
     undelivered_message,
     user,
 )
-from bot.runs.limits import Limits, slow_down_text
+from bot.runs.limits import ChannelPace, Limits, slow_down_text
 from bot.runs.outbox import Item, Outbox
 from bot.runs.ports import DeliveryError, Message, Person, Surface
 from bot.runs.records import Preview, PreviewState
@@ -76,6 +78,7 @@ STOPPED = "zapbot stopped while this ran, so it never heard Zapier's answer."
 INTERNAL = "zapbot hit an internal error while this ran."
 NOTHING_TO_EDIT = "This preview shows no params that can be edited here."
 POST_ATTEMPTS = 4
+MAX_PRIVATE_MESSAGES = 4  # a response_url takes 5 posts in 30 minutes: one is kept for a later answer
 MAX_RATE_LIMIT_WAIT = 30.0  # a preview waits out Slack's rate limit up to this long per attempt
 _SWITCH_REFUSED = {
     "running": "{who} already confirmed this preview, so it can no longer change.",
@@ -128,6 +131,16 @@ class Ended:
         return "result in the thread"
 
 
+@dataclass(frozen=True)
+class Unrecorded:
+    """An outcome delivered while Redis was away, to record (and close the preview again) once it is back."""
+
+    preview: Preview
+    ended: Ended
+    confirmed_by: str
+    closing: Item
+
+
 class Runs:
     def __init__(
         self,
@@ -140,6 +153,7 @@ class Runs:
         approvals: Approvals,
         metrics: Metrics | None = None,
         limits: Limits | None = None,
+        pace: ChannelPace | None = None,
     ) -> None:
         self.service = service
         self.store = store
@@ -150,11 +164,12 @@ class Runs:
         self.approvals = approvals
         self.metrics = metrics or Metrics()
         self.limits = limits  # how fast one person or channel may ask (bot/runs/limits.py); None: no limit
+        self.pace = pace  # how fast the bot posts in one channel, as Slack allows (bot/runs/limits.py)
         # Leases this process holds and renews (bot/runs/keeper.py): runs it executes, previews it asks for.
         self.held: set[str] = set()
         self.asking: set[str] = set()
         # Outcomes Zapier gave while Redis was down: delivered already, recorded when Redis is back.
-        self.unrecorded: list[tuple[Preview, Ended, str]] = []
+        self.unrecorded: list[Unrecorded] = []
 
     # asking for a preview -------------------------------------------------------------------------------
     async def request(
@@ -276,7 +291,8 @@ class Runs:
             note = auto_run_note(preview.request.action_type)
             message = preview_message(preview, closed=note + " · running…")
         try:
-            ts = await self._post_now(where.channel, message or preview_message(preview), thread_ts=thread_ts)
+            shown = message or preview_message(preview)
+            ts = await self._post_now(where.channel, shown, thread_ts=thread_ts, before=preview.expires_at)
         except DeliveryError as exc:
             log.warning("could not post the preview in %s: %s", where.channel, exc.code)
             if at_once:  # nothing has been sent to Zapier: the run ends here, truthfully
@@ -385,7 +401,9 @@ class Runs:
         progress = f"{len(preview.approved_by)}/{preview.approvals_needed}"
         await self.audit.preview_step(Step.APPROVED, preview, who=who, detail=progress)
         approvers = " ".join(preview.approved_by)
-        await self.audit.preview_step(Step.CONFIRMED, preview, who=who, detail=f"approved by {approvers}")
+        account = self.service.credentials.run_account(preview.run_as, preview.requested_by, who) or "shared"
+        detail = f"approved by {approvers}; runs with the Zapier account of {account}"
+        await self.audit.preview_step(Step.CONFIRMED, preview, who=who, detail=detail)
 
     async def may_change(self, preview: Preview, who: str, doing: str, person: Person) -> bool:
         """The policy check every change of a preview passes (cancel, edit, switch): the requester, or
@@ -598,7 +616,7 @@ class Runs:
                 ended = Ended.from_outcome(outcome)
             await self._end(preview, confirmed_by, note, ended, beside)
         finally:
-            if preview.id not in {p.id for p, _, _ in self.unrecorded}:
+            if preview.id not in {u.preview.id for u in self.unrecorded}:
                 self.held.discard(preview.id)
 
     async def _end(
@@ -625,9 +643,11 @@ class Runs:
             elsewhere = preview_message(preview, closed=f"{note} · {ended.note_elsewhere(tell)}")
             if ended.state is PreviewState.UNKNOWN:
                 self.metrics.ended_unknown(ended.reason)
-            recorded = await self._record(preview, ended, confirmed_by)
-            if not recorded:
-                self.unrecorded.append((preview, ended, confirmed_by))
+            closing = Item(
+                "update", closed, channel=preview.channel, ts=preview.message_ts, key=f"preview:{preview.id}"
+            )
+            if not await self._record(preview, ended, confirmed_by):
+                self.unrecorded.append(Unrecorded(preview, ended, confirmed_by, closing))
             await self._deliver(
                 Item(
                     "post",
@@ -641,14 +661,10 @@ class Runs:
                     run_id=preview.id,
                     note=elsewhere,
                     note_ts=preview.message_ts,
+                    attachment=full_result_text(ended.result) if ended.result is not None else "",
+                    attachment_name=f"result-{log_id}.json" if ended.result is not None else "",
                 ),
-                Item(
-                    "update",
-                    closed,
-                    channel=preview.channel,
-                    ts=preview.message_ts,
-                    key=f"preview:{preview.id}",
-                ),
+                closing,
             )
         except Exception:
             log.exception("could not end run %s", preview.id)  # the sweeper ends it if it stays running
@@ -700,26 +716,37 @@ class Runs:
     async def record_pending(self) -> None:
         """Record outcomes that Redis missed (called by the keeper until it takes them)."""
         pending, self.unrecorded = self.unrecorded, []
-        for preview, ended, confirmed_by in pending:
-            if await self._record(preview, ended, confirmed_by):
-                self.held.discard(preview.id)
+        for entry in pending:
+            if await self._record(entry.preview, entry.ended, entry.confirmed_by):
+                self.held.discard(entry.preview.id)
+                # Sent directly while Redis was away; queued again so that it replaces any older update of
+                # the preview (e.g. "running…") still waiting in the outbox.
+                await self._deliver(entry.closing)
             else:
-                self.unrecorded.append((preview, ended, confirmed_by))
+                self.unrecorded.append(entry)
 
     async def _finish_quietly(self, preview: Preview, ended: Ended) -> None:
         await self._record(preview, ended, preview.decided_by)
 
     # delivery -------------------------------------------------------------------------------------------
-    async def _post_now(self, channel: str, message: Message, *, thread_ts: str | None) -> str:
-        """Post a message the person is waiting for (a preview), waiting out a short rate limit."""
+    async def _post_now(
+        self, channel: str, message: Message, *, thread_ts: str | None, before: float | None = None
+    ) -> str:
+        """Post a message the person is waiting for (a preview): in its turn in the channel (Slack's pace),
+        waiting out a short rate limit. DeliveryError("ratelimited") when its turn would come after
+        `before` (the preview's expiry)."""
+        while self.pace is not None and (wait := await self.pace.wait(channel)) > 0:
+            if before is not None and time.time() + wait > before:
+                raise DeliveryError("ratelimited")
+            await asyncio.sleep(wait)
         for attempt in range(POST_ATTEMPTS):
             try:
                 return await self.surface.post(channel, message, thread_ts=thread_ts)
             except DeliveryError as exc:
-                wait = exc.retry_after
-                if wait is None or wait > MAX_RATE_LIMIT_WAIT or attempt == POST_ATTEMPTS - 1:
+                told = exc.retry_after
+                if told is None or told > MAX_RATE_LIMIT_WAIT or attempt == POST_ATTEMPTS - 1:
                     raise
-                await asyncio.sleep(wait + random.uniform(0, 0.5))  # noqa: S311 - jitter, not a secret
+                await asyncio.sleep(told + random.uniform(0, 0.5))  # noqa: S311 - jitter, not a secret
         raise AssertionError("unreachable")
 
     async def _update_preview(self, preview: Preview, message: Message) -> None:
@@ -824,8 +851,26 @@ class Runs:
         if full is None:
             await person.say("I no longer have the full result of this run.")
             return
-        for message in full_result_messages(full):
-            await person.send(message)
+        messages = full_result_messages(full)
+        if len(messages) <= MAX_PRIVATE_MESSAGES:
+            for message in messages:
+                await person.send(message)
+            return
+        # A response_url takes 5 posts: a longer result goes into its thread as one file instead.
+        try:
+            execution = await self.store.get_execution(execution_log_id)
+            await self.surface.upload(
+                execution.get("channel", ""),
+                pretty_json(full),
+                filename=f"result-{execution_log_id}.json",
+                title=f"Full result of {execution.get('action_used') or 'the run'}",
+                thread_ts=execution.get("thread_ts") or None,
+            )
+        except (BotError, DeliveryError) as exc:
+            log.warning("could not attach the full result of %s: %s", execution_log_id, exc)
+            await person.say("The full result is too long to send here, and attaching it failed. Try again.")
+            return
+        await person.say("The full result is long, so it is attached to the result's thread as a file.")
 
 
 async def _quietly(work: Coroutine[Any, Any, None]) -> None:

@@ -1,7 +1,10 @@
-"""How fast one person, and one channel, may ask for previews and runs: token buckets in Redis, shared by
-every replica. Past the limit the person is told when to try again, and nothing is asked of Zapier.
+"""Token buckets in Redis, shared by every replica:
+- `Limits`: how fast one person, and one channel, may ask for previews and runs. Past the limit the person
+  is told when to try again, and nothing is asked of Zapier.
+- `ChannelPace`: how fast the bot posts into one channel, as Slack allows (about one message a second per
+  channel, in short bursts): posts wait their turn instead of being refused with 429 and retried in a herd.
 
-Keys: {p}:limit:{kind}:{id}  hash  tokens, at (a bucket; expires when full again)
+Keys: {p}:limit:{kind}:{id}, {p}:pace:{channel}  hash  tokens, at (a bucket; expires when full again)
 """
 
 from __future__ import annotations
@@ -50,6 +53,30 @@ class Rate:
     @property
     def on(self) -> bool:
         return self.per_minute > 0
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Up to `capacity` at once, refilled at `per_second`."""
+
+    capacity: float
+    per_second: float
+
+
+class ChannelPace:
+    """Posts into one channel at Slack's pace (`bucket`), whichever replica sends them."""
+
+    def __init__(self, store: Store, bucket: Bucket) -> None:
+        self._store = store
+        self._take = store.redis.register_script(_TAKE)
+        self.bucket = bucket
+
+    async def wait(self, channel: str) -> float:
+        """Take a turn to post in `channel`: 0 when taken now, else the seconds until one is free (nothing
+        taken). Raises StoreError when Redis does not answer."""
+        key = f"{self._store.prefix}:pace:{channel}"
+        args = [repr(time.time()), repr(self.bucket.capacity), repr(self.bucket.per_second)]
+        return float(await self._store.call(cast(Awaitable[str], self._take(keys=[key], args=args))))
 
 
 class Limits:

@@ -99,6 +99,9 @@ class Item:
     # If the channel refuses it for good: this replaces the message `note_ts` (the preview) to say so.
     note: Message | None = None
     note_ts: str = ""
+    # If it is too big for Slack: this text goes into the thread as a file, beside the `fallback`.
+    attachment: str = ""
+    attachment_name: str = ""
     key: str = ""  # items with the same key collapse into the last one
     # Filled when read back from Redis:
     id: str = ""
@@ -121,6 +124,8 @@ class Item:
             "run_id": self.run_id,
             "note": json.dumps(self.note) if self.note else "",
             "note_ts": self.note_ts,
+            "attachment": self.attachment,
+            "attachment_name": self.attachment_name,
             "created_at": repr(self.created_at),
         }
 
@@ -140,6 +145,8 @@ class Item:
             run_id=f.get("run_id", ""),
             note=json.loads(f["note"]) if f.get("note") else None,
             note_ts=f.get("note_ts", ""),
+            attachment=f.get("attachment", ""),
+            attachment_name=f.get("attachment_name", ""),
             id=item_id,
             version=f.get("version", ""),
             attempts=int(f.get("attempts", "0")),
@@ -172,7 +179,8 @@ class Outbox:
         now = time.time()
         async with self._redis.pipeline(transaction=True) as pipe:
             for item in items:
-                item_id = item.key or secrets.token_hex(8)
+                # Time-ordered ids: items due at the same moment go out in the order they were queued.
+                item_id = item.key or f"{time.time_ns():020d}-{secrets.token_hex(4)}"
                 pairs = [x for pair in item.fields().items() for x in pair]
                 args = [item_id, str(ITEM_SECONDS), self._item_prefix(), repr(now), *pairs]
                 await self._enqueue(keys=[self._zset()], args=args, client=pipe)
@@ -197,6 +205,13 @@ class Outbox:
         pairs = [x for pair in changes.items() for x in pair]
         args = [item.id, repr(at), self._item_prefix(), *pairs]
         await self._store.call(cast(Awaitable[int], self._retry(keys=[self._zset()], args=args)))
+
+    async def next_due(self) -> float | None:
+        """When the earliest item is due (a claimed one: when its claim ends), or None when none waits."""
+        first = await self._store.call(
+            cast(Awaitable[list[tuple[str, float]]], self._redis.zrange(self._zset(), 0, 0, withscores=True))
+        )
+        return float(first[0][1]) if first else None
 
     async def pending(self) -> int:
         return await self._store.call(self._redis.zcard(self._zset()))

@@ -53,6 +53,12 @@ class Surface(Protocol):
         """A message to `user` alone, outside the channel (a DM)."""
         ...
 
+    async def upload(
+        self, channel: str, content: str, *, filename: str, title: str, thread_ts: str | None
+    ) -> None:
+        """A text file in `channel` (in the thread `thread_ts`): for what is too long for a message."""
+        ...
+
 
 class Person(Protocol):
     """One person to answer directly (the one who typed or clicked): best effort, never raises."""

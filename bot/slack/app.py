@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import BotError
@@ -22,14 +23,15 @@ from bot.ops.logs import new_request_id
 from bot.ops.metrics import Metrics
 from bot.runs.delivery import DeliveryWorker
 from bot.runs.keeper import Keeper
+from bot.settings import FAST_PATHS
 from bot.slack import access as slack_access
 from bot.slack.access import SlackAccess
 from bot.slack.deps import Deps
-from bot.slack.fast_ack import FastCommands
+from bot.slack.fast_ack import FastCommands, FastPath
 from bot.slack.fast_events import FastReactions
 from bot.slack.listeners import buttons, commands, edit, feedback, reactions
 from bot.slack.metered import MeteredWebClient
-from bot.slack.request import to_slack_request
+from bot.slack.request import SlackRequest, read_checked
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
         # walk the call stack with inspect.stack() to find it: ~6 ms of CPU per app built (tests build many).
         name="app.py",
     )
-    app.middleware(_request_id)
+    for step in GLOBAL_MIDDLEWARE:  # the fast paths run the same (bot/slack/fast_ack.py)
+        app.middleware(step)
     commands.register(app, deps)
     buttons.register(app, deps)
     reactions.register(app, deps)
@@ -80,6 +83,9 @@ async def _request_id(body: dict[str, Any], next: Any) -> None:
     await next()
 
 
+GLOBAL_MIDDLEWARE = (_request_id,)
+
+
 def create_web_app(
     bolt: AsyncApp,
     deps: Deps,
@@ -89,39 +95,41 @@ def create_web_app(
     signing_secret: str | None = None,
     drain_seconds: float = SHUTDOWN_GRACE_SECONDS,
     routes: Sequence[web.RouteDef] = (),
+    fast_paths: frozenset[str] = FAST_PATHS,
 ) -> web.Application:
     """The HTTP server: POST /slack/events for everything from Slack (unless `http_events` is False, in
     Socket Mode), GET /healthz, /livez for probes, and `routes` (e.g. the Zapier OAuth callback).
 
-    Given the signing secret, `/zap` and reaction events are answered without Bolt's middleware chain
-    where that changes nothing (bot/slack/fast_ack.py, fast_events.py): the same answer, at a fraction
-    of the cost under load.
+    Every request passes the gate first (bot/slack/request.py: garbage gets a 4xx and one log line).
+    With `acks` / `reactions` in `fast_paths` (ZAPBOT_FAST_PATHS), `/zap` and reaction events are answered
+    in front of Bolt where that changes nothing (bot/slack/fast_ack.py, fast_events.py). An Events API
+    delivery no listener handles gets 200, not Bolt's 404, so that Slack neither retries it nor counts it
+    as a failure.
     """
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
-    own = (_request_id,)
-    fast = (
-        (
-            FastCommands(bolt, deps, signing_secret=signing_secret, own_middleware=own),
-            FastReactions(bolt, deps, signing_secret=signing_secret, own_middleware=own),
-        )
-        if signing_secret
-        else ()
-    )
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    fast: list[FastPath] = []
+    if "acks" in fast_paths:
+        fast.append(FastCommands(deps, own_middleware=GLOBAL_MIDDLEWARE))
+    if "reactions" in fast_paths:
+        fast.append(FastReactions(deps, own_middleware=GLOBAL_MIDDLEWARE))
 
     async def slack_events(request: web.Request) -> web.Response:
         if deps.tasks.give_way is not None:
             deps.tasks.give_way.request_arrived()
-        try:
-            raw = await request.text()
-            for path in fast:
-                if answer := await path.answer(request, raw):
-                    return answer
-            bolt_request = await to_slack_request(request)
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "unreadable body"}, status=400)
+        checked = await read_checked(request, verifier)
+        if isinstance(checked, web.Response):
+            return checked
+        for path in fast:
+            if answer := await path.answer(checked):
+                return answer
+        bolt_request = SlackRequest(checked)
         bolt_response = await bolt.async_dispatch(bolt_request)
         for path in fast:
-            path.learn(request, bolt_request, bolt_response)
+            path.learn(checked, bolt_request, bolt_response)
+        if bolt_response.status == 404 and checked.is_event:
+            log.info("acked an event nobody handles: %s", _event_kind(checked.body))
+            return web.Response(status=200)
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -149,6 +157,12 @@ def create_web_app(
     return web_app
 
 
+def _event_kind(body: dict[str, Any]) -> str:
+    event = body.get("event")
+    kind = event.get("type") if isinstance(event, dict) else None
+    return str(kind or body.get("type"))[:100]
+
+
 def _run_keeping(deps: Deps, interval: float) -> Any:
     """The outbox's delivery and the run keeper (leases, orphans, expiry), for the app's lifetime. Stopped
     after the drain (aiohttp runs cleanup after shutdown), so the last runs' outcomes are still delivered."""
@@ -156,7 +170,9 @@ def _run_keeping(deps: Deps, interval: float) -> Any:
     async def keeping(_: web.Application) -> AsyncIterator[None]:
         runs = deps.runs
         access = deps.slack_access  # while Slack refuses the token, both wait (bot/slack/access.py)
-        delivery = DeliveryWorker(runs.outbox, runs.surface, runs.store, metrics=deps.metrics, access=access)
+        delivery = DeliveryWorker(
+            runs.outbox, runs.surface, runs.store, metrics=deps.metrics, access=access, pace=runs.pace
+        )
         keeper = Keeper(runs, interval=interval, access=access)
         delivery.start()
         keeper.start()

@@ -1,68 +1,45 @@
-"""`/zap` acked before Bolt's middleware chain, where that provably changes nothing.
+"""`/zap` acked in front of Bolt's adapter, through public seams only (ZAPBOT_FAST_PATHS: `acks`).
 
 Bolt runs every request through its global middleware (SSL check, signature, authorization, self-event
 filter, URL verification, function token), then matches listeners, builds the listener's arguments by
-introspection, and runs it: under load that is most of the cost of an ack (see bench/). For a slash command
-only two of those steps do anything: the signature check and the authorization (an `auth.test` that Bolt
-makes once and then caches for good). So `FastCommands` answers a `/zap` itself when:
+introspection, and runs it: under load that is most of the cost of an ack (bench/README.md has the figure,
+on and off). For a slash command only two of those steps do anything: the signature check and the
+authorization (an `auth.test` that Bolt makes once and then caches for good). So `FastCommands`, a step of
+our own aiohttp route in front of `AsyncApp.async_dispatch`, answers a `/zap` itself when:
 
+- the route's gate (bot/slack/request.py `read_checked`) has verified the signature with slack-sdk's
+  `SignatureVerifier`, the very check Bolt makes, and parsed the body;
 - the body is a form with `command=/zap`, no `payload` and no `ssl_check` field (Bolt's own conditions);
-- the signature is valid, checked by the same `SignatureVerifier` Bolt uses (else Bolt answers its 401);
-- Bolt has already answered a `/zap` with 200, so its cached authorization passed (else Bolt decides);
-- the app has only Bolt's built-in global middleware and our own listed in `own_middleware` (which the
-  fast path runs itself, e.g. the log request id): any other custom middleware (`app.use`), OAuth or
-  `before_authorize` turn the fast path off, so that it never skips code somebody added.
+- Bolt has already answered a `/zap` with 200 *and an authorization result* (`context.authorize_result`,
+  public): its cached authorization passed. Until then, and after a failed `auth.test`, Bolt decides.
 
-It then runs the very function Bolt's `/zap` listener runs (`commands.answer_command`) and serializes the
-ack with Bolt's own `AsyncAck`, so the answer is byte for byte the one Bolt gives. Anything else, and every
-other kind of request, goes through Bolt as before. Reaction events have a fast path of their own, on the
-same terms (bot/slack/fast_events.py); the helpers both use are here.
+It then runs the global middleware our app registers (`own_middleware`: bot/slack/app.py passes the same tuple
+it gives Bolt, so nothing we add is skipped) and the very function Bolt's `/zap` listener runs
+(`commands.answer_command`), and answers with Bolt's public `AsyncAck` and `to_aiohttp_response`: the
+answer is Bolt's own. Anything else goes through Bolt. Reaction events have a fast path of their own, on
+the same terms (bot/slack/fast_events.py); the base both use is here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.middleware.async_builtins import (
-    AsyncAttachingFunctionToken,
-    AsyncIgnoringSelfEvents,
-    AsyncRequestVerification,
-    AsyncSslCheck,
-    AsyncUrlVerification,
-)
-from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.signature import SignatureVerifier
 
-from bot.render.messages import Message
 from bot.slack.deps import Deps
 from bot.slack.listeners.commands import answer_command
-from bot.slack.request import parse_slack_body
+from bot.slack.request import FORM, Checked
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/zap"
-FORM = "application/x-www-form-urlencoded"
-_BUILTIN_MIDDLEWARE = (
-    AsyncSslCheck,
-    AsyncRequestVerification,
-    AsyncSingleTeamAuthorization,
-    AsyncIgnoringSelfEvents,
-    AsyncUrlVerification,
-    AsyncAttachingFunctionToken,
-)
-
-
-_PLAIN_ACK_KEYS = frozenset({"text", "blocks", "response_type"})
 
 OwnMiddleware = Callable[[dict[str, Any], Callable[[], Awaitable[None]]], Awaitable[None]]
 
@@ -71,129 +48,72 @@ async def no_next() -> None:
     """`next` for our own middleware run outside Bolt: the fast path itself goes on afterwards."""
 
 
-def custom_middleware(bolt: AsyncApp, own_middleware: tuple[OwnMiddleware, ...]) -> list[object]:
-    """Bolt's global middleware other than its built-in steps and `own_middleware`: a fast path that
-    would skip any of it must stay off. Unknown (no list to look at) counts as custom."""
-    middleware = getattr(bolt, "_async_middleware_list", None)  # no public accessor in Bolt 1.x
-    return [
-        m
-        for m in middleware or [None]
-        if type(m) not in _BUILTIN_MIDDLEWARE and getattr(m, "func", None) not in own_middleware
-    ]
+async def bolt_ack(**message: Any) -> web.Response:
+    """What Bolt sends for `await ack(**message)`: its AsyncAck, then its aiohttp adapter."""
+    ack = AsyncAck()  # type: ignore[no-untyped-call]  # Bolt leaves its __init__ unannotated
+    return await to_aiohttp_response(await ack(**message))
 
 
-async def ack_response(message: Message) -> web.Response:
-    """What Bolt sends for `await ack(**message)` (AsyncAck, then the aiohttp adapter), byte for byte.
-
-    The acks `/zap` gives (text, blocks, response_type) are built here directly: Bolt's way (a BoltResponse,
-    its headers as lists, a regular expression over the content type, a cookie jar) cost ~35 us of an
-    ack's ~300. Any other shape goes through Bolt itself. tests/e2e/test_fast_ack.py compares the two.
-    """
-    if not _plain_ack(message):
-        ack = AsyncAck()  # type: ignore[no-untyped-call]  # Bolt leaves its __init__ unannotated
-        return await to_aiohttp_response(await ack(**message))
-    text: str = message.get("text", "")
-    body: dict[str, Any] = {"text": text}
-    if message.get("response_type"):
-        body["response_type"] = message["response_type"]
-    if message.get("blocks"):
-        body["blocks"] = message["blocks"]
-    # Bolt sends a lone text as plain text, anything more as JSON; the content type follows the first
-    # character, and its charset is dropped (the body is UTF-8 either way).
-    serialized = text if len(body) == 1 else json.dumps(body)
-    content_type = "application/json" if serialized.startswith("{") else "text/plain"
-    return web.Response(body=serialized.encode(), content_type=content_type)
-
-
-def _plain_ack(message: Message) -> bool:
-    blocks = message.get("blocks") or []
-    return (
-        message.keys() <= _PLAIN_ACK_KEYS
-        and isinstance(message.get("text", ""), str)
-        and isinstance(blocks, list)
-        and all(type(block) is dict for block in blocks)  # Bolt would turn Block objects into dicts
-    )
+async def listener_failed(error: Exception) -> web.Response:
+    """As Bolt does for a listener that raises: log it, and a plain 500 with no body."""
+    log.error("unhandled error in a Slack handler: %s", type(error).__name__, exc_info=error)
+    return await to_aiohttp_response(BoltResponse(status=500, body=""))
 
 
 class FastPath:
-    """What the fast paths share: our own middleware to run, the signature check, and staying off when the
-    app has middleware of its own."""
+    """What the fast paths share: the dependencies and our own global middleware to run."""
 
-    kind = "requests"  # what it answers, for the log
-
-    def __init__(
-        self,
-        bolt: AsyncApp,
-        deps: Deps,
-        *,
-        signing_secret: str,
-        own_middleware: tuple[OwnMiddleware, ...] = (),
-    ) -> None:
+    def __init__(self, deps: Deps, *, own_middleware: tuple[OwnMiddleware, ...] = ()) -> None:
         self._deps = deps
         self._own = own_middleware
-        self._verifier = SignatureVerifier(signing_secret)
-        custom = custom_middleware(bolt, own_middleware)
-        self.enabled = not custom and self.usable_with(bolt)
-        if custom:
-            names = ", ".join(type(m).__name__ for m in custom)
-            log.info(
-                "%s go through Bolt's whole chain: the app has middleware of its own (%s)", self.kind, names
-            )
 
-    def usable_with(self, bolt: AsyncApp) -> bool:
-        """Whatever else a fast path needs of the app (beyond no middleware of its own)."""
-        return True
+    async def run_own_middleware(self, body: dict[str, Any]) -> None:
+        for step in self._own:
+            await step(body, no_next)  # e.g. the log request id, as Bolt would have run it
 
-    def signed(self, headers: Mapping[str, str], raw: str) -> bool:
-        """Bolt's signature check (AsyncRequestVerification), on the same headers and raw body."""
-        return self._verifier.is_valid(
-            raw, headers.get("X-Slack-Request-Timestamp", "0"), headers.get("X-Slack-Signature", "")
-        )
+    async def answer(self, request: Checked) -> web.Response | None:
+        """Bolt's answer to the request, without Bolt, or None to let Bolt handle it."""
+        raise NotImplementedError
+
+    def learn(self, request: Checked, bolt_request: AsyncBoltRequest, response: BoltResponse) -> None:
+        """After Bolt answered a request: what the fast path needs to know of Bolt's authorization."""
 
 
 class FastCommands(FastPath):
-    kind = "/zap commands"
     _authorized = False  # set (on the instance) once Bolt has authorized a /zap and answered it 200
 
-    def command_of(self, request: web.Request, raw: str) -> dict[str, str] | None:
+    @staticmethod
+    def command_of(request: Checked) -> dict[str, Any] | None:
         """The `/zap` command this request carries, or None when it is anything else."""
-        if not self.enabled or request.content_type != FORM or "command=%2Fzap" not in raw:
+        body = request.body
+        if request.content_type != FORM or body.get("command") != COMMAND:
             return None
-        form = parse_slack_body(raw, request.content_type)
-        if form.get("command") != COMMAND or "ssl_check" in form or "payload" in form:
-            return None
-        return form
+        return None if "ssl_check" in body or "payload" in body else body
 
-    async def answer(self, request: web.Request, raw: str) -> web.Response | None:
-        """Bolt's answer to a `/zap`, without Bolt, or None to let Bolt handle the request."""
-        command = self.command_of(request, raw) if self._authorized else None
-        if command is None or not self.signed(request.headers, raw):
+    async def answer(self, request: Checked) -> web.Response | None:
+        command = self.command_of(request) if self._authorized else None
+        if command is None:
             return None
         # One turn of the event loop, as Bolt's chain takes several: the connections whose requests came in
         # meanwhile are read before this one is answered. Answered in one go instead, a burst's requests
         # were served strictly in turn, and the few that reached the socket just after a round of reads
-        # waited for the whole next round: one request in 50 took twice as long (bench/: ack p99 1.3-1.8x
-        # the floor's with p50 at par; with this turn, 0.9-1.2x).
+        # waited for the whole next round (one request in 50 took twice as long).
         await asyncio.sleep(0)
         try:
-            for step in self._own:
-                await step(command, no_next)  # e.g. the log request id, as Bolt would have run it
+            await self.run_own_middleware(command)
             message = answer_command(self._deps, command)
         except Exception as error:
-            # As Bolt does for a listener that raises: log it, and a plain 500 with no body.
-            log.error("unhandled error in a Slack handler: %s", type(error).__name__, exc_info=error)
-            return await to_aiohttp_response(BoltResponse(status=500, body=""))
-        log.debug("acked a /zap before Bolt's chain")
-        return await ack_response(message)
+            return await listener_failed(error)
+        log.debug("acked a /zap in front of Bolt")
+        return await bolt_ack(**message)
 
-    def learn(self, request: web.Request, bolt_request: AsyncBoltRequest, response: BoltResponse) -> None:
-        """After Bolt answered: a `/zap` answered 200 *with an authorization result* means Bolt's
-        authorization passed (and is cached). A 200 alone does not: when `auth.test` fails, Bolt answers
-        200 too, with its apology text."""
+    def learn(self, request: Checked, bolt_request: AsyncBoltRequest, response: BoltResponse) -> None:
+        """A `/zap` answered 200 *with an authorization result* means Bolt's authorization passed (and is
+        cached). A 200 alone does not: when `auth.test` fails, Bolt answers 200 too, with its apology."""
         if (
             not self._authorized
             and response.status == 200
             and bolt_request.context.authorize_result is not None
-            and self.command_of(request, bolt_request.raw_body) is not None
+            and self.command_of(request) is not None
         ):
             self._authorized = True

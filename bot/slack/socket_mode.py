@@ -14,6 +14,10 @@ watch answers `/readyz` (bot/ops/routes.py): a replica whose socket is down is n
 Each replica opens one connection; Slack sends each envelope to one of an app's connections (at most 10).
 Re-delivered events carry `retry_attempt`/`retry_reason`, which Bolt passes on as the HTTP retry headers;
 handlers deduplicate on `event_id` in Redis either way.
+
+Every envelope is acked, so that Slack does not re-deliver it (`AckingHandler`): Bolt's handler leaves
+unacked what no listener handles (Bolt answers it 404), and slack-sdk never hands Bolt an envelope without
+a payload. Only a handler's failure (Bolt's 500) goes unacked, as over HTTP, so that Slack re-delivers it.
 """
 
 from __future__ import annotations
@@ -21,13 +25,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import BotError
@@ -65,6 +75,42 @@ async def first_url(app_token: str, api_url: str) -> str | None:
     return str(response["url"])
 
 
+class AckingHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, acking what Bolt leaves unacked (see the module's docstring)."""
+
+    def __init__(self, bolt: AsyncApp, app_token: str, *, ping_interval: float) -> None:
+        super().__init__(bolt, app_token=app_token, ping_interval=ping_interval)
+        # Runs for every message, before slack-sdk makes a request of it (which needs a type and a payload).
+        self.client.message_listeners.append(self._ack_unreadable)
+
+    async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
+        started = time.time()
+        try:
+            response = await run_async_bolt_app(self.app, req)
+        except Exception as exc:
+            # Bolt could not even read the payload: a re-delivery would fare no better.
+            log.warning("acked a Socket Mode %s envelope Bolt cannot read (%s)", req.type, type(exc).__name__)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        if response.status == 404:
+            log.info("acked a Socket Mode %s envelope nobody handles", req.type)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        await send_async_response(client, req, response, started)
+
+    @staticmethod
+    async def _ack_unreadable(
+        client: AsyncBaseSocketModeClient, message: dict[str, Any], _: str | None
+    ) -> None:
+        envelope_id = message.get("envelope_id")
+        if not envelope_id or not isinstance(envelope_id, str):
+            return  # hello, disconnect: not envelopes
+        if "type" in message and isinstance(message.get("payload"), dict | str):
+            return  # Bolt's (handle above)
+        log.warning("acked a Socket Mode envelope without a payload (type %s)", str(message.get("type"))[:50])
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=envelope_id))
+
+
 class SocketModeConnection:
     """One Socket Mode connection for the life of the aiohttp application.
 
@@ -95,9 +141,7 @@ class SocketModeConnection:
 
     async def _lifetime(self, _: web.Application) -> AsyncIterator[None]:
         # The handler's client starts tasks when built, so it is built here, inside the running loop.
-        handler = AsyncSocketModeHandler(
-            self._bolt, app_token=self._app_token, ping_interval=self._ping_interval
-        )
+        handler = AckingHandler(self._bolt, self._app_token, ping_interval=self._ping_interval)
         handler.client.wss_uri = self._url
         self._handler = handler
         connect = handler.connect_async()  # type: ignore[no-untyped-call]  # slack-bolt leaves it untyped

@@ -59,6 +59,18 @@ class SlackSurface:
             )
         )
 
+    async def upload(
+        self, channel: str, content: str, *, filename: str, title: str, thread_ts: str | None
+    ) -> None:
+        # slack-sdk's files v2 upload (files.getUploadURLExternal, the bytes, files.completeUploadExternal);
+        # scope files:write.
+        kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        await self._call(
+            self._client.files_upload_v2(
+                channel=channel, content=content, filename=filename, title=title, **kwargs
+            )
+        )
+
     async def direct(self, user: str, message: Message) -> None:
         # Posting to a user ID writes in the app's DM with that person (the Messages tab).
         await self.post(user, message)

@@ -55,19 +55,32 @@ def new_http_client(
     *,
     metrics: Metrics | None = None,
     after_response: Callable[[], Awaitable[None]] | None = None,
+    aiohttp_pool: bool = True,
 ) -> httpx.AsyncClient:
     """The one shared HTTP client for Zapier (timed into `metrics` when given). Proxies come from the env.
 
-    `after_response` is awaited after each answer, before the caller handles it (bot/ops/give_way.py)."""
+    `after_response` is awaited after each answer, before the caller handles it (bot/ops/give_way.py).
+    `aiohttp_pool`: send through aiohttp's pool (bot/zapier/transport.py) instead of httpx's own."""
     timeout = httpx.Timeout(
         DEFAULT_TIMEOUT.connect, read=read_timeout, write=DEFAULT_TIMEOUT.write, pool=10.0
     )
     limits = httpx.Limits(max_connections=200)
-    # aiohttp's pool, not httpcore's: see bot/zapier/transport.py (20x less CPU per call under load).
-    transport = AiohttpTransport(max_connections=200, after_response=after_response)
+    transport = (
+        AiohttpTransport(max_connections=200) if aiohttp_pool else httpx.AsyncHTTPTransport(limits=limits)
+    )
+    hooks: dict[str, list[Callable[..., Any]]] = {}
+    if after_response is not None:
+        wait = after_response
+
+        async def waited(_: httpx.Response) -> None:
+            await wait()
+
+        hooks["response"] = [waited]
     if metrics is not None:
-        return MeteredAsyncClient(metrics, timeout=timeout, limits=limits, transport=transport)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+        return MeteredAsyncClient(
+            metrics, timeout=timeout, limits=limits, transport=transport, event_hooks=hooks
+        )
+    return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport, event_hooks=hooks)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ tells "did not answer in time" (a timeout) from "could not be reached" (refused,
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from urllib.request import (  # type: ignore[attr-defined]  # in the stdlib, missing from typeshed
     getproxies_environment,
     proxy_bypass_environment,
@@ -44,10 +44,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         max_connections: int,
         keepalive_expiry: float = 5.0,
         proxies: Mapping[str, str] | None = None,
-        after_response: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._max_connections = max_connections
-        self._after_response = after_response  # e.g. give way to Slack's requests (bot/ops/give_way.py)
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
         # Proxies from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), read once as httpx
@@ -96,8 +94,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 body = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _translated(exc, request) from exc
-        if self._after_response is not None:
-            await self._after_response()
         extensions = {"http_version": b"HTTP/1.1"}
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode()

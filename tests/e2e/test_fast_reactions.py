@@ -19,6 +19,7 @@ import pytest
 import redis.asyncio
 
 from bot.approvals.audit import AuditEntry
+from bot.settings import FAST_PATHS
 from tests.support.bot_server import RunningBot
 from tests.support.fakes.slack_server import BOT_ID
 from tests.support.metrics import scrape, value
@@ -61,9 +62,20 @@ def reaction(name: str, *, ts: str, event_ts: str, user: str = "U2", added: bool
     }
 
 
+@pytest.fixture(params=["on", "off"])
+def fast(request: pytest.FixtureRequest) -> bool:
+    """ZAPBOT_FAST_PATHS: on, then off (plain Bolt): the behaviour a test proves holds both ways."""
+    return bool(request.param == "on")
+
+
+def switch(fast: bool) -> dict[str, frozenset[str]]:
+    """The settings override for ZAPBOT_FAST_PATHS on or off."""
+    return {"zapbot_fast_paths": FAST_PATHS if fast else frozenset()}
+
+
 def fast_counts(caplog: pytest.LogCaptureFixture) -> int:
     """How many reactions the fast path has answered (its debug line; needs DEBUG on FAST)."""
-    return sum(r.name == FAST and "before Bolt" in r.getMessage() for r in caplog.records)
+    return sum(r.name == FAST and "in front of Bolt" in r.getMessage() for r in caplog.records)
 
 
 def answer_of(response: SentResponse) -> tuple[int, str, dict[str, str]]:
@@ -146,12 +158,12 @@ async def test_the_fast_path_answers_and_counts_exactly_as_bolt_does(
 
 
 async def test_a_forged_or_stale_reaction_gets_bolts_401_and_counts_nothing(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, caplog: pytest.LogCaptureFixture, fast: bool
 ) -> None:
-    """With the fast path on, a reaction with a forged signature or an old timestamp is refused by Bolt
+    """A reaction with a forged signature or an old timestamp is refused
     (401) and changes nothing; the same reaction correctly signed is counted, on the fast path."""
     caplog.set_level(logging.DEBUG, logger=FAST)
-    async with world.bot() as bot:
+    async with world.bot(**switch(fast)) as bot:
         ran = await world.run_to_result(bot)
         await warm_up(bot, ran.ts)
         event = reaction("+1", ts=ran.ts, event_ts="1700000200.000100")
@@ -166,18 +178,18 @@ async def test_a_forged_or_stale_reaction_gets_bolts_401_and_counts_nothing(
         assert await rated_entries(world.redis, ran.execution_log_id) == []
 
         assert (await bot.slack.event(event)).status == 200
-        assert fast_counts(caplog) == 1
+        assert fast_counts(caplog) == int(fast)
         await world.until(ran.execution_log_id, up="1", rating="1")
 
 
 async def test_the_bots_own_reactions_are_ignored_as_bolt_ignores_them(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, caplog: pytest.LogCaptureFixture, fast: bool
 ) -> None:
-    """With the fast path on, a reaction by the bot's user (UBOT, from auth.test) or carrying its bot ID
+    """A reaction by the bot's user (UBOT, from auth.test) or carrying its bot ID
     gets Bolt's plain ack and counts nothing, as Bolt's IgnoringSelfEvents does; the same reaction by a
     person is counted."""
     caplog.set_level(logging.DEBUG, logger=FAST)
-    async with world.bot() as bot:
+    async with world.bot(**switch(fast)) as bot:
         ran = await world.run_to_result(bot)
         acked = await warm_up(bot, ran.ts)
 
@@ -192,20 +204,20 @@ async def test_the_bots_own_reactions_are_ignored_as_bolt_ignores_them(
         assert await rated_entries(world.redis, ran.execution_log_id) == []
 
         await bot.slack.event(reaction("+1", ts=ran.ts, user="U2", event_ts="1700000300.3"))
-        assert fast_counts(caplog) == 1
+        assert fast_counts(caplog) == int(fast)
         await world.until(ran.execution_log_id, up="1", rating="1")
         votes = await world.redis.hgetall(f"zapbot:execution:{ran.execution_log_id}:votes")
         assert votes == {"U2": "1"}
 
 
 async def test_a_redelivered_reaction_is_handled_once_on_the_fast_path(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, caplog: pytest.LogCaptureFixture, fast: bool
 ) -> None:
     """Slack re-sending an event (same event_id) is answered 200 and returns before the vote: one vote,
     one audit entry, and the event's key kept for an hour."""
     caplog.set_level(logging.DEBUG, logger=FAST)
     caplog.set_level(logging.DEBUG, logger="bot.slack.listeners.reactions")
-    async with world.bot() as bot:
+    async with world.bot(**switch(fast)) as bot:
         ran = await world.run_to_result(bot)
         await warm_up(bot, ran.ts)
         event = reaction("+1", ts=ran.ts, event_ts="1700000400.000100")
@@ -217,7 +229,7 @@ async def test_a_redelivered_reaction_is_handled_once_on_the_fast_path(
             )
 
         assert [r.status for r in sent] == [200, 200, 200]
-        assert fast_counts(caplog) == 3
+        assert fast_counts(caplog) == 3 * int(fast)
         ignored = [r for r in caplog.records if "ignored a re-delivery of event EvONCE" in r.getMessage()]
         assert len(ignored) == 2
         fields = await world.fields(ran.execution_log_id)
@@ -270,7 +282,7 @@ async def test_a_failed_count_answers_500_and_slacks_redelivery_counts(
             status, text, headers = answer_of(refused)  # the same for both paths
             assert (status, text, headers["content-type"], headers["content-length"]) == (500, "", TEXT, "0")
             errors = [r for r in caplog.records if "unhandled error in a Slack handler" in r.getMessage()]
-            assert [r.name for r in errors] == [FAST if path == "fast" else "bot.slack.app"]
+            assert [r.name for r in errors] == ["bot.slack.fast_ack" if path == "fast" else "bot.slack.app"]
             assert not await client.exists("zapbot:event:EvFAIL")
 
             again = await bot.slack.event(event, event_id="EvFAIL", retry_num=1, retry_reason="http_error")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import redis.asyncio
 from cryptography.fernet import Fernet
 
-from bot.accounts import Accounts, build_accounts
+from bot.accounts import Accounts, Connected, build_accounts
 from bot.settings import Settings
 from bot.store import connect
 from bot.zapier.client import new_http_client
@@ -20,6 +21,7 @@ from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth, follow_authorize
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import command_to_preview, text_of
+from tests.support.redis_reads import stream_entries
 
 TEAM, ADA, BOB, CAROL = "T1", "U0ADA", "U0BOB", "U0CAROL"
 COMMAND = "SlackAPI channel_message channel=#general Say hi"
@@ -50,11 +52,18 @@ async def bot_with(
     accounts = build_accounts(settings, redis, client)
     assert accounts is not None
     try:
-        async with running_bot(settings, http, fake_slack.response_url_base) as bot:
+        # No "connected" DMs (tests/e2e/test_connect.py covers them): these tests count the channel's posts.
+        async with running_bot(
+            settings, http, fake_slack.response_url_base, account_connected=_not_told
+        ) as bot:
             yield bot, accounts
     finally:
         await client.aclose()
         await redis.aclose()
+
+
+async def _not_told(connected: Connected) -> None:
+    """A notifier that tells nobody."""
 
 
 async def connect_person(
@@ -86,11 +95,12 @@ async def default_bot(
 
 async def test_by_default_the_requesters_account_previews_and_runs_whoever_confirms(
     *,
+    redis_client: redis.asyncio.Redis,
     default_bot: tuple[RunningBot, Accounts], oauth: FakeZapierOAuth, http_session: aiohttp.ClientSession,
     fake_slack: FakeSlack,
 ) -> None:  # fmt: skip
     """Per-user accounts on, no run_as in the policy: Ada's preview and, when Bob confirms, the run both use
-    Ada's own account (never the shared key), and the preview says so."""
+    Ada's own account (never the shared key); the preview says so and the audit trail records it."""
     bot, accounts = default_bot
     for person in (ADA, BOB):
         await connect_person(bot, accounts, oauth, http_session, person)
@@ -101,6 +111,9 @@ async def test_by_default_the_requesters_account_previews_and_runs_whoever_confi
     assert "success" in text_of(posts[1])
     assert accounts_used(oauth, "preview") == [f"{ADA}@example.com"]
     assert accounts_used(oauth, "execute") == [f"{ADA}@example.com"]
+    audit = await stream_entries(redis_client, "zapbot:audit")
+    [confirmed] = [entry for _, entry in audit if entry["step"] == "confirmed"]
+    assert confirmed["who"] == BOB and confirmed["detail"].endswith(f"runs with the Zapier account of {ADA}")
 
 
 async def test_a_person_without_an_account_is_asked_to_connect_and_nothing_is_sent(

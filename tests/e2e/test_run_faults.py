@@ -19,7 +19,6 @@ from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier, Reply
 from tests.support.helpers import command_to_preview, text_of
-from tests.support.metrics import idle
 from tests.support.redis_process import RedisProcess
 from tests.support.redis_reads import stream_entries
 from tests.support.replicas import preview_through, sender
@@ -138,18 +137,19 @@ async def test_redis_stopped_after_zapier_answered_still_delivers_and_records_la
             )
             [result] = thread_replies(fake_slack, previewed.ts)
             assert "success" in result and "nothing was run" not in result.lower()
-            await wait_until(  # the preview is closed right after the reply, by its own Slack call
-                lambda: [1] if "result in the thread" in last_update_of(fake_slack, previewed.ts) else [],
-                1,
-                10.0,
-                lambda: f"last update: {last_update_of(fake_slack, previewed.ts)}",
-            )
             fake_zapier.latency = 0.0
             server.start(port=server.port, appendonly=True)
             client = redis.asyncio.Redis.from_url(url, decode_responses=True)
             try:
                 key = f"zapbot:preview:{previewed.preview_id}"
                 await eventually(lambda: client.hget(key, "state"), "succeeded")
+                # The preview ends closed, even if an older "running…" update was still queued.
+                await wait_until(
+                    lambda: [1] if "result in the thread" in last_update_of(fake_slack, previewed.ts) else [],
+                    1,
+                    10.0,
+                    lambda: last_update_of(fake_slack, previewed.ts),
+                )
                 execution = await client.hgetall("zapbot:execution:01HLOG000002")
                 assert execution["status"] == "success" and "result" in execution
             finally:
@@ -227,7 +227,12 @@ async def test_at_the_task_limit_a_click_or_a_mention_hears_busy(
     settings = bot_settings.model_copy(update={"max_background_tasks": 1})
     async with running_bot(settings, http_session, fake_slack.response_url_base) as bot:
         previewed = await command_to_preview(bot, fake_slack, COMMAND)
-        await idle(bot)  # the first command's work has let go of the one slot
+
+        async def in_flight() -> object:
+            async with http_session.get(bot.url + "/livez") as live:
+                return (await live.json())["tasks_in_flight"]
+
+        await eventually(in_flight, 0)  # the first command's work is over: the one slot is free
         fake_zapier.latency = 2.0
         await bot.slack.command(COMMAND)  # holds the one slot while Zapier thinks
         await fake_zapier.wait_for("preview", 2, timeout=10)

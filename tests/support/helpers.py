@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from tests.support.bot_server import RunningBot
+from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack, SlackCall
 
 
@@ -50,7 +51,11 @@ async def command_to_preview(bot: RunningBot, slack: FakeSlack, text: str, **kw:
     before = len(slack.of("chat.postMessage"))
     response = await bot.slack.command(text, **kw)
     assert response.status == 200, response.text
-    posts = await slack.wait_for("chat.postMessage", before + 1)
-    call = posts[before]
+
+    def previews() -> list[SlackCall]:
+        # Posts of earlier runs (results delivered through the outbox) may land meanwhile: skip them.
+        return [c for c in slack.of("chat.postMessage")[before:] if "zap_cancel" in buttons(c)]
+
+    [call, *_] = await wait_until(previews, 1, 5.0, lambda: repr(slack.of("chat.postMessage")[before:]))
     ids = buttons(call)
     return Previewed(ids["zap_cancel"], str(call.answer["ts"]), call, ids["zap_confirm"])

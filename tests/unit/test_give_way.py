@@ -6,12 +6,9 @@ The gate's clock is a value the tests move by hand, so nothing here depends on h
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Iterator
 
 import pytest
 
-from bot.ops.gc_hold import HELD, FullCollectionHold
 from bot.ops.give_way import GiveWay
 from bot.ops.tasks import BackgroundTasks, TooBusy
 
@@ -160,71 +157,3 @@ async def test_queued_work_counts_against_the_bound() -> None:
 
     assert tasks.in_flight == 2
     assert await tasks.drain(0.01) == 2
-
-
-@pytest.fixture
-def hold() -> Iterator[FullCollectionHold]:
-    held = FullCollectionHold()
-    before = gc.get_threshold()
-    yield held
-    held.release(0.0)
-    gc.set_threshold(*before)
-
-
-async def test_a_burst_holds_full_collections_until_it_is_over(hold: FullCollectionHold) -> None:
-    """Full collections wait while requests arrive back to back and while their work waits; the young
-    generations are still collected as usual."""
-    clock = Clock()
-    normal = gc.get_threshold()
-    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, hold=hold)
-    gate.request_arrived()
-    assert gc.get_threshold() == normal  # one request is no burst
-    gate.request_arrived()
-    waiting = asyncio.create_task(gate.turn())
-    await asyncio.sleep(0.05)
-    assert gc.get_threshold() == (normal[0], normal[1], HELD)
-
-    clock.now += 1  # requests pause: the work goes on, then the hold ends
-    await asyncio.wait_for(waiting, 5)
-    await asyncio.sleep(0.05)
-
-    assert gc.get_threshold() == normal
-
-
-async def test_load_that_never_pauses_is_held_for_max_hold_at_most(hold: FullCollectionHold) -> None:
-    clock = Clock()
-    normal = gc.get_threshold()
-    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, hold=hold, max_hold=2)
-    gate.request_arrived()
-    gate.request_arrived()
-    await asyncio.sleep(0.05)
-    assert gc.get_threshold()[2] == HELD
-
-    for _ in range(3):  # three seconds of requests 1 ms apart (the clock moves by hand)
-        for _ in range(1000):
-            clock.now += 0.001
-            gate.request_arrived()
-        await asyncio.sleep(0.03)
-
-    assert gc.get_threshold() == normal
-
-
-def test_a_full_collection_held_back_runs_before_the_next_hold(hold: FullCollectionHold) -> None:
-    """After a hold, the next one waits for a full collection, or for `cooldown` seconds: bursts back to
-    back, or load that never pauses, still get their full collections."""
-    young, middle, full = gc.get_threshold()
-    assert hold.hold(1000.0, cooldown=5)
-    assert gc.get_threshold() == (young, middle, HELD)
-    hold.release(1001.0)
-    assert gc.get_threshold() == (young, middle, full)
-    gc.disable()  # no automatic collection between the lines below
-    try:
-        assert not hold.hold(1002.0, cooldown=5)  # none since the release
-        assert gc.get_threshold() == (young, middle, full)
-
-        assert hold.hold(1006.5, cooldown=5)  # the cooldown is over
-        hold.release(1007.0)
-        gc.collect()
-        assert hold.hold(1007.1, cooldown=5)  # a full collection ran since the release
-    finally:
-        gc.enable()

@@ -26,8 +26,22 @@ MANIFEST_PATH = REPO / "manifest.yml"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "spec" / "slack-app-manifest.schema.json"
 
 EVENTS_PATH = "/slack/events"
-BOT_SCOPES = {"commands", "app_mentions:read", "chat:write", "reactions:read", "usergroups:read"}
-BOT_EVENTS = {"app_mention", "reaction_added", "reaction_removed", "app_uninstalled", "tokens_revoked"}
+BOT_SCOPES = {
+    "commands",
+    "app_mentions:read",
+    "chat:write",
+    "files:write",
+    "reactions:read",
+    "usergroups:read",
+}
+BOT_EVENTS = {
+    "app_mention",
+    "reaction_added",
+    "reaction_removed",
+    "app_uninstalled",
+    "tokens_revoked",
+    "app_home_opened",
+}
 FORM_SHORTCUT = {"type": "global", "callback_id": "zap_form"}  # bot/discovery/form_view.py FORM_SHORTCUT
 
 Manifest = dict[str, Any]
@@ -192,8 +206,9 @@ def test_bot_scopes_are_exactly_the_needed_ones(manifest: Manifest) -> None:
 
 
 def test_bot_events_are_exactly_the_handled_ones(manifest: Manifest) -> None:
-    """The bot subscribes to exactly app_mention, reaction_added and reaction_removed, and to app_uninstalled
-    and tokens_revoked (which pause its Slack work, bot/slack/access.py); no user events."""
+    """The bot subscribes to exactly app_mention, reaction_added and reaction_removed, to app_uninstalled
+    and tokens_revoked (which pause its Slack work, bot/slack/access.py), and to app_home_opened (the Home
+    tab, bot/slack/listeners/home.py); no user events."""
     events = manifest["settings"]["event_subscriptions"]
     assert sorted(events["bot_events"]) == sorted(BOT_EVENTS)
     assert "user_events" not in events
@@ -215,6 +230,16 @@ def test_every_request_url_uses_the_bolt_events_path(manifest: Manifest) -> None
         assert parts.path == EVENTS_PATH, where
         assert not parts.query, where
         assert not parts.fragment, where
+
+
+def test_app_home_has_the_home_tab_and_a_read_only_messages_tab(manifest: Manifest) -> None:
+    """The Home tab is on (zapbot publishes each person's page); the Messages tab is on, for the DMs zapbot
+    sends one person (e.g. "connected"), and read-only, since zapbot does not read messages sent to it."""
+    assert manifest["features"]["app_home"] == {
+        "home_tab_enabled": True,
+        "messages_tab_enabled": True,
+        "messages_tab_read_only_enabled": True,
+    }
 
 
 def test_settings_describe_an_http_mode_app(manifest: Manifest) -> None:

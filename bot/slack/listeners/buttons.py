@@ -12,6 +12,7 @@ from bot.ops.tasks import TooBusy
 from bot.render.messages import CANCEL, CONFIRM, FULL_RESULT
 from bot.runs.service import Where
 from bot.slack.deps import Deps
+from bot.slack.listeners.home import home_click_channel
 from bot.slack.replies import Privately
 from bot.slack.surface import SlackPerson
 
@@ -28,6 +29,9 @@ def clicked(body: dict[str, Any]) -> tuple[Where, Privately]:
     find out: in a shared channel the clicker's own workspace may be another one (bot/runs/)."""
     person = body.get("user") or {}
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    if not channel and (body.get("container") or {}).get("type") == "view":
+        # A click on the App Home: its block names the preview's channel (bot/slack/listeners/home.py).
+        channel = home_click_channel(str((body.get("actions") or [{}])[0].get("block_id", "")))
     team = (body.get("team") or {}).get("id") or person.get("team_id", "")
     where = Where(team=team, channel=channel, user=person.get("id", ""))
     return where, Privately(user=where.user, channel=channel, response_url=body.get("response_url"))

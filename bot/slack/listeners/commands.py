@@ -53,6 +53,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 def answer_command(deps: Deps, command: dict[str, Any]) -> Message:
     """`/zap ...`: start the work and return the ack's message. Also called by bot/slack/fast_ack.py."""
+    if not all(isinstance(command.get(k), str) and command[k] for k in ("team_id", "channel_id", "user_id")):
+        log.warning("a /zap command came without its team, channel or user: nothing started")
+        return notice_message("This command came without its channel or user, so nothing was started.")
     where = Where(team=command["team_id"], channel=command["channel_id"], user=command["user_id"])
     privately = Privately(where.user, where.channel, response_url=command.get("response_url"))
     context = CommandContext(where, privately, trigger_id=command.get("trigger_id"))
