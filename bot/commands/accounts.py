@@ -7,15 +7,14 @@ this zapbot runs every action with one shared Zapier account.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from bot.commands.context import Asked, Services
 from bot.errors import BotError
+from bot.render.messages import connect_button
 from bot.runs.ports import Message
 
 log = logging.getLogger(__name__)
 
-CONNECT_LINK = "zap_connect_link"  # the link button's action id: Slack reports its clicks, which are acked
 
 SHARED = (
     "This zapbot runs every action with one shared Zapier account (its owner's), so there is nothing "
@@ -36,17 +35,6 @@ DISCONNECT_FAILED = (
     "zapbot could not disconnect your Zapier account right now (its database did not answer). Nothing "
     "changed; try again."
 )
-
-
-def connect_button(url: str, text: str = "Connect Zapier") -> dict[str, Any]:
-    """A button that opens Zapier's authorize page (Slack still reports the click: ack `CONNECT_LINK`)."""
-    return {
-        "type": "button",
-        "action_id": CONNECT_LINK,
-        "text": {"type": "plain_text", "text": text},
-        "url": url,
-        "style": "primary",
-    }
 
 
 def connect_message(url: str) -> Message:

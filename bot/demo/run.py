@@ -35,7 +35,7 @@ def intro() -> str:
         *(f"  {example}" for example in examples()),
         "then `confirm` (or `cancel`), `help`, `quit`.",
         "For real actions: set ZAPIER_API_KEY (https://actions.zapier.com/credentials/), then "
-        "python -m bot console.",
+        "scripts/run console.",
     ]
     return "\n".join(f"[{LABEL}] {line}" for line in lines) + "\n"
 

@@ -37,9 +37,9 @@ CREATE_THE_APP = """\
 No Slack app yet? Create it from this repository's manifest: https://api.slack.com/apps -> Create New App
 -> From an app manifest -> paste manifest.yml, with YOUR-HOST replaced by the public host of the bot."""
 
-TRY_THE_CONSOLE = "Meanwhile, try the bot in a terminal, no Slack needed: python -m bot console"
+TRY_THE_CONSOLE = "Meanwhile, try the bot in a terminal, no Slack needed: scripts/run console"
 TRY_THE_DEMO = (
-    "Meanwhile, try the whole loop with nothing set up: python -m bot demo\n"
+    "Meanwhile, try the whole loop with nothing set up: scripts/run demo\n"
     "(the console against a built-in simulator of Zapier, labelled DEMO: nothing real is sent)"
 )
 
@@ -91,7 +91,7 @@ def describe_setup_error(error: ValidationError, *, console: bool = False) -> st
         lines += [
             "",
             "The console needs only ZAPIER_API_KEY (and REDIS_URL, ZAPIER_BASE_URL if not the defaults).",
-            "No key yet? python -m bot demo runs the console against a built-in simulator of Zapier.",
+            "No key yet? scripts/run demo runs the console against a built-in simulator of Zapier.",
         ]
     return "\n".join(lines)
 

@@ -219,9 +219,9 @@ def preview_message(preview: Preview, *, closed: str | None = None) -> Message:
                 "block_id": "zap_preview",
                 "elements": [
                     # The fingerprint of the params shown: a click runs these params or nothing.
-                    _button("Confirm", CONFIRM, f"{preview.id}:{preview.fingerprint}", style="primary"),
-                    _button("Edit", EDIT, preview.id),
-                    _button("Cancel", CANCEL, preview.id),
+                    button("Confirm", CONFIRM, f"{preview.id}:{preview.fingerprint}", style="primary"),
+                    button("Edit", EDIT, preview.id),
+                    button("Cancel", CANCEL, preview.id),
                 ],
             }
         )
@@ -240,21 +240,31 @@ def account_text(preview: Preview) -> str:
     return ""
 
 
+CONNECT_LINK = "zap_connect_link"  # the link button's action id: Slack reports its clicks, which are acked
+
+
+def connect_button(url: str, text: str = "Connect Zapier") -> dict[str, Any]:
+    """A button that opens Zapier's authorize page (Slack still reports the click: ack `CONNECT_LINK`)."""
+    return {
+        "type": "button",
+        "action_id": CONNECT_LINK,
+        "text": {"type": "plain_text", "text": text},
+        "url": url,
+        "style": "primary",
+    }
+
+
 def connect_message(url: str | None, why: str) -> Message:
     """A person must connect (or reconnect) their Zapier account: why, and the button to do it."""
     blocks: list[dict[str, Any]] = [_section(f":link: {why} Nothing was sent to Zapier.")]
     if url:
-        button = {
-            "type": "button",
-            "action_id": "zap_connect_link",
-            "text": {"type": "plain_text", "text": "Connect your Zapier account"},
-            "url": url,
-        }
-        blocks.append({"type": "actions", "block_id": "zap_connect", "elements": [button]})
+        link = connect_button(url, "Connect your Zapier account")
+        blocks.append({"type": "actions", "block_id": "zap_connect", "elements": [link]})
     return _message(why, blocks)
 
 
-def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+def button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    """A Block Kit button (the label is the bot's own words)."""
     button: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": label},
@@ -344,9 +354,9 @@ def result_message(preview: Preview, result: ActionResult, *, fallback_reason: s
         blocks.append(_context(HIDDEN_IN_RESULT))
     footer = f"execution_log_id `{code(result.execution_log_id)}` · react :+1: or :-1: to rate this result"
     # Feedback on every result: its text goes to Zapier with the rating (bot.slack.listeners.feedback).
-    elements = [_button("Feedback", FEEDBACK, result.execution_log_id[:2000])]
+    elements = [button("Feedback", FEEDBACK, result.execution_log_id[:2000])]
     if shortened:
-        elements.insert(0, _button("Show full result", FULL_RESULT, result.execution_log_id[:2000]))
+        elements.insert(0, button("Show full result", FULL_RESULT, result.execution_log_id[:2000]))
     tail: list[dict[str, Any]] = [
         {"type": "actions", "block_id": "zap_result", "elements": elements},
         _context(footer),
@@ -495,10 +505,10 @@ def short_outcome_message(preview: Preview, result: ActionResult) -> Message:
     line = _STATUS_LINE.get(result.status, ":warning: *{action}* did not run as expected: `{status}`")
     text = line.format(action=action, status=code(result.status.value))
     note = "The result is too big to show here: the whole of it is attached to this thread as a file."
-    button = _button("Show full result", FULL_RESULT, result.execution_log_id[:2000])
+    full = button("Show full result", FULL_RESULT, result.execution_log_id[:2000])
     blocks = [
         _section(f"{text}\n{note}"),
-        {"type": "actions", "block_id": "zap_result", "elements": [button]},
+        {"type": "actions", "block_id": "zap_result", "elements": [full]},
         _context(f"execution_log_id `{code(result.execution_log_id)}`"),
     ]
     return _message(

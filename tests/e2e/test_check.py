@@ -83,7 +83,7 @@ async def test_placeholders_are_refused_and_an_untouched_env_example_offers_the_
     done = await check(env, tmp_path)
     assert done.code == 3, done.stderr  # only Slack's is unusable: the console could run
     assert "SLACK_BOT_TOKEN" in done.stderr and "placeholder" in done.stderr
-    assert "OAuth & Permissions" in done.stderr and "python -m bot console" in done.stderr
+    assert "OAuth & Permissions" in done.stderr and "scripts/run console" in done.stderr
     assert "xoxb-your-bot-token" not in done.stderr  # named, never echoed
     served = await run(python_bot(), env=env, cwd=tmp_path, seconds=60)
     assert served.code == 2 and "SLACK_BOT_TOKEN is a placeholder" in served.stderr
@@ -92,7 +92,7 @@ async def test_placeholders_are_refused_and_an_untouched_env_example_offers_the_
     assert example.code == 4, example.stderr
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "ZAPIER_API_KEY"):
         assert name in example.stderr
-    assert "python -m bot demo" in example.stderr
+    assert "scripts/run demo" in example.stderr
 
 
 async def test_an_unreadable_policy_file_is_refused_naming_it(

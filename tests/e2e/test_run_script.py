@@ -92,7 +92,7 @@ async def test_check_names_blank_slack_settings_with_where_to_get_them_and_servi
     assert done.code == 3
     assert "SLACK_BOT_TOKEN" in done.stderr and "OAuth & Permissions" in done.stderr
     assert "SLACK_SIGNING_SECRET" in done.stderr and "Basic Information" in done.stderr
-    assert "ZAPIER_API_KEY" not in done.stderr and "python -m bot console" in done.stderr
+    assert "ZAPIER_API_KEY" not in done.stderr and "scripts/run console" in done.stderr
     served = await run(python_bot(), env=clean_env(), cwd=tmp_path, seconds=60)
     assert served.code == 2 and len(served.stderr.splitlines()) == 1
     assert "SLACK_BOT_TOKEN" in served.stderr
@@ -112,7 +112,7 @@ async def test_with_nothing_configured_it_runs_the_demo_from_piped_commands(tmp_
     stdin = "/zap SlackAPI channel_message say hi\nconfirm\nquit\n"
     done = await run([RUN], env=env, cwd=tmp_path, stdin=stdin, seconds=120)
     assert done.code == 0, done.stdout + done.stderr
-    for needed in ("ZAPIER_API_KEY", "SLACK_BOT_TOKEN", "python -m bot demo"):
+    for needed in ("ZAPIER_API_KEY", "SLACK_BOT_TOKEN", "scripts/run demo"):
         assert needed in done.stderr
     assert "Starting the demo instead" in done.stdout and "Started a local Redis" in done.stdout
     preview, _, result = done.stdout.partition("[DEMO] Type `confirm` to run it")

@@ -20,11 +20,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import Connected, ConnectedNotifier
-from bot.commands.accounts import CONNECT_LINK, connect_button
 from bot.errors import BotError
 from bot.home import HomePage, HomeQueries, Run, Vote
 from bot.ops.tasks import BackgroundTasks, TooBusy
-from bot.render.messages import CANCEL, CONFIRM, clip, escape, user
+from bot.render.messages import CANCEL, CONFIRM, CONNECT_LINK, button, clip, connect_button, escape, user
 from bot.runs.records import Preview
 from bot.slack.deps import Deps
 from bot.slack.replies import SLACK_FAILURES, slack_error_code
@@ -199,8 +198,8 @@ def _waiting(preview: Preview) -> list[dict[str, Any]]:
         f">{clip(escape(preview.request.instructions), 500)}"
     )
     buttons = [
-        _button("Confirm", CONFIRM, f"{preview.id}:{preview.fingerprint}", style="primary"),
-        _button("Cancel", CANCEL, preview.id),
+        button("Confirm", CONFIRM, f"{preview.id}:{preview.fingerprint}", style="primary"),
+        button("Cancel", CANCEL, preview.id),
     ]
     return [_section(text), {"type": "actions", "block_id": home_block_id(preview), "elements": buttons}]
 
@@ -242,15 +241,3 @@ def _context(text: str) -> dict[str, Any]:
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": clip(text, TEXT_CHARS), "verbatim": True}],
     }
-
-
-def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": label},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
