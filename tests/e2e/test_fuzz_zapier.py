@@ -17,12 +17,12 @@ import redis.asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.bot_server import RunningBot
-from tests.fakes._http import wait_until
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.zapier_server import FakeZapier, Reply
-from tests.fuzz_support import JSON, TEXT, fuzz_settings, problems_in_logs
-from tests.helpers import command_to_preview
+from tests.support.bot_server import RunningBot
+from tests.support.fakes._http import wait_until
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_server import FakeZapier, Reply
+from tests.support.fuzz_support import JSON, TEXT, fuzz_settings, problems_in_logs
+from tests.support.helpers import command_to_preview
 
 STATUSES = st.one_of(st.sampled_from(["success", "error", "empty", "preview", "halted"]), TEXT)
 FINAL = {"succeeded", "empty", "failed", "unknown"}
