@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.redis_process import RedisProcess, free_port
+from tests.support.redis_process import RedisProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")

@@ -1,7 +1,7 @@
 """Slack requests for the load generator, built and signed before a phase starts (signing is not timed).
 
-The shapes are the tests' (tests/slack_requests.py), signed with the same `sign`; each request carries a
-fresh timestamp, so a phase must send them within Slack's five minutes.
+The shapes are the tests' (tests/support/slack_requests.py), signed with the same `sign`; each request
+carries a fresh timestamp, so a phase must send them within Slack's five minutes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.slack_requests import APP_ID, BOT_USER_ID, VERIFICATION_TOKEN, sign
+from tests.support.slack_requests import APP_ID, BOT_USER_ID, VERIFICATION_TOKEN, sign
 
 FORM = "application/x-www-form-urlencoded"
 CLICK = ".click"  # suffix of a click's response URL key

@@ -35,8 +35,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.zapier_server import FakeZapier, ZapierRequest, _SpecRequest
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_server import FakeZapier, ZapierRequest, _SpecRequest
 
 TAG = re.compile(r"\(bench (\w+)\)")
 

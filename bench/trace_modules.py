@@ -29,10 +29,16 @@ async def main(repo: str) -> None:
     os.chdir(repo)
     import aiohttp
 
-    from tests.bot_server import running_bot, settings_for
-    from tests.fakes.slack_server import FakeSlack
-    from tests.fakes.zapier_server import FakeZapier
-    from tests.helpers import command_to_preview
+    try:  # the tests' helpers moved to tests/support/; older checkouts have them in tests/
+        from tests.support.bot_server import running_bot, settings_for
+        from tests.support.fakes.slack_server import FakeSlack
+        from tests.support.fakes.zapier_server import FakeZapier
+        from tests.support.helpers import command_to_preview
+    except ImportError:
+        from tests.bot_server import running_bot, settings_for  # type: ignore[no-redef]
+        from tests.fakes.slack_server import FakeSlack  # type: ignore[no-redef]
+        from tests.fakes.zapier_server import FakeZapier  # type: ignore[no-redef]
+        from tests.helpers import command_to_preview  # type: ignore[no-redef]
 
     slack, zapier = FakeSlack(), FakeZapier()
     await slack.start()

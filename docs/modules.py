@@ -5,7 +5,7 @@
 
 One line per package (a folder with `__init__.py`) and per module: its path and the first sentence of its
 docstring, read with `ast` (nothing is imported). Run it after moving, adding or removing a module, or after
-changing a module docstring's first sentence; tests/test_docs.py fails until the map matches.
+changing a module docstring's first sentence; tests/unit/test_docs.py fails until the map matches.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 
 The sample preview and result below are fixed; the messages are made by `bot.render.messages.preview_message`
 and `bot.render.messages.result_message`, so the picture changes when what the bot posts changes
-(tests/test_docs.py checks that the committed SVG matches). Only the block types those messages use are
+(tests/unit/test_docs.py checks that the committed SVG matches). Only the block types those messages use are
 drawn (section text and fields, context, actions), in a Slack-like style; widths are estimated, not measured.
 """
 

@@ -5,19 +5,26 @@ Everything listens on 127.0.0.1 and nothing talks to any other address.
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import pytest
 import redis.asyncio
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from bot.settings import Settings
-from tests.bot_server import RunningBot, running_bot, settings_for
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.zapier_server import FakeZapier
-from tests.redis_process import NOT_FOUND, RedisProcess
+from tests.support.bot_server import RunningBot, running_bot, settings_for
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_server import FakeZapier
+from tests.support.redis_process import NOT_FOUND, RedisProcess
+from tests.support.replicas import replica_env
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -31,11 +38,55 @@ def _no_proxies() -> Iterator[None]:
         yield
 
 
+def _worker_number() -> int:
+    """This pytest-xdist worker's number (gw3 -> 3); 0 without xdist."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def _own_database(url: str, worker: int) -> str:
+    """``url`` with its database number moved up by ``worker``: each xdist worker flushes only its own."""
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + worker
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _small_certificate_bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Nothing in the tests speaks TLS (every server is http://127.0.0.1), yet every SSL context made with
+    the default trust store loads the whole CA bundle: ~45 ms of CPU for aiohttp's at each `python -m bot`
+    start, and for each httpx client the bot builds. Here the trust store is one certificate of our own
+    (made below; no peer ever presents it), in this process and in the children it starts."""
+    directory = tmp_path_factory.mktemp("trust")
+    (directory / "ca.pem").write_bytes(_self_signed_certificate())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SSL_CERT_FILE", str(directory / "ca.pem"))
+        patch.setenv("SSL_CERT_DIR", str(directory))
+        yield
+
+
+def _self_signed_certificate() -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zapbot tests: trusted by nothing")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
 @pytest.fixture(scope="session")
 def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis for the whole session: ``ZAPBOT_TEST_REDIS_URL`` if set, else our own redis-server."""
+    """A Redis for this process (each xdist worker has its own): a redis-server of our own on a free
+    port, or, with ``ZAPBOT_TEST_REDIS_URL``, that server with one database number per worker."""
     if url := os.environ.get("ZAPBOT_TEST_REDIS_URL"):
-        yield url
+        yield _own_database(url, _worker_number())
         return
     if shutil.which("redis-server") is None:
         pytest.fail(NOT_FOUND, pytrace=False)
@@ -79,7 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 async def fake_slack(request: pytest.FixtureRequest) -> AsyncIterator[FakeSlack]:
     """A running FakeSlack (Web API and response URLs): realistic or polite as the test's marker says,
-    else as ``REALISTIC_BY_DEFAULT`` in tests/fakes/slack_server.py."""
+    else as ``REALISTIC_BY_DEFAULT`` in tests/support/fakes/slack_server.py."""
     realistic = None
     if request.node.get_closest_marker("polite_slack"):
         realistic = False
@@ -123,3 +174,9 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+def env(fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_url: str) -> dict[str, str]:
+    """The environment of an HTTP-mode replica (`python -m bot`): the stand-ins and the test Redis."""
+    return replica_env(fake_slack, fake_zapier, redis_url)

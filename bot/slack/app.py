@@ -48,6 +48,9 @@ def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
         # for the ack in a task of its own (it polls every 10 ms when this is False).
         process_before_response=True,
         raise_error_for_unhandled_request=False,
+        # The name Bolt would give the app itself (its caller's file name), given so that Bolt does not
+        # walk the call stack with inspect.stack() to find it: ~6 ms of CPU per app built (tests build many).
+        name="app.py",
     )
     for step in GLOBAL_MIDDLEWARE:  # the fast paths run the same (bot/slack/fast_ack.py)
         app.middleware(step)

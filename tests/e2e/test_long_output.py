@@ -1,0 +1,69 @@
+"""Long output is never cut off silently: past Slack's limits the whole result goes into the thread as a
+file, with a short message that says so, states the run's status and its own execution_log_id; and a
+"Show full result" too long for the 5 posts a response_url takes is attached to the thread instead."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.bot_server import RunningBot
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_server import FakeZapier, Reply
+from tests.support.helpers import buttons, command_to_preview, text_of
+
+COMMAND = "GoogleSheetsV2API lookup_rows:search Find every lead"
+PREVIEW = {
+    "execution_log_id": "01HPREVIEW", "action_used": "Lookup Rows", "input_params": {},
+    "resolved_params": {"spreadsheet": "Leads"}, "status": "preview", "results": [],
+}  # fmt: skip
+
+
+def big_result(records: int, fields: int, chars: int) -> dict[str, object]:
+    rows = [{f"field_{f}": f"r{r}f{f} " + "x" * chars for f in range(fields)} for r in range(records)]
+    return {**PREVIEW, "execution_log_id": "01HBIGRUN", "status": "success", "results": rows}
+
+
+@pytest.mark.realistic_slack
+async def test_a_result_over_slacks_total_size_goes_into_the_thread_as_a_file(
+    bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier
+) -> None:
+    """5 records of 20 fields: each block fits, but their total passes Slack's ~12,000 characters
+    (msg_blocks_too_long). The thread gets the whole result as a file, and a short message with the status,
+    the run's execution_log_id and that the result is attached."""
+    fake_zapier.script("preview", Reply(json=PREVIEW))
+    fake_zapier.script("execute", Reply(json=big_result(5, 20, 140)))
+    previewed = await command_to_preview(bot, fake_slack, COMMAND)
+    await bot.slack.block_action("zap_confirm", previewed.confirm_value, message_ts=previewed.ts)
+    await fake_slack.wait_for("files.completeUploadExternal", 1, timeout=10)
+    short = await fake_slack.wait_for_accepted("chat.postMessage", 2, timeout=10)
+    said = text_of(short[1])
+    assert short[1].args["thread_ts"] == previewed.ts
+    assert "`success`" in said and "01HBIGRUN" in said and "attached to this thread as a file" in said
+    [uploaded] = fake_slack.files.values()
+    assert uploaded.thread_ts == previewed.ts and uploaded.channel == "C1"
+    assert uploaded.content is not None
+    assert json.loads(uploaded.content)[4]["field_19"].startswith("r4f19 ")
+
+
+async def test_show_full_result_longer_than_a_response_url_takes_is_attached(
+    bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier
+) -> None:
+    """A result of ~660,000 characters would take more than the 4 private messages zapbot allows itself
+    on a response_url (5 posts at most, each of up to 49 blocks): Show full result attaches it to the
+    result's thread instead, and says so to the person who clicked."""
+    fake_zapier.script("preview", Reply(json=PREVIEW))
+    fake_zapier.script("execute", Reply(json=big_result(60, 20, 540)))
+    previewed = await command_to_preview(bot, fake_slack, COMMAND)
+    await bot.slack.block_action("zap_confirm", previewed.confirm_value, message_ts=previewed.ts)
+    posts = await fake_slack.wait_for("chat.postMessage", 2, timeout=10)
+    await bot.slack.block_action(
+        "zap_full_result", buttons(posts[1])["zap_full_result"], message_ts=posts[1].answer["ts"]
+    )
+    [told] = await fake_slack.wait_for_response_posts(1, timeout=10)
+    assert "attached to the result's thread as a file" in text_of(told.json)
+    await fake_slack.wait_for("files.completeUploadExternal", 1, timeout=10)
+    [uploaded] = fake_slack.files.values()
+    assert uploaded.content is not None
+    assert uploaded.thread_ts == previewed.ts and len(uploaded.content) > 4 * 49 * 2900

@@ -1,0 +1,64 @@
+"""Starting the real bot in-process, exactly as `python -m bot` builds it, on 127.0.0.1 port 0."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.runtime import build_app
+from bot.settings import Settings
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_server import FakeZapier
+from tests.support.slack_requests import SlackSender
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+ZAPIER_KEY = "test-zapier-key"
+
+
+def settings_for(slack: FakeSlack, zapier: FakeZapier, redis_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": slack.api_url,
+        "zapier_api_key": ZAPIER_KEY,
+        "zapier_base_url": zapier.url,
+        "redis_url": redis_url,
+        "preview_ttl_seconds": 900,
+        "host": "127.0.0.1",
+        "port": 0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class RunningBot:
+    url: str
+    slack: SlackSender
+    settings: Settings
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, http: aiohttp.ClientSession, response_url_base: str, **build: Any
+) -> AsyncIterator[RunningBot]:
+    build.setdefault("expiry_interval", 0.1)
+    build.setdefault("zapier_retry_backoff", 0.01)
+    runner = web.AppRunner(await build_app(settings, **build), access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        yield RunningBot(
+            url, SlackSender(http, url + "/slack/events", SIGNING_SECRET, response_url_base), settings
+        )
+    finally:
+        await runner.cleanup()

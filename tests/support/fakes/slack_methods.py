@@ -1,0 +1,225 @@
+"""The Web API methods the Slack stand-in answers, each shaped as slack-sdk expects.
+
+``realistic`` adds Slack's rules (NOTES.md): channel membership, the block limits, trigger ids valid 3 s
+and once, messages that must exist to be updated. Without it (the polite stand-in) every well-formed call
+succeeds, as before. Either way the workspace records what was posted, so threads and files are known.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from tests.support.fakes.slack_blocks import check_message, check_view
+from tests.support.fakes.slack_workspace import Message, UploadedFile, Workspace
+
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T1"
+
+Answer = dict[str, Any]
+
+
+class _Timestamps:
+    """Slack-like message timestamps, unique and increasing: 1700000000.000100, ...000200, ..."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def next_ts(self) -> str:
+        self.count += 1
+        return f"1700000000.{self.count * 100:06d}"
+
+
+class WebApi:
+    """Answers one Web API method call given its merged arguments."""
+
+    def __init__(self, workspace: Workspace, *, realistic: bool, upload_url: Callable[[str], str]) -> None:
+        self.workspace = workspace
+        self.realistic = realistic
+        self.users_in_group: dict[str, list[str]] = {}
+        self._upload_url = upload_url
+        self._ts = _Timestamps()
+        self._views = 0
+        self.answers: dict[str, Callable[[dict[str, Any]], Answer]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.getPermalink": self._permalink,
+            "views.open": self._view_with_trigger,
+            "views.push": self._view_with_trigger,
+            "views.update": self._view,
+            "views.publish": self._view,
+            "usergroups.users.list": self._group_users,
+            "files.getUploadURLExternal": self._upload_url_for,
+            "files.completeUploadExternal": self._complete_upload,
+            "files.info": self._file_info,
+        }
+
+    def answer(self, method: str, args: dict[str, Any]) -> Answer:
+        return self.answers[method](args) if method in self.answers else {"ok": True}
+
+    # ---- auth and messages ----------------------------------------------------------------------------
+
+    def _auth_test(self, args: dict[str, Any]) -> Answer:
+        return {
+            "ok": True,
+            "url": "https://test.slack.com/",
+            "team": "Test",
+            "user": "zapbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _refusal(self, channel: str, args: dict[str, Any], *, content: bool = True) -> Answer | None:
+        """Slack's error for posting this in ``channel`` (realistic only), else None."""
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not self.realistic:
+            return None
+        if error := self.workspace.channels.error_for_posting(channel):
+            return {"ok": False, "error": error}
+        if content and (refusal := check_message(args)):
+            return refusal.body()
+        return None
+
+    def _post_message(self, args: dict[str, Any]) -> Answer:
+        channel = str(args.get("channel", ""))
+        if refused := self._refusal(channel, args):
+            return refused
+        if not any(args.get(k) for k in ("text", "blocks", "attachments")):
+            return {"ok": False, "error": "no_text"}
+        ts = self._ts.next_ts()
+        self.workspace.messages.append(
+            Message(channel, ts, BOT_USER_ID, str(args.get("text", "")), _blocks(args), _thread(args))
+        )
+        content = {k: v for k, v in args.items() if k not in {"channel", "token"}}
+        message = {"type": "message", **content, "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts}
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _update(self, args: dict[str, Any]) -> Answer:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if not channel or not ts:
+            return {"ok": False, "error": "message_not_found"}
+        if refused := self._refusal(channel, args):
+            return refused
+        message = self.workspace.find(channel, ts)
+        if self.realistic and message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if self.realistic and message is not None and message.user != BOT_USER_ID:
+            return {"ok": False, "error": "cant_update_message"}
+        if message is not None:
+            message.text, message.blocks = str(args.get("text", message.text)), _blocks(args)
+            message.versions += 1
+        content = {k: v for k, v in args.items() if k not in {"channel", "token"}}
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": args.get("text", ""),
+            "message": {"type": "message", **content, "user": BOT_USER_ID, "bot_id": BOT_ID},
+        }
+
+    def _post_ephemeral(self, args: dict[str, Any]) -> Answer:
+        channel, user = str(args.get("channel", "")), str(args.get("user", ""))
+        if refused := self._refusal(channel, args):
+            return refused
+        if self.realistic and not user:
+            return {"ok": False, "error": "user_not_in_channel"}
+        ts = self._ts.next_ts()
+        self.workspace.add_ephemeral(channel, user, ts, args)
+        return {"ok": True, "message_ts": ts}
+
+    def _permalink(self, args: dict[str, Any]) -> Answer:
+        channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))
+        if self.realistic and self.workspace.find(channel, ts) is None:
+            return {"ok": False, "error": "message_not_found"}
+        link = f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
+
+    # ---- views ----------------------------------------------------------------------------------------
+
+    def _view_with_trigger(self, args: dict[str, Any]) -> Answer:
+        if self.realistic and (error := self.workspace.exchange_trigger(str(args.get("trigger_id", "")))):
+            return {"ok": False, "error": error}
+        return self._view(args)
+
+    def _view(self, args: dict[str, Any]) -> Answer:
+        if self.realistic and (refusal := check_view(args.get("view"))):
+            return refusal.body()
+        self._views += 1
+        view = args["view"] if isinstance(args.get("view"), dict) else {}
+        view_id = args.get("view_id") or f"V{self._views}"
+        return {"ok": True, "view": {**view, "id": view_id, "team_id": TEAM_ID, "hash": f"h{self._views}"}}
+
+    def _group_users(self, args: dict[str, Any]) -> Answer:
+        group = args.get("usergroup", "")
+        if group not in self.users_in_group:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.users_in_group[group])}
+
+    # ---- files v2: getUploadURLExternal, POST the bytes, completeUploadExternal -----------------------
+
+    def _upload_url_for(self, args: dict[str, Any]) -> Answer:
+        filename, length = str(args.get("filename", "")), str(args.get("length", ""))
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file = self.workspace.new_file(filename, int(length))
+        return {"ok": True, "upload_url": self._upload_url(file.id), "file_id": file.id}
+
+    def receive_upload(self, file_id: str, content: bytes) -> bool:
+        """The POST of a file's bytes to its upload URL; False for an unknown or finished file."""
+        file = self.workspace.files.get(file_id)
+        if file is None or file.completed:
+            return False
+        file.content = content
+        return True
+
+    def _complete_upload(self, args: dict[str, Any]) -> Answer:
+        listed = args.get("files")
+        if isinstance(listed, str):
+            try:
+                listed = json.loads(listed)
+            except ValueError:
+                return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(listed, list) or not listed:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel, thread_ts = str(args.get("channel_id") or ""), str(args.get("thread_ts") or "") or None
+        if channel and (refused := self._refusal(channel, args, content=False)):
+            return refused
+        files: list[UploadedFile] = []
+        for item in listed:
+            file = self.workspace.files.get(str(item.get("id", ""))) if isinstance(item, dict) else None
+            if file is None or file.completed or file.content is None:
+                return {"ok": False, "error": "file_not_found"}
+            files.append(file)
+        for file, item in zip(files, listed, strict=True):
+            file.title, file.completed = str(item.get("title") or file.filename), True
+            file.channel, file.thread_ts = channel or None, thread_ts
+        if channel:
+            comment = str(args.get("initial_comment") or "")
+            self.workspace.messages.append(
+                Message(
+                    channel, self._ts.next_ts(), BOT_USER_ID, comment, [], thread_ts, [f.id for f in files]
+                )
+            )
+        return {"ok": True, "files": [{"id": f.id, "title": f.title} for f in files]}
+
+    def _file_info(self, args: dict[str, Any]) -> Answer:
+        file = self.workspace.files.get(str(args.get("file", "")))
+        if file is None or not file.completed:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": file.info(), "content": (file.content or b"").decode("utf-8", "replace")}
+
+
+def _thread(args: dict[str, Any]) -> str | None:
+    return str(args["thread_ts"]) if args.get("thread_ts") else None
+
+
+def _blocks(args: dict[str, Any]) -> list[Any]:
+    blocks = args.get("blocks")
+    return blocks if isinstance(blocks, list) else []

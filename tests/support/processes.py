@@ -1,0 +1,66 @@
+"""Running the bot's own commands (`python -m bot ...`, `scripts/run`) as child processes in tests.
+
+The child gets a clean environment: none of the bot's settings leak in from the developer's shell, no
+proxies, and a working directory of the test's choosing, so no stray `.env` is read either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTING_PREFIXES = ("SLACK_", "ZAPIER_", "REDIS_", "LOG_", "PREVIEW_", "READINESS_", "ZAPBOT_")
+DROPPED = {"HOST", "PORT", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """The current environment without any zapbot setting or proxy, plus `settings`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in DROPPED and not key.startswith(SETTING_PREFIXES)
+    }
+    env.update({"LOGNAME": "ada", "PYTHONUNBUFFERED": "1"})
+    env.update(settings)
+    return env
+
+
+@dataclass
+class Finished:
+    code: int
+    stdout: str
+    stderr: str
+
+
+async def run(
+    args: list[str], *, env: dict[str, str], cwd: Path, stdin: str = "", seconds: float = 60.0
+) -> Finished:
+    """Run a command to its end with `stdin` as its whole input; killed (test failed) after `seconds`."""
+    process = await asyncio.create_subprocess_exec(
+        *args,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(seconds):
+            out, err = await process.communicate(stdin.encode())
+    except TimeoutError:
+        process.kill()
+        out, err = await process.communicate()
+        raise AssertionError(
+            f"{args} did not finish in {seconds:.0f}s\nstdout:\n{out.decode()}\nstderr:\n{err.decode()}"
+        ) from None
+    assert process.returncode is not None
+    return Finished(process.returncode, out.decode(), err.decode())
+
+
+def python_bot(*args: str) -> list[str]:
+    """`python -m bot ARGS` with the interpreter running the tests (the project's venv)."""
+    return [sys.executable, "-m", "bot", *args]

@@ -1,0 +1,222 @@
+"""Rendering, as pure functions: every message is valid Block Kit within Slack's limits, and nothing a user
+types or an action returns can ping anyone or break the layout."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.actions import ActionRequest, ActionResult, ActionType, Param, ParamMode, RunStatus
+from bot.errors import (
+    StoreError,
+    ZapierAuthError,
+    ZapierConnectionError,
+    ZapierRateLimited,
+    ZapierRejected,
+    ZapierResponseError,
+    ZapierServerError,
+)
+from bot.render.messages import (
+    clip,
+    describe_failure,
+    escape,
+    failure_message,
+    full_result_messages,
+    help_message,
+    preview_message,
+    result_message,
+)
+from bot.runs.records import Preview, result_to_json
+from tests.support.helpers import assert_valid_blocks
+
+HOSTILE = [
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<!subteam^S123|@ops>",
+    "<@U123>",
+    "<#C1|general>",
+    "<https://evil.example|click>",
+    "&lt;!here&gt;",
+    "*bold* _it_ ~s~ `code` ```block```",
+    "> quote",
+]
+OUR_MARKUP = re.compile(r"<@U1>|<@U2>|<!date\^\d+\^\{time\}\|in a few minutes>")
+
+
+def _preview(instructions: str = "go", params: dict[str, Param] | None = None, **result: Any) -> Preview:
+    return Preview(
+        id="p1",
+        team="T1",
+        channel="C1",
+        requested_by="U1",
+        request=ActionRequest("SlackAPI", "channel_message", instructions, ActionType.WRITE, params or {}),
+        result=ActionResult(
+            execution_log_id=result.pop("log_id", "01HLOG"),
+            action_used=result.pop("action_used", "Send Channel Message"),
+            status=RunStatus.PREVIEW,
+            resolved_params=result.pop("resolved", {}),
+        ),
+        created_at=1700000000.0,
+        expires_at=1700000900.0,
+    )
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    return str(message["text"]) + json.dumps(message["blocks"], ensure_ascii=False)
+
+
+def assert_pings_nobody(message: dict[str, Any]) -> None:
+    """Only the bot's own markup may contain `<`: no special mention, link or user ping from content."""
+    assert "<" not in OUR_MARKUP.sub("", message["text"])
+    for block in message["blocks"]:
+        for text in re.findall(r'"text": "((?:[^"\\]|\\.)*)"', json.dumps(block, ensure_ascii=False)):
+            assert "<" not in OUR_MARKUP.sub("", text), text
+
+
+def test_escape_and_clip() -> None:
+    """escape handles the three markup characters; clip never leaves half an entity."""
+    assert escape("a & <b> c") == "a &amp; &lt;b&gt; c"
+    assert clip(escape("x" * 8 + "&"), 10) == "xxxxxxxx…"
+    assert clip("short", 10) == "short"
+
+
+def test_preview_marks_where_each_value_came_from() -> None:
+    """The preview shows given, guessed, chosen and ignored params, each marked, and the two buttons."""
+    params = {
+        "channel": Param(ParamMode.GUESS, "#general"),
+        "sheet": Param(ParamMode.LOCKED, "S1"),
+        "tab": Param(ParamMode.CHOOSE_FROM, ["a", "b"]),
+        "cc": Param(ParamMode.IGNORED),
+    }
+    resolved = {"channel": "C1", "sheet": "S1", "tab": "a", "text": "hello"}
+    message = preview_message(_preview(params=params, resolved=resolved))
+    text = _message_text(message)
+    for fragment in (
+        "given by you",
+        "guessed by the AI from “#general”",
+        "chosen by the AI",
+        "left empty",
+        "guessed by the AI",
+        "Confirm",
+        "Cancel",
+        "Expires",
+    ):
+        assert fragment in text, fragment
+    assert_valid_blocks(message["blocks"])
+
+
+def test_a_closed_preview_has_no_buttons() -> None:
+    """Once decided, the preview keeps its content, loses its buttons and says who decided."""
+    message = preview_message(_preview(), closed="Cancelled by <@U2>")
+    assert '"actions"' not in json.dumps(message["blocks"]) and "Cancelled by <@U2>" in _message_text(message)
+
+
+def test_hostile_text_everywhere_pings_nobody() -> None:
+    """Special mentions, user pings and links in instructions, params and results are shown inert."""
+    hostile = " ".join(HOSTILE)
+    preview = _preview(
+        instructions=hostile,
+        params={"x": Param(ParamMode.GUESS, hostile)},
+        resolved={hostile: hostile},
+        action_used=hostile,
+    )
+    result = ActionResult(
+        "01H<!here>",
+        hostile,
+        RunStatus.ERROR,
+        results=[{hostile: hostile}],
+        result_field_labels={hostile: hostile},
+        error=hostile,
+    )
+    for message in (
+        preview_message(preview),
+        result_message(preview, result, fallback_reason=hostile),
+        *full_result_messages(result_to_json(result)),
+    ):
+        assert_pings_nobody(message)
+        assert_valid_blocks(message["blocks"])
+
+
+def test_failures_are_worded_for_people() -> None:
+    """Each error kind has its own sentence; previews say nothing ran, runs say the outcome is unknown."""
+    cases = [
+        (ZapierAuthError(401, "bad key"), "API key", "API key"),
+        (ZapierRejected(422, "No such channel", "detail"), "No such channel (detail)", "No such channel"),
+        (ZapierRateLimited(429, "slow", retry_after=3), "rate-limiting", "outcome is unknown"),
+        (ZapierConnectionError("t", timed_out=True), "did not answer in time", "outcome is unknown"),
+        (ZapierConnectionError("r", timed_out=False), "could not be reached", "outcome is unknown"),
+        (ZapierServerError(502, "gw"), "HTTP 502", "outcome is unknown"),
+        (ZapierResponseError("x"), "could not be read", "outcome is unknown"),
+        (StoreError("down"), "temporarily unavailable", "temporarily unavailable"),
+    ]
+    for error, on_preview, on_run in cases:
+        assert on_preview in describe_failure(error, "preview")
+        assert on_run in describe_failure(error, "run")
+        assert_valid_blocks(failure_message("Send", error, "run")["blocks"])
+
+
+def test_help_is_valid() -> None:
+    """The usage message is valid Block Kit, with and without a problem line."""
+    assert_valid_blocks(help_message()["blocks"])
+    assert "Missing" in _message_text(help_message("Missing the ACTION"))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3000),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=30), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    results=st.lists(st.dictionaries(st.text(max_size=200), json_values, max_size=30), max_size=12),
+    labels=st.dictionaries(st.text(max_size=200), st.text(max_size=300), max_size=10),
+    status=st.sampled_from(list(RunStatus)),
+    error=st.none() | st.text(max_size=5000),
+    action_used=st.text(max_size=400),
+)
+def test_any_result_renders_valid_blocks_within_limits(
+    results: list[dict[str, Any]],
+    labels: dict[str, str],
+    status: RunStatus,
+    error: str | None,
+    action_used: str,
+) -> None:
+    """Any result that fits the spec's shape renders as valid Block Kit, within limits, pinging nobody."""
+    result = ActionResult(
+        "01HLOG", action_used, status, results=results, result_field_labels=labels, error=error
+    )
+    message = result_message(_preview(), result)
+    assert_valid_blocks(message["blocks"])
+    assert len(message["text"]) <= 40_000
+    assert_pings_nobody(message)
+    for full in full_result_messages(result_to_json(result)):
+        assert_valid_blocks(full["blocks"])
+        assert_pings_nobody(full)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    instructions=st.text(min_size=1, max_size=4000),
+    params=st.dictionaries(
+        st.text(min_size=1, max_size=40),
+        st.builds(Param, st.sampled_from(list(ParamMode)), st.text(max_size=1000)),
+        max_size=25,
+    ),
+    resolved=st.dictionaries(st.text(min_size=1, max_size=40), json_values, max_size=30),
+)
+def test_any_preview_renders_valid_blocks_within_limits(
+    instructions: str, params: dict[str, Param], resolved: dict[str, Any]
+) -> None:
+    """Any instructions, params and resolved values render a valid preview within Slack's limits."""
+    message = preview_message(_preview(instructions, params, resolved=resolved))
+    assert_valid_blocks(message["blocks"])
+    assert_pings_nobody(message)
