@@ -16,12 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.settings import Settings
-from tests.bot_server import RunningBot
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.zapier_server import FakeZapier
-from tests.fuzz_support import JSON, fuzz_settings, problems_in_logs, settled
-from tests.socket_bot import running_socket_bot, socket_settings
-from tests.test_fuzz_slack import command_fields, event_envelope, interactive_payload
+from tests.support.bot_server import RunningBot
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_server import FakeZapier
+from tests.support.fuzz_support import JSON, fuzz_settings, problems_in_logs, settled
+from tests.support.slack_shapes import command_fields, event_envelope, interactive_payload
+from tests.support.socket_bot import running_socket_bot, socket_settings
 
 IDS = itertools.count()
 
