@@ -67,6 +67,9 @@ async def test_a_bot_killed_mid_run_is_ended_as_unknown_by_another_replica(
         await wait_until(
             lambda: [1] if "running" in last_update_of(fake_slack, ts) else [], 1, 10.0, lambda: "not running"
         )
+        # ...and its outbox item is done: killed between Slack's answer and that step, the item would stay
+        # claimed by the dead process, and the preview's next update would wait out the claim (20 s).
+        await eventually(lambda: redis_client.zcard("zapbot:outbox"), 0)
         a.process.kill()
         await a.process.wait()
 
