@@ -17,7 +17,7 @@ from bot.discovery.messages import alternatives_lines, guessed_preview_message, 
 from bot.discovery.shortcuts import ShortcutBook, expand
 from bot.errors import BotError
 from bot.render.messages import failure_message
-from bot.runs.lifecycle import CANDIDATES_FIELD
+from bot.runs.outcomes import CANDIDATES_FIELD
 from bot.runs.records import Preview
 
 log = logging.getLogger(__name__)

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import secrets
 import time
-from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
-from typing import Any
 
-from bot.accounts.errors import AccountError, NotConnected, ReconnectNeeded
-from bot.actions import ActionRequest, ActionResult, RunStatus
+from bot.accounts.errors import NotConnected, ReconnectNeeded
+from bot.actions import ActionRequest
 from bot.approvals.audit import Audit, Step
 from bot.approvals.messages import (
     STALE_CLICK,
@@ -39,7 +37,7 @@ from bot.approvals.rules import Approvals, editable_params
 from bot.approvals.store import ApproveResult, TeamStore
 from bot.discovery.finder import Candidates, candidates_from_json, candidates_to_json
 from bot.discovery.messages import guessed_preview_message, switched_note
-from bot.errors import BotError, StoreError, ZapierAuthError, ZapierRejected
+from bot.errors import BotError
 from bot.ops.metrics import Metrics
 from bot.render.messages import (
     cancelled_note,
@@ -52,93 +50,37 @@ from bot.render.messages import (
     failure_message,
     full_result_messages,
     full_result_text,
-    notice_message,
-    outcome_unknown_message,
     pretty_json,
     preview_message,
-    result_message,
     short_outcome_message,
     undelivered_message,
     user,
 )
+from bot.runs import sweeps
 from bot.runs.limits import ChannelPace, Limits, slow_down_text
 from bot.runs.outbox import Item, Outbox
+from bot.runs.outcomes import (
+    CANDIDATES_FIELD,
+    EXPIRED,
+    INTERNAL,
+    MAX_PRIVATE_MESSAGES,
+    NOTHING_TO_EDIT,
+    STOPPED,
+    SWITCH_REFUSED,
+    UNKNOWN,
+    Ended,
+    Unrecorded,
+    outcome_messages,
+    quietly,
+)
 from bot.runs.ports import DeliveryError, Message, Person, Surface
 from bot.runs.records import Preview, PreviewState
-from bot.runs.service import PreviewRefused, RunOutcome, Where, ZapService
+from bot.runs.sending import Sender
+from bot.runs.service import PreviewRefused, Where, ZapService
 from bot.runs.store import Asking, RunStore
 from bot.store import Claim
 
 log = logging.getLogger(__name__)
-
-CANDIDATES_FIELD = "candidates"  # the preview hash field holding a guessed preview's `Candidates` as JSON
-EXPIRED = "This preview has expired, so nothing was run. Send the command again for a new preview."
-UNKNOWN = "I don't know this preview (it may be too old or from elsewhere), so nothing was run."
-STOPPED = "zapbot stopped while this ran, so it never heard Zapier's answer."
-INTERNAL = "zapbot hit an internal error while this ran."
-NOTHING_TO_EDIT = "This preview shows no params that can be edited here."
-POST_ATTEMPTS = 4
-MAX_PRIVATE_MESSAGES = 4  # a response_url takes 5 posts in 30 minutes: one is kept for a later answer
-MAX_RATE_LIMIT_WAIT = 30.0  # a preview waits out Slack's rate limit up to this long per attempt
-_SWITCH_REFUSED = {
-    "running": "{who} already confirmed this preview, so it can no longer change.",
-    "cancelled": "{who} already cancelled or changed this preview.",
-    "expired": "This preview has expired. Send the command again for a new one.",
-    "expired_now": "This preview has expired. Send the command again for a new one.",
-}
-
-
-@dataclass(frozen=True)
-class Ended:
-    """How a confirmed run ended, as far as the bot knows."""
-
-    state: PreviewState
-    result: ActionResult | None = None
-    error: BotError | None = None
-    why: str = ""  # for `unknown`: why the bot cannot know
-    reason: str = ""  # the metric label of an unknown outcome
-    fallback_reason: str | None = None
-
-    @classmethod
-    def from_outcome(cls, outcome: RunOutcome) -> Ended:
-        state = {
-            RunStatus.SUCCESS: PreviewState.SUCCEEDED,
-            RunStatus.EMPTY: PreviewState.EMPTY,
-        }.get(outcome.result.status, PreviewState.FAILED)
-        return cls(state, outcome.result, fallback_reason=outcome.fallback_reason)
-
-    @classmethod
-    def from_error(cls, exc: BotError) -> Ended:
-        if isinstance(exc, ZapierAuthError | ZapierRejected | AccountError):  # refused before anything ran
-            return cls(PreviewState.FAILED, error=exc)
-        return cls(PreviewState.UNKNOWN, error=exc, why=describe_failure(exc, "run"), reason="zapier")
-
-    @classmethod
-    def unknown(cls, why: str, reason: str) -> Ended:
-        return cls(PreviewState.UNKNOWN, why=why, reason=reason)
-
-    def note_elsewhere(self, told: Sequence[str]) -> str:
-        """The end of the closing line when the channel refused the outcome: where it went instead."""
-        who = " and ".join(user(u) for u in told) or "nobody"
-        return f"{self.state.value}: I could not post the outcome here, so I sent it to {who} privately"
-
-    def note(self) -> str:
-        """The end of the preview's closing line."""
-        if self.state is PreviewState.UNKNOWN:
-            return "outcome unknown, see the thread"
-        if self.state is PreviewState.FAILED:
-            return "it failed, see the thread"
-        return "result in the thread"
-
-
-@dataclass(frozen=True)
-class Unrecorded:
-    """An outcome delivered while Redis was away, to record (and close the preview again) once it is back."""
-
-    preview: Preview
-    ended: Ended
-    confirmed_by: str
-    closing: Item
 
 
 class Runs:
@@ -165,6 +107,7 @@ class Runs:
         self.metrics = metrics or Metrics()
         self.limits = limits  # how fast one person or channel may ask (bot/runs/limits.py); None: no limit
         self.pace = pace  # how fast the bot posts in one channel, as Slack allows (bot/runs/limits.py)
+        self.sender = Sender(outbox, surface, pace)  # outbox, or the surface directly (bot/runs/sending.py)
         # Leases this process holds and renews (bot/runs/keeper.py): runs it executes, previews it asks for.
         self.held: set[str] = set()
         self.asking: set[str] = set()
@@ -292,7 +235,9 @@ class Runs:
             message = preview_message(preview, closed=note + " · running…")
         try:
             shown = message or preview_message(preview)
-            ts = await self._post_now(where.channel, shown, thread_ts=thread_ts, before=preview.expires_at)
+            ts = await self.sender.post_now(
+                where.channel, shown, thread_ts=thread_ts, before=preview.expires_at
+            )
         except DeliveryError as exc:
             log.warning("could not post the preview in %s: %s", where.channel, exc.code)
             if at_once:  # nothing has been sent to Zapier: the run ends here, truthfully
@@ -307,7 +252,7 @@ class Runs:
             log.warning("could not record the preview message: %s", type(exc).__name__)
             self.held.discard(preview.id)
             closed = preview_message(preview, closed=describe_failure(exc, "preview"))
-            await self._deliver(
+            await self.sender.deliver(
                 Item("update", closed, channel=where.channel, ts=ts, key=f"preview:{preview.id}")
             )
             return
@@ -340,8 +285,8 @@ class Runs:
         # The "running…" redraw and the click's audit steps go out beside the Zapier call, not before it.
         running = preview_message(preview, closed=head + " · running…")
         beside = (
-            asyncio.create_task(_quietly(self._update_preview(preview, running))),
-            asyncio.create_task(_quietly(self._record_confirmation(preview, where.user))),
+            asyncio.create_task(quietly(self.sender.update_preview(preview, running))),
+            asyncio.create_task(quietly(self._record_confirmation(preview, where.user))),
         )
         await self._execute(preview, where.user, note=head, beside=beside)
 
@@ -382,7 +327,7 @@ class Runs:
             # Read again: a click that completed the approvals meanwhile has closed the message.
             latest = await self.store.get_preview(current.id)
             if latest is not None and latest.state is PreviewState.PENDING and latest.message_ts:
-                await self._update_preview(latest, preview_message(latest))
+                await self.sender.update_preview(latest, preview_message(latest))
             return True
         if outcome == "already":
             await person.say(already_approved_text(current))
@@ -433,12 +378,14 @@ class Runs:
             return
         cancelled = claim.preview
         await self.audit.preview_step(Step.CANCELLED, cancelled, who=where.user)
-        await self._update_preview(cancelled, preview_message(cancelled, closed=cancelled_note(where.user)))
+        await self.sender.update_preview(
+            cancelled, preview_message(cancelled, closed=cancelled_note(where.user))
+        )
 
     async def _explain_refusal(self, claim: Claim, person: Person) -> None:
         preview = claim.preview
         if claim.outcome == "expired_now" and preview is not None:
-            await self._update_preview(preview, preview_message(preview, closed=expired_note()))
+            await self.sender.update_preview(preview, preview_message(preview, closed=expired_note()))
         who = user(claim.decided_by) if claim.decided_by else "someone"
         if claim.outcome == "running":
             text = f"{who} already confirmed this; it is running now. The result will appear in the thread."
@@ -507,7 +454,7 @@ class Runs:
             if claim.outcome != "claimed":
                 await self.service.decide(new.id, asked_by, confirm=False)  # never shown: close it at once
                 if claim.outcome == "expired_now" and claim.preview is not None:
-                    await self._update_preview(
+                    await self.sender.update_preview(
                         claim.preview, preview_message(claim.preview, closed=expired_note())
                     )
                 await self._switch_refused(claim.outcome, claim.decided_by, person)
@@ -522,7 +469,7 @@ class Runs:
             await person.say(describe_failure(exc, "preview"))
             return None
         message = guessed_preview_message(new, switched, note=switched_note(where.user, choice))
-        await self._update_preview(new, message)
+        await self.sender.update_preview(new, message)
         return new
 
     async def _switch_refused(self, outcome: str, decided_by: str, person: Person) -> None:
@@ -530,7 +477,7 @@ class Runs:
         if outcome in {"succeeded", "empty", "failed", "outcome_unknown", "done"}:
             text = f"{who} already confirmed this preview and it has run."
         else:
-            text = _SWITCH_REFUSED.get(outcome, UNKNOWN.replace("nothing was run", "nothing changed"))
+            text = SWITCH_REFUSED.get(outcome, UNKNOWN.replace("nothing was run", "nothing changed"))
         await person.say(text.format(who=who))
 
     async def editable(self, preview_id: str, where: Where, person: Person) -> Preview | None:
@@ -583,7 +530,7 @@ class Runs:
         await self.audit.preview_step(
             Step.EDITED, edited, who=where.user, detail="changed " + ", ".join(outcome.changed)
         )
-        await self._update_preview(edited, preview_message(edited))
+        await self.sender.update_preview(edited, preview_message(edited))
         try:
             # Reactions on the message now rate the new preview's execution log.
             await self.service.shown(edited, message_ts=edited.message_ts, thread_ts=edited.thread_ts)
@@ -631,7 +578,7 @@ class Runs:
             await asyncio.gather(*beside)  # never raise (`_quietly`)
             thread = preview.thread_ts or preview.message_ts
             try:
-                outcome, fallback, log_id = self._outcome_messages(preview, ended)
+                outcome, fallback, log_id = outcome_messages(preview, ended)
             except Exception:  # bytes from Zapier that no renderer expected: the short form still says it
                 log.exception("could not render the outcome of run %s", preview.id)
                 if ended.result is None:
@@ -648,7 +595,7 @@ class Runs:
             )
             if not await self._record(preview, ended, confirmed_by):
                 self.unrecorded.append(Unrecorded(preview, ended, confirmed_by, closing))
-            await self._deliver(
+            await self.sender.deliver(
                 Item(
                     "post",
                     outcome,
@@ -668,17 +615,6 @@ class Runs:
             )
         except Exception:
             log.exception("could not end run %s", preview.id)  # the sweeper ends it if it stays running
-
-    def _outcome_messages(self, preview: Preview, ended: Ended) -> tuple[Message, Message | None, str]:
-        if ended.result is not None:
-            result = ended.result
-            full = result_message(preview, result, fallback_reason=ended.fallback_reason)
-            return full, short_outcome_message(preview, result), result.execution_log_id
-        if ended.state is PreviewState.UNKNOWN:
-            return outcome_unknown_message(preview, ended.why), None, ""
-        title = preview.result.action_used or f"{preview.request.app} {preview.request.action}"
-        assert ended.error is not None
-        return failure_message(title, ended.error, "run"), None, ""
 
     async def _record(self, preview: Preview, ended: Ended, confirmed_by: str) -> bool:
         result = ended.result
@@ -721,125 +657,21 @@ class Runs:
                 self.held.discard(entry.preview.id)
                 # Sent directly while Redis was away; queued again so that it replaces any older update of
                 # the preview (e.g. "running…") still waiting in the outbox.
-                await self._deliver(entry.closing)
+                await self.sender.deliver(entry.closing)
             else:
                 self.unrecorded.append(entry)
 
     async def _finish_quietly(self, preview: Preview, ended: Ended) -> None:
         await self._record(preview, ended, preview.decided_by)
 
-    # delivery -------------------------------------------------------------------------------------------
-    async def _post_now(
-        self, channel: str, message: Message, *, thread_ts: str | None, before: float | None = None
-    ) -> str:
-        """Post a message the person is waiting for (a preview): in its turn in the channel (Slack's pace),
-        waiting out a short rate limit. DeliveryError("ratelimited") when its turn would come after
-        `before` (the preview's expiry)."""
-        while self.pace is not None and (wait := await self.pace.wait(channel)) > 0:
-            if before is not None and time.time() + wait > before:
-                raise DeliveryError("ratelimited")
-            await asyncio.sleep(wait)
-        for attempt in range(POST_ATTEMPTS):
-            try:
-                return await self.surface.post(channel, message, thread_ts=thread_ts)
-            except DeliveryError as exc:
-                told = exc.retry_after
-                if told is None or told > MAX_RATE_LIMIT_WAIT or attempt == POST_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(told + random.uniform(0, 0.5))  # noqa: S311 - jitter, not a secret
-        raise AssertionError("unreachable")
-
-    async def _update_preview(self, preview: Preview, message: Message) -> None:
-        if preview.message_ts:
-            await self._deliver(
-                Item(
-                    "update",
-                    message,
-                    channel=preview.channel,
-                    ts=preview.message_ts,
-                    key=f"preview:{preview.id}",
-                )
-            )
-
-    async def _deliver(self, *items: Item) -> None:
-        """Queue for delivery; with Redis down, send at once (one try each) rather than lose them."""
-        try:
-            await self.outbox.put(*items)
-        except StoreError as exc:
-            log.warning("outbox unavailable (%s): sending %d message(s) directly", exc, len(items))
-            for item in items:
-                try:
-                    if item.kind == "post":
-                        await self.surface.post(item.channel, item.message, thread_ts=item.thread_ts or None)
-                    elif item.kind == "update" and item.ts:
-                        await self.surface.update(item.channel, item.ts, item.message)
-                    elif item.kind == "whisper":
-                        await self.surface.whisper(item.channel, item.user, item.message)
-                    elif item.kind == "direct":
-                        await self.surface.direct(item.user, item.message)
-                except DeliveryError as failed:
-                    log.warning("could not deliver a %s directly either: %s", item.kind, failed.code)
-
-    # the sweepers -----------------------------------------------------------------------------------------
+    # the sweepers (bot/runs/sweeps.py) -----------------------------------------------------------------
     async def expire_due(self) -> int:
         """Mark previews past their time as expired. Any replica may do it; each is done once."""
-        expired = await self.service.expire_due()
-        for preview in expired:
-            await self.audit.preview_step(Step.EXPIRED, preview, who="")
-            await self._update_preview(preview, preview_message(preview, closed=expired_note()))
-        return len(expired)
+        return await sweeps.expire_due(self)
 
     async def end_orphans(self) -> int:
-        """End runs whose process stopped renewing their lease (killed, lost) as unknown, and tell the
-        people who asked for previews that were never answered. Any replica; each exactly once."""
-        now = time.time()
-        ended = 0
-        for preview_id in await self.runs.lapsed(now):
-            if preview_id in self.held:
-                continue  # ours: the keeper renews it (Redis was away)
-            preview = await self.store.get_preview(preview_id)
-            if preview is None:
-                continue
-            write = self.audit.write(
-                Step.EXECUTED,
-                who="",
-                team=preview.team,
-                channel=preview.channel,
-                app=preview.request.app,
-                action=preview.request.action,
-                execution_log_id=preview.result.execution_log_id,
-                preview_id=preview.id,
-                detail="unknown: the bot stopped while this ran",
-            )
-            if not await self.runs.give_up(preview_id, detail=STOPPED, audit=write, now=now):
-                continue
-            ended += 1
-            self.metrics.ended_unknown("orphaned")
-            log.warning("run %s was left running by a stopped process: ended as unknown", preview_id)
-            message = outcome_unknown_message(preview, STOPPED)
-            note = confirmed_note(preview.decided_by) if preview.decided_by else "Confirmed"
-            closed = preview_message(preview, closed=f"{note} · outcome unknown, see the thread")
-            tell = tuple(dict.fromkeys(u for u in (preview.requested_by, preview.decided_by) if u))
-            thread = preview.thread_ts or preview.message_ts
-            post = Item(
-                "post", message, channel=preview.channel, thread_ts=thread, tell=tell, run_id=preview.id
-            )
-            post.undelivered = undelivered_message(preview, message)
-            update = Item("update", closed, channel=preview.channel, ts=preview.message_ts)
-            update.key = f"preview:{preview.id}"
-            await self._deliver(post, update)
-        for asking in await self.runs.abandoned_asking(now):
-            if asking.id in self.asking:
-                continue
-            ended += 1
-            text = (
-                f":warning: zapbot stopped while asking Zapier for a preview of `{asking.what}`. "
-                "Nothing was run (a preview never runs the action). Send the command again."
-            )
-            await self._deliver(
-                Item("whisper", notice_message(text), channel=asking.channel, user=asking.user)
-            )
-        return ended
+        """End runs (and previews being asked) whose process stopped renewing their lease."""
+        return await sweeps.end_orphans(self)
 
     # reading ----------------------------------------------------------------------------------------------
     async def full_result(self, execution_log_id: str, person: Person) -> None:
@@ -871,11 +703,3 @@ class Runs:
             await person.say("The full result is too long to send here, and attaching it failed. Try again.")
             return
         await person.say("The full result is long, so it is attached to the result's thread as a file.")
-
-
-async def _quietly(work: Coroutine[Any, Any, None]) -> None:
-    """For work beside a run: a failure is logged, and the run's result and last update still follow."""
-    try:
-        await work
-    except Exception:
-        log.exception("work beside a run failed")

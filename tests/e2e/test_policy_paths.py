@@ -19,8 +19,9 @@ from bot.approvals.store import TeamStore
 from bot.console.console import ConsoleSurface, NoGroups
 from bot.discovery.finder import ActionChoice, Candidates, candidates_to_json
 from bot.render.messages import Message
-from bot.runs.lifecycle import CANDIDATES_FIELD, Runs
+from bot.runs.lifecycle import Runs
 from bot.runs.outbox import Outbox
+from bot.runs.outcomes import CANDIDATES_FIELD
 from bot.runs.service import Where, ZapService
 from bot.store import connect
 from bot.zapier.client import Auth

@@ -1,0 +1,78 @@
+"""Sending for the run lifecycle: what must reach people goes through the outbox (or, with Redis down,
+straight to the surface); a preview the requester waits for is posted at once, in its turn in the channel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+from bot.errors import StoreError
+from bot.runs.limits import ChannelPace
+from bot.runs.outbox import Item, Outbox
+from bot.runs.ports import DeliveryError, Message, Surface
+from bot.runs.records import Preview
+
+log = logging.getLogger(__name__)
+
+POST_ATTEMPTS = 4
+MAX_RATE_LIMIT_WAIT = 30.0  # a preview waits out Slack's rate limit up to this long per attempt
+
+
+class Sender:
+    def __init__(self, outbox: Outbox, surface: Surface, pace: ChannelPace | None) -> None:
+        self.outbox = outbox
+        self.surface = surface
+        self.pace = pace
+
+    async def post_now(
+        self, channel: str, message: Message, *, thread_ts: str | None, before: float | None = None
+    ) -> str:
+        """Post a message the person is waiting for (a preview): in its turn in the channel (Slack's pace),
+        waiting out a short rate limit. DeliveryError("ratelimited") when its turn would come after
+        `before` (the preview's expiry)."""
+        while self.pace is not None and (wait := await self.pace.wait(channel)) > 0:
+            if before is not None and time.time() + wait > before:
+                raise DeliveryError("ratelimited")
+            await asyncio.sleep(wait)
+        for attempt in range(POST_ATTEMPTS):
+            try:
+                return await self.surface.post(channel, message, thread_ts=thread_ts)
+            except DeliveryError as exc:
+                told = exc.retry_after
+                if told is None or told > MAX_RATE_LIMIT_WAIT or attempt == POST_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(told + random.uniform(0, 0.5))  # noqa: S311 - jitter, not a secret
+        raise AssertionError("unreachable")
+
+    async def update_preview(self, preview: Preview, message: Message) -> None:
+        if preview.message_ts:
+            await self.deliver(
+                Item(
+                    "update",
+                    message,
+                    channel=preview.channel,
+                    ts=preview.message_ts,
+                    key=f"preview:{preview.id}",
+                )
+            )
+
+    async def deliver(self, *items: Item) -> None:
+        """Queue for delivery; with Redis down, send at once (one try each) rather than lose them."""
+        try:
+            await self.outbox.put(*items)
+        except StoreError as exc:
+            log.warning("outbox unavailable (%s): sending %d message(s) directly", exc, len(items))
+            for item in items:
+                try:
+                    if item.kind == "post":
+                        await self.surface.post(item.channel, item.message, thread_ts=item.thread_ts or None)
+                    elif item.kind == "update" and item.ts:
+                        await self.surface.update(item.channel, item.ts, item.message)
+                    elif item.kind == "whisper":
+                        await self.surface.whisper(item.channel, item.user, item.message)
+                    elif item.kind == "direct":
+                        await self.surface.direct(item.user, item.message)
+                except DeliveryError as failed:
+                    log.warning("could not deliver a %s directly either: %s", item.kind, failed.code)
