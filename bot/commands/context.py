@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from bot.accounts import Accounts
+from bot.accounts import Accounts, NotConnected, ReconnectNeeded
 from bot.approvals.audit import Audit
 from bot.discovery.finder import Finder
 from bot.discovery.shortcuts import ShortcutBook
 from bot.ratings.service import Ratings
+from bot.render.messages import connect_message
 from bot.runs.lifecycle import Runs
 from bot.runs.ports import Person
 from bot.runs.service import Where
+from bot.zapier.client import Auth
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,3 +50,26 @@ class Services:
 # A `/zap WORD ARGS` handler (`ARGS` as typed, after the word); plain English gets the whole text. What it
 # returns is for surfaces that want it (the console keeps a preview it made); Slack ignores it.
 Handler = Callable[[Services, str, Asked], Coroutine[Any, Any, object]]
+
+
+async def as_asker(
+    services: Services, context: Asked, call: Callable[[Auth | None, str], Awaitable[T]]
+) -> T | None:
+    """`call(auth, owner)` with the asking person's own Zapier account when per-user accounts are on (so a
+    look-up finds what *their* account exposes; `owner` keys its cache), else with the shared key. None
+    when they must connect first: they have been told so, with the button, and nothing was sent."""
+    accounts = services.accounts
+    if accounts is None:
+        return await call(None, "")
+    team, user = context.where.team, context.where.user
+    owner = f"{team}/{user}"
+    try:
+        return await accounts.call_as(team, user, lambda auth: call(auth, owner), retry_if_rejected=True)
+    except (NotConnected, ReconnectNeeded) as exc:
+        again = isinstance(exc, ReconnectNeeded)
+        why = (
+            "Your Zapier account must be connected again." if again else "Connect your Zapier account first:"
+        )
+        url = await accounts.connect_url(team, user)
+        await context.person.send(connect_message(url, why + " Look-ups use your own account."))
+        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from bot.actions import ActionRequest
-from bot.commands.context import Asked, Services
+from bot.commands.context import Asked, Services, as_asker
 from bot.discovery.finder import MAX_ALTERNATIVES, Candidates, candidates_to_json
 from bot.discovery.grammar import is_shortcut_name
 from bot.discovery.messages import alternatives_lines, guessed_preview_message, no_match_message
@@ -35,10 +35,13 @@ async def plain_text(services: Services, text: str, context: Asked) -> Preview |
         await context.person.say("Start with an app key, like `SlackAPI`.")
         return None
     try:
-        guesses = await services.finder.guess(text)
+        finder = services.finder
+        guesses = await as_asker(services, context, lambda auth, _: finder.guess(text, auth=auth))
     except BotError as exc:
         log.warning("guessing an action failed: %s", type(exc).__name__)
         await context.person.send(failure_message("Finding an action", exc, "preview"))
+        return None
+    if guesses is None:  # they were asked to connect their account
         return None
     if not guesses:
         await context.person.send(no_match_message(text))

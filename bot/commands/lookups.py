@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from bot.commands.context import Asked, Handler, Services
+from bot.commands.context import Asked, Handler, Services, as_asker
 from bot.discovery.finder import Finder
 from bot.discovery.grammar import is_app_key
 from bot.discovery.messages import actions_message, apps_message, lookup_failed_message
@@ -21,11 +21,14 @@ def apps_handler(finder: Finder) -> Handler:
             await context.person.say("Say what to look for: `/zap apps gmail`.")
             return
         try:
-            found = await finder.apps(query)
+            found = await as_asker(
+                services, context, lambda auth, owner: finder.apps(query, auth=auth, owner=owner)
+            )
         except BotError as exc:
             await context.person.send(lookup_failed_message("search Zapier's apps", _problem(exc)))
             return
-        await context.person.send(apps_message(query, found))
+        if found is not None:  # else they were asked to connect their account
+            await context.person.send(apps_message(query, found))
 
     return apps
 
@@ -45,7 +48,9 @@ def actions_handler(finder: Finder) -> Handler:
             )
             return
         try:
-            found = await finder.actions(app, query)
+            found = await as_asker(
+                services, context, lambda auth, owner: finder.actions(app, query, auth=auth, owner=owner)
+            )
         except ZapierRejected as exc:
             text = f"Zapier does not know the app `{escape(app)}` ({escape(exc.error)}). Find its key with "
             await context.person.say(text + "`/zap apps NAME`.")
@@ -54,7 +59,8 @@ def actions_handler(finder: Finder) -> Handler:
             what = f"list the actions of {app}"
             await context.person.send(lookup_failed_message(what, _problem(exc)))
             return
-        await context.person.send(actions_message(app, query, found))
+        if found is not None:  # else they were asked to connect their account
+            await context.person.send(actions_message(app, query, found))
 
     return actions
 

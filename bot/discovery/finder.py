@@ -22,6 +22,9 @@ from bot.actions import ActionType
 if TYPE_CHECKING:
     from bot.discovery.store import DiscoveryStore
 
+if TYPE_CHECKING:
+    from bot.zapier.client import Auth
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -68,14 +71,16 @@ class DiscoveryBackend(Protocol):
     """What finding actions needs from an AI Actions provider. Every call is read-only and safe to retry."""
 
     async def guess_actions(
-        self, query: str, *, action_types: Sequence[ActionType], count: int
+        self, query: str, *, action_types: Sequence[ActionType], count: int, auth: Auth | None = None
     ) -> list[ActionChoice]:
-        """The actions that best fit a plain-English request, best first."""
+        """The actions that best fit a plain-English request, best first (`auth`: whose account)."""
 
-    async def search_apps(self, query: str) -> list[AppChoice]:
+    async def search_apps(self, query: str, *, auth: Auth | None = None) -> list[AppChoice]:
         """Apps whose name matches `query`."""
 
-    async def search_actions(self, app: str, query: str | None = None) -> list[ActionChoice]:
+    async def search_actions(
+        self, app: str, query: str | None = None, *, auth: Auth | None = None
+    ) -> list[ActionChoice]:
         """The actions of `app`, those matching `query` first (all of them without a query)."""
 
 
@@ -94,10 +99,11 @@ class Finder:
         self._cache_seconds = cache_seconds
         self._in_flight: dict[str, asyncio.Future[Any]] = {}
 
-    async def guess(self, query: str) -> list[ActionChoice]:
-        """Candidates for a plain-English request, best first, each (app, action, type) once."""
+    async def guess(self, query: str, *, auth: Auth | None = None) -> list[ActionChoice]:
+        """Candidates for a plain-English request, best first, each (app, action, type) once. With a
+        person's `auth`, among the actions their own Zapier account exposes."""
         found = await self._backend.guess_actions(
-            query[:MAX_QUERY_CHARS], action_types=GUESS_TYPES, count=self._guess_count
+            query[:MAX_QUERY_CHARS], action_types=GUESS_TYPES, count=self._guess_count, auth=auth
         )
         ranked = sorted(found, key=lambda c: -(c.score or 0.0))  # stable: Zapier's order breaks ties
         seen: set[tuple[str, str, ActionType]] = set()
@@ -109,17 +115,20 @@ class Finder:
                 unique.append(choice)
         return unique
 
-    async def apps(self, query: str) -> list[AppChoice]:
-        """Apps matching `query`; answered from a short-lived cache when the same search was just made."""
+    async def apps(self, query: str, *, auth: Auth | None = None, owner: str = "") -> list[AppChoice]:
+        """Apps matching `query`; answered from a short-lived cache when the same search was just made
+        (by the same `owner`: whose account `auth` is, "" for the shared one)."""
         query = query.strip()
-        key = _cache_key("apps", query.lower())
-        return await self._cached(key, _APPS, lambda: self._backend.search_apps(query))
+        key = _cache_key("apps", owner, query.lower())
+        return await self._cached(key, _APPS, lambda: self._backend.search_apps(query, auth=auth))
 
-    async def actions(self, app: str, query: str | None = None) -> list[ActionChoice]:
+    async def actions(
+        self, app: str, query: str | None = None, *, auth: Auth | None = None, owner: str = ""
+    ) -> list[ActionChoice]:
         """The actions of `app` matching `query`, cached like `apps`."""
         query = (query or "").strip() or None
-        key = _cache_key("actions", app, (query or "").lower())
-        return await self._cached(key, _ACTIONS, lambda: self._backend.search_actions(app, query))
+        key = _cache_key("actions", owner, app, (query or "").lower())
+        return await self._cached(key, _ACTIONS, lambda: self._backend.search_actions(app, query, auth=auth))
 
     async def _cached(self, key: str, adapter: TypeAdapter[T], fetch: Callable[[], Awaitable[T]]) -> T:
         cached = await self._store.cached(key)

@@ -188,3 +188,29 @@ async def test_shared_runs_with_the_bots_api_key(
             "api key"
         ]
         assert all(r.headers.get("x-api-key") for r in fake_zapier.of("execute"))
+
+
+async def test_look_ups_and_plain_english_use_the_asking_persons_own_account(
+    *,
+    default_bot: tuple[RunningBot, Accounts],
+    oauth: FakeZapierOAuth,
+    http_session: aiohttp.ClientSession,
+    fake_slack: FakeSlack,
+    fake_zapier: FakeZapier,
+) -> None:
+    """With per-user accounts on, `/zap apps`, `/zap actions` and plain English ask Zapier with the
+    person's own token (what their account exposes); someone unconnected is asked to connect instead, and
+    nothing is sent for them."""
+    bot, accounts = default_bot
+    await connect_person(bot, accounts, oauth, http_session, ADA)
+    for text in ("apps gmail", "actions SlackAPI", "send a slack message saying hi"):
+        await bot.slack.command(text, user=ADA)
+    await fake_zapier.wait_for("guess", timeout=10)
+    await fake_slack.wait_for_response_posts(2, timeout=10)
+    for operation in ("apps", "actions", "guess"):
+        assert accounts_used(oauth, operation) == [f"{ADA}@example.com"], operation
+    searches = len(fake_zapier.of("apps"))
+    await bot.slack.command("apps gmail", user=CAROL)
+    told = await fake_slack.wait_for_response_posts(3, timeout=10)
+    assert any("Connect your Zapier account first" in text_of(t.json) for t in told)
+    assert len(fake_zapier.of("apps")) == searches  # nothing was asked of Zapier for Carol
