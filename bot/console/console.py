@@ -77,6 +77,10 @@ HELP = """Console commands (the /zap is optional):
 """
 
 
+# The grammar and examples of Slack's help; the rest of it (the form, the Home tab...) is Slack's own.
+GRAMMAR = mrkdwn_to_text(USAGE.split("*Don't know the keys?*")[0])
+
+
 class NoGroups:
     """The console has no Slack user groups: a policy naming one finds nobody in it."""
 
@@ -172,7 +176,7 @@ class Console:
         if word in {"quit", "exit", "bye"}:
             return False
         if word in {"help", "?"} and len(words) == 1:
-            self.say(HELP + "\n" + mrkdwn_to_text(USAGE))
+            self.say(HELP + "\n" + GRAMMAR)
         elif word in {"confirm", "cancel"} and len(words) == 1:
             await self._decide(confirm=word == "confirm")
         elif word == "as" and len(words) == 2:
@@ -205,7 +209,7 @@ class Console:
             return
         if isinstance(parsed, HelpCommand):
             problem = f"⚠️ {mrkdwn_to_text(parsed.problem)}\n\n" if parsed.problem else ""
-            self.say(problem + HELP + "\n" + mrkdwn_to_text(USAGE))
+            self.say(problem + HELP + "\n" + GRAMMAR)
             return
         asked = Asked(self._where, self._person)
         if isinstance(parsed, SubCommand):
