@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -170,7 +171,9 @@ class DeliveryWorker:
             log.info("outbox item %s too big for Slack (%s): sending its short form", item.id, exc.code)
             if item.attachment:
                 await self._attach(item)
-            await self._outbox.retry(item, at=now, message=_json(item.fallback), fallback="", attachment="")
+            await self._outbox.retry(
+                item, at=now, message=json.dumps(item.fallback), fallback="", attachment=""
+            )
             return
         if exc.permanent or exc.too_big:
             self._metrics.outbox("undeliverable")
@@ -216,9 +219,3 @@ class DeliveryWorker:
                 await self._surface.direct(user, item.undelivered)
             except DeliveryError as exc:
                 log.warning("could not tell %s privately either: %s", user, exc.code)
-
-
-def _json(message: object) -> str:
-    import json  # noqa: PLC0415 - only on this rare path
-
-    return json.dumps(message)
