@@ -24,8 +24,7 @@ from bot.errors import BotError
 from bot.ops.metrics import Metrics
 from bot.runs.limits import ChannelPace
 from bot.runs.outbox import ITEM_SECONDS, Item, Outbox
-from bot.runs.ports import DeliveryError, Surface
-from bot.slack.access import SlackAccess
+from bot.runs.ports import Availability, DeliveryError, Surface
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ class DeliveryWorker:
         *,
         metrics: Metrics | None = None,
         poll: float = 0.5,
-        access: SlackAccess | None = None,
+        access: Availability | None = None,
         pace: ChannelPace | None = None,
     ) -> None:
         self._outbox = outbox

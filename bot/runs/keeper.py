@@ -11,13 +11,13 @@ import time
 
 from bot.errors import BotError
 from bot.runs.lifecycle import Runs
-from bot.slack.access import SlackAccess
+from bot.runs.ports import Availability
 
 log = logging.getLogger(__name__)
 
 
 class Keeper:
-    def __init__(self, runs: Runs, *, interval: float, access: SlackAccess | None = None) -> None:
+    def __init__(self, runs: Runs, *, interval: float, access: Availability | None = None) -> None:
         self._runs = runs
         self._access = access  # while Slack refuses the token, expiry and orphans wait (they message Slack)
         # Renew well within a lease, and sweep at least as often as asked.

@@ -242,7 +242,7 @@ class Runs:
             log.warning("could not post the preview in %s: %s", where.channel, exc.code)
             if at_once:  # nothing has been sent to Zapier: the run ends here, truthfully
                 self.held.discard(preview.id)
-                await self._finish_quietly(preview, Ended(PreviewState.FAILED, why="not posted"))
+                await self._record(preview, Ended(PreviewState.FAILED, why="not posted"), preview.decided_by)
             await person.say(f":warning: {delivery_problem(exc.code)} Nothing was run.")
             return
         try:
@@ -660,9 +660,6 @@ class Runs:
                 await self.sender.deliver(entry.closing)
             else:
                 self.unrecorded.append(entry)
-
-    async def _finish_quietly(self, preview: Preview, ended: Ended) -> None:
-        await self._record(preview, ended, preview.decided_by)
 
     # the sweepers (bot/runs/sweeps.py) -----------------------------------------------------------------
     async def expire_due(self) -> int:

@@ -69,3 +69,11 @@ class Person(Protocol):
     async def send(self, message: Message) -> None: ...
 
     async def say(self, text: str) -> None: ...
+
+
+class Availability(Protocol):
+    """Whether the surface takes messages at all now (e.g. Slack still accepts the bot's token): while it
+    does not, the outbox and the sweepers wait instead of failing every send."""
+
+    @property
+    def usable(self) -> bool: ...
