@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 from bot.settings import Settings
 from tests.support.bot_server import RunningBot, running_bot, settings_for
 from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_oauth import FakeZapierOAuth
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.redis_process import NOT_FOUND, RedisProcess
 from tests.support.replicas import replica_env
@@ -180,3 +181,9 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
 def env(fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_url: str) -> dict[str, str]:
     """The environment of an HTTP-mode replica (`python -m bot`): the stand-ins and the test Redis."""
     return replica_env(fake_slack, fake_zapier, redis_url)
+
+
+@pytest.fixture
+def oauth(fake_zapier: FakeZapier) -> FakeZapierOAuth:
+    """Zapier's OAuth endpoints on the Zapier stand-in (tests/support/fakes/zapier_oauth.py)."""
+    return FakeZapierOAuth(fake_zapier)

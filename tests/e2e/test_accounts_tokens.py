@@ -51,12 +51,6 @@ class Clock:
 
 
 @pytest.fixture
-def oauth(fake_zapier: FakeZapier) -> FakeZapierOAuth:
-    """Zapier's OAuth endpoints on the Zapier stand-in."""
-    return FakeZapierOAuth(fake_zapier)
-
-
-@pytest.fixture
 def make_settings(
     fake_slack: FakeSlack, fake_zapier: FakeZapier, oauth: FakeZapierOAuth, redis_url: str
 ) -> Callable[[str], Settings]:

@@ -19,20 +19,14 @@ from bot.accounts import Accounts, build_accounts
 from bot.settings import Settings
 from bot.store import connect
 from bot.zapier.client import new_http_client
-from tests.support.bot_server import RunningBot, running_bot, settings_for
+from tests.support.bot_server import PUBLIC_URL, RunningBot, running_bot, settings_with_accounts
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth, follow_authorize
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import text_of
 
-PUBLIC_URL = "https://zapbot.example.com"
 KEY = Fernet.generate_key().decode()
 TEAM, ADA = "T0TEAM", "U0ADA"
-
-
-@pytest.fixture
-def oauth(fake_zapier: FakeZapier) -> FakeZapierOAuth:
-    return FakeZapierOAuth(fake_zapier)
 
 
 @pytest.fixture
@@ -40,15 +34,7 @@ def settings(
     fake_slack: FakeSlack, fake_zapier: FakeZapier, oauth: FakeZapierOAuth, redis_url: str
 ) -> Settings:
     """The bot's settings with per-user accounts on."""
-    return settings_for(
-        fake_slack,
-        fake_zapier,
-        redis_url,
-        zapier_oauth_client_id=oauth.client_id,
-        zapier_oauth_client_secret=oauth.client_secret,
-        public_url=PUBLIC_URL,
-        token_encryption_key=KEY,
-    )
+    return settings_with_accounts(fake_slack, fake_zapier, oauth, redis_url, key=KEY)
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ import redis.asyncio
 from cryptography.fernet import Fernet
 
 from bot.accounts import Accounts, Connected, build_accounts
-from bot.settings import Settings
 from bot.store import connect
 from bot.zapier.client import new_http_client
-from tests.support.bot_server import RunningBot, running_bot, settings_for
+from tests.support.bot_server import RunningBot, running_bot, settings_with_accounts
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth, follow_authorize
 from tests.support.fakes.zapier_server import FakeZapier
@@ -27,26 +26,15 @@ TEAM, ADA, BOB, CAROL = "T1", "U0ADA", "U0BOB", "U0CAROL"
 COMMAND = "SlackAPI channel_message channel=#general Say hi"
 
 
-@pytest.fixture
-def oauth(fake_zapier: FakeZapier) -> FakeZapierOAuth:
-    return FakeZapierOAuth(fake_zapier)
-
-
 async def bot_with(
     policy: str, *, tmp_path: Path, fake_slack: FakeSlack, fake_zapier: FakeZapier, oauth: FakeZapierOAuth,
     redis_url: str, http: aiohttp.ClientSession,
 ) -> AsyncIterator[tuple[RunningBot, Accounts]]:  # fmt: skip
     policy_file = tmp_path / "policy.yml"
     policy_file.write_text(policy)
-    settings: Settings = settings_for(
-        fake_slack,
-        fake_zapier,
-        redis_url,
-        zapier_oauth_client_id=oauth.client_id,
-        zapier_oauth_client_secret=oauth.client_secret,
-        public_url="https://zapbot.example.com",
-        token_encryption_key=Fernet.generate_key().decode(),
-        policy_file=policy_file,
+    key = Fernet.generate_key().decode()
+    settings = settings_with_accounts(
+        fake_slack, fake_zapier, oauth, redis_url, key=key, policy_file=policy_file
     )
     redis, client = connect(redis_url), new_http_client()
     accounts = build_accounts(settings, redis, client)

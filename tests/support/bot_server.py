@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.runtime import build_app
 from bot.settings import Settings
 from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.zapier_oauth import FakeZapierOAuth
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.slack_requests import SlackSender
 
@@ -35,6 +36,31 @@ def settings_for(slack: FakeSlack, zapier: FakeZapier, redis_url: str, **overrid
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+PUBLIC_URL = "https://zapbot.example.com"  # the bot's public base URL when per-user accounts are on
+
+
+def settings_with_accounts(
+    slack: FakeSlack,
+    zapier: FakeZapier,
+    oauth: FakeZapierOAuth,
+    redis_url: str,
+    *,
+    key: str,
+    **overrides: Any,
+) -> Settings:
+    """`settings_for`, with per-user Zapier accounts on: the OAuth stand-in's client, `key` encrypting."""
+    return settings_for(
+        slack,
+        zapier,
+        redis_url,
+        zapier_oauth_client_id=oauth.client_id,
+        zapier_oauth_client_secret=oauth.client_secret,
+        public_url=PUBLIC_URL,
+        token_encryption_key=key,
+        **overrides,
+    )
 
 
 @dataclass
