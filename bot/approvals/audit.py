@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Required, TypedDict, Unpack
 
 from bot.approvals.store import AuditWrite, TeamStore
 from bot.errors import BotError
@@ -83,6 +84,22 @@ class AuditEntry:
         )
 
 
+class Where(TypedDict, total=False):
+    """What an entry says besides its step and time: who (required), and where and to what."""
+
+    who: Required[str]
+    team: str
+    channel: Required[str]
+    app: str
+    action: str
+    execution_log_id: str
+    preview_id: str
+    detail: str
+
+
+WHERE_FIELDS = tuple(Where.__annotations__)
+
+
 class Audit:
     def __init__(
         self,
@@ -95,62 +112,20 @@ class Audit:
         self._max_entries = max_entries
         self._clock = clock
 
-    async def append(
-        self,
-        step: Step | str,
-        *,
-        who: str,
-        channel: str,
-        app: str = "",
-        action: str = "",
-        execution_log_id: str = "",
-        preview_id: str = "",
-        team: str = "",
-        detail: str = "",
-    ) -> None:
+    async def append(self, step: Step | str, **where: Unpack[Where]) -> None:
         """Add one step to the trail. `who` is a Slack user ID ("" for the bot itself, e.g. expiry)."""
-        write = self.write(
-            step,
-            who=who,
-            channel=channel,
-            app=app,
-            action=action,
-            execution_log_id=execution_log_id,
-            preview_id=preview_id,
-            team=team,
-            detail=detail,
-        )
+        write = self.write(step, **where)
         try:
             await self._store.audit_add(write)
         except BotError as exc:
-            log.warning("could not append %s of %s to the audit trail: %s", step, preview_id or app, exc)
+            name = where.get("preview_id") or where.get("app", "")
+            log.warning("could not append %s of %s to the audit trail: %s", step, name, exc)
 
-    def write(
-        self,
-        step: Step | str,
-        *,
-        who: str,
-        channel: str,
-        app: str = "",
-        action: str = "",
-        execution_log_id: str = "",
-        preview_id: str = "",
-        team: str = "",
-        detail: str = "",
-    ) -> AuditWrite:
+    def write(self, step: Step | str, **where: Unpack[Where]) -> AuditWrite:
         """One entry, stamped now, ready for a Lua script to append (what `append` sends)."""
-        fields = {
-            "step": str(step),
-            "who": who,
-            "at": f"{self._clock():.3f}",
-            "team": team,
-            "channel": channel,
-            "app": app,
-            "action": action,
-            "execution_log_id": execution_log_id,
-            "preview_id": preview_id,
-            "detail": detail[:DETAIL_CHARS],
-        }
+        fields = {"step": str(step), "who": where["who"], "at": f"{self._clock():.3f}"}
+        fields |= {name: str(where.get(name, "")) for name in WHERE_FIELDS[1:]}  # all but who
+        fields["detail"] = fields["detail"][:DETAIL_CHARS]
         return self._store.audit_write(fields, max_entries=self._max_entries)
 
     async def preview_step(

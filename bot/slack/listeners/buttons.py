@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -17,6 +17,8 @@ from bot.slack.replies import Privately
 from bot.slack.surface import SlackPerson
 
 log = logging.getLogger(__name__)
+
+Decide = Callable[[str, Where, SlackPerson], Coroutine[Any, Any, object]]
 
 BUSY = (
     ":hourglass: zapbot is very busy right now and did not take this click. "
@@ -43,27 +45,20 @@ def clicked_value(body: dict[str, Any]) -> str:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(CONFIRM)
-    async def on_confirm(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        where, privately = clicked(body)
-        start_click(
-            deps,
-            privately,
-            deps.runs.confirm(clicked_value(body), where, SlackPerson(deps, privately)),
-            "confirm",
-        )
+    def decision(use_case: Decide, name: str) -> Callable[[AsyncAck, dict[str, Any]], Awaitable[None]]:
+        """Confirm and Cancel: the same click, a different use case (each checks the policy itself)."""
 
-    @app.action(CANCEL)
-    async def on_cancel(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        where, privately = clicked(body)
-        start_click(
-            deps,
-            privately,
-            deps.runs.cancel(clicked_value(body), where, SlackPerson(deps, privately)),
-            "cancel",
-        )
+        async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()
+            where, privately = clicked(body)
+            start_click(
+                deps, privately, use_case(clicked_value(body), where, SlackPerson(deps, privately)), name
+            )
+
+        return on_click
+
+    app.action(CONFIRM)(decision(deps.runs.confirm, "confirm"))
+    app.action(CANCEL)(decision(deps.runs.cancel, "cancel"))
 
     @app.action(FULL_RESULT)
     async def on_full_result(ack: AsyncAck, body: dict[str, Any]) -> None:
