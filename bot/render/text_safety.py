@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # Not in Unicode's "format" category (Cf), yet invisible or blank where Slack renders them.
 _INVISIBLE_EXTRA = frozenset(
@@ -47,6 +48,7 @@ _FLAG_TAGS = re.compile(
     "\U0001f3f4(?:\U000e0067\U000e0062(?:\U000e0065\U000e006e\U000e0067|"
     "\U000e0073\U000e0063\U000e0074|\U000e0077\U000e006c\U000e0073)\U000e007f)"
 )
+_ASCII_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # what _is_hidden finds below 0x80
 _LINE_START_QUOTE = re.compile(r"(^|\n)([ \t]*)>", re.MULTILINE)
 
 LOOKALIKES = {
@@ -90,7 +92,11 @@ def _flag_spans(text: str) -> set[int]:
 
 
 def _hidden_indexes(text: str) -> list[int]:
-    found = [i for i, c in enumerate(text) if _is_hidden(ord(c)) and not _allowed_at(text, i)]
+    if text.isascii():  # most text: only the C0 controls and DEL can hide, and a regex finds them in C
+        candidates: Iterable[int] = (m.start() for m in _ASCII_CONTROLS.finditer(text))
+    else:
+        candidates = (i for i, c in enumerate(text) if _is_hidden(ord(c)))
+    found = [i for i in candidates if not _allowed_at(text, i)]
     if found:
         flags = _flag_spans(text)
         found = [i for i in found if i not in flags]

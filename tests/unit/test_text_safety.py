@@ -285,3 +285,13 @@ def test_the_console_shows_hidden_characters_and_cannot_be_driven_by_escape_sequ
 
 
 # --- end to end: what runs is the raw text ------------------------------------------------------------
+
+
+def test_ascii_text_takes_a_shortcut_that_reveals_exactly_what_the_general_path_does() -> None:
+    """ASCII-only text is scanned by a regex; text with any other character char by char. Both agree on
+    every ASCII character, alone, before a newline and around a CR."""
+    for code in range(128):
+        for ascii_text in (chr(code), f"a{chr(code)}\nb", f"x\r{chr(code)}"):
+            assert ascii_text.isascii()
+            assert "é" + reveal(ascii_text) == reveal("é" + ascii_text), repr(ascii_text)
+            assert has_hidden(ascii_text) == has_hidden("é" + ascii_text)
