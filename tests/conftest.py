@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from bot.settings import Settings
+from tests.support import fast_paths
 from tests.support.bot_server import RunningBot, running_bot, settings_for
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth
@@ -126,6 +127,21 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "polite_slack: the fake_slack of this test takes every call (no limits)"
     )
     config.addinivalue_line("markers", "realistic_slack: the fake_slack of this test behaves as Slack does")
+    config.addinivalue_line(
+        "markers",
+        "fast_paths(way): run the bots with ZAPBOT_FAST_PATHS on or off (tests/support/fast_paths.py)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def fast_paths_way(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The ZAPBOT_FAST_PATHS way this test's bots run (settings_for and bot processes take it)."""
+    marker = request.node.get_closest_marker("fast_paths")
+    way = fast_paths.way_for(request.node.nodeid, marker.args[0] if marker else None)
+    request.node.add_report_section("setup", "zapbot", f"ZAPBOT_FAST_PATHS={way}")
+    fast_paths.current = way
+    yield way
+    fast_paths.current = "on"
 
 
 @pytest.fixture

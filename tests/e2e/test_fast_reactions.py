@@ -32,6 +32,8 @@ from tests.support.slack_requests import BOT_USER_ID, SentResponse
 __all__ = ["world"]  # the fixture, imported for pytest
 
 FAST = "bot.slack.fast_events"
+# The fast path is what these tests are about; a test that compares it with plain Bolt switches per bot.
+pytestmark = pytest.mark.fast_paths("on")
 TEXT = "text/plain"  # what Bolt's aiohttp adapter makes of a BoltResponse with no body
 SLOW = 60  # RATING_DELAY_SECONDS: no delivery to Zapier changes the state a test compares
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.support import fast_paths
 from tests.support.redis_process import free_port
 
 INHERITED_PREFIXES = ("SLACK_", "ZAPIER_", "REDIS_", "HOST", "PORT", "LOG_", "PREVIEW_")
@@ -65,6 +66,7 @@ def clean_environment(values: Mapping[str, str]) -> dict[str, str]:
         if not name.upper().startswith(INHERITED_PREFIXES) and name.upper() not in PROXY_VARIABLES
     }
     env["PYTHONUNBUFFERED"] = "1"
+    env["ZAPBOT_FAST_PATHS"] = fast_paths.current  # this test's way (tests/support/fast_paths.py)
     return {**env, **values}
 
 

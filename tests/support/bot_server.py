@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.runtime import build_app
 from bot.settings import Settings
+from tests.support import fast_paths
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth
 from tests.support.fakes.zapier_server import FakeZapier
@@ -33,6 +34,7 @@ def settings_for(slack: FakeSlack, zapier: FakeZapier, redis_url: str, **overrid
         "preview_ttl_seconds": 900,
         "host": "127.0.0.1",
         "port": 0,
+        "zapbot_fast_paths": fast_paths.current,  # this test's way (tests/support/fast_paths.py)
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
