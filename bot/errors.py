@@ -10,6 +10,7 @@
     │   │   ├── ZapierServerError      5xx
     │   │   └── ZapierRejected         400/412/422 and other 4xx: Zapier refused the request
     │   └── ZapierResponseError    a 2xx whose body is not JSON or breaks the API contract
+    ├── SharedKeyMissing           the shared Zapier account is asked for, but ZAPIER_API_KEY is not set
     └── StoreError                 Redis did not answer
 
 Messages never contain secrets: the API key travels only in a header and is never formatted.
@@ -74,6 +75,16 @@ class ZapierRejected(ZapierStatusError):
 
 class ZapierResponseError(ZapierError):
     """A success status whose body is not JSON or does not fit the API contract."""
+
+
+class SharedKeyMissing(BotError):
+    """Something asked for zapbot's shared Zapier account (the policy's `run_as: shared`, or a call made
+    without a person's token) while ZAPIER_API_KEY is not set (per-user accounts only): nothing was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This runs with zapbot's shared Zapier account (run_as: shared), but no ZAPIER_API_KEY is set."
+        )
 
 
 class StoreError(BotError):

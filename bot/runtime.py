@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
-from bot.accounts import Accounts, ConnectedNotifier, build_accounts, callback_route
+from bot.accounts import CALLBACK_PATH, Accounts, ConnectedNotifier, build_accounts, callback_route
 from bot.approvals.audit import Audit
 from bot.approvals.policy import Policy, load_policy_file
 from bot.approvals.rules import Approvals
@@ -25,7 +25,7 @@ from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
 from bot.home import HomeQueries
 from bot.ops.give_way import GiveWay
 from bot.ops.metrics import Metrics
-from bot.ops.readiness import ZapierKeyCheck, describe_zapier_problem
+from bot.ops.readiness import AccountsCheck, ZapierCheck, ZapierKeyCheck, describe_zapier_problem
 from bot.ops.routes import register_ops_routes
 from bot.ops.tasks import BackgroundTasks
 from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
@@ -152,6 +152,14 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     # Before the aiohttp session: a half-configured setting raises AccountsMisconfigured while the clients
     # made so far have not been used yet, so nothing leaks.
     accounts = build_accounts(settings, redis, zapier_http)
+    # Whose Zapier account each call uses (the policy's run_as); `shared` is refused without a key.
+    credentials = Credentials(accounts, shared_key=settings.shared_key)
+    if not settings.shared_key and (places := policy.run_as_places("shared")):
+        log.warning(
+            "POLICY_FILE asks for run_as: shared (%s) but ZAPIER_API_KEY is not set: those actions are "
+            "refused until it is",
+            ", ".join(places),
+        )
     # slack-sdk applies its own timeout only to sessions it creates: this one carries ours.
     slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds))
     store = TeamStore(
@@ -165,7 +173,8 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         backoff=zapier_retry_backoff,
     )
     # Ratings are sent by a worker whose queue retries; its client must not retry inside a call, and
-    # waits for a rate call far less than for an action to run.
+    # waits for a rate call far less than for an action to run. Each goes with the credentials of the
+    # account that ran the execution (`credentials`; the key only for what the shared account ran).
     rating_http = new_http_client(
         settings.rating_timeout_seconds,
         metrics=metrics,
@@ -200,7 +209,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         audit=audit,
         approvals=approvals,
         access=access,
-        credentials=Credentials(accounts),
+        credentials=credentials,
     )
     ratings = Ratings(
         rating_store,
@@ -236,7 +245,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         slack_access=access,
         ratings=ratings,
     )
-    worker = DeliveryWorker(rating_store, rater, timing)
+    worker = DeliveryWorker(rating_store, rater, timing, accounts=credentials, metrics=metrics)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = create_bolt_app(deps, signing_secret=secret)
     discovery.register(bolt, deps, finder=finder, options_wait=settings.options_wait_seconds)
@@ -253,7 +262,13 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         routes=account_routes,
         fast_paths=settings.zapbot_fast_paths,
     )
-    zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
+    # Readiness checks the shared key when there is one; with per-user accounts only, that their OAuth
+    # client is configured (no call to Zapier for a person's sake).
+    zapier_key: ZapierCheck = (
+        ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
+        if settings.shared_key or accounts is None
+        else AccountsCheck(accounts.missing_config)
+    )
     socket = (
         SocketModeConnection(bolt, app_token, url=socket_url, ping_interval=socket_ping_interval)
         if app_token
@@ -309,7 +324,8 @@ class Finding:
 async def check_connections(settings: Settings) -> list[Finding]:
     """Redis answers, Zapier accepts the key (`GET /api/v2/auth/check/`), Slack accepts the bot token
     (`auth.test`) and, in Socket Mode, the app token: each a Finding, checked at the same time."""
-    checks = [_check_redis(settings), _check_zapier(settings), _check_slack(settings)]
+    zapier = _check_zapier(settings) if settings.shared_key else _per_user_only(settings)
+    checks = [_check_redis(settings), zapier, _check_slack(settings)]
     if settings.slack_app_token is not None:
         checks.append(_check_app_token(settings.slack_app_token.get_secret_value(), settings.slack_api_url))
     return list(await asyncio.gather(*checks))
@@ -354,6 +370,16 @@ async def _check_zapier(settings: Settings) -> Finding:
         await http.aclose()
     account = " ".join(part for part in (who.name, f"<{who.email}>" if who.email else "") if part)
     return Finding(True, "Zapier accepts ZAPIER_API_KEY" + (f" ({account})." if account else "."))
+
+
+async def _per_user_only(settings: Settings) -> Finding:
+    """No ZAPIER_API_KEY: per-user accounts only (the settings' check made sure they are on). Nothing to
+    ask Zapier for until a person connects; say what that means."""
+    return Finding(
+        True,
+        "No ZAPIER_API_KEY: every action runs with the Zapier account of a person who connected theirs "
+        f"(Zapier sends them back to {settings.public_url}{CALLBACK_PATH}); run_as: shared is refused.",
+    )
 
 
 async def _check_slack(settings: Settings) -> Finding:

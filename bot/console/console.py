@@ -439,6 +439,13 @@ async def run_console(
         await redis.aclose()
 
 
+NEEDS_KEY = (
+    "The console runs every action with the shared Zapier account: set ZAPIER_API_KEY (from "
+    "https://actions.zapier.com/credentials/). Per-user accounts (ZAPIER_OAUTH_CLIENT_ID) are for Slack, "
+    "where each person connects their own; or try scripts/run demo."
+)
+
+
 def main(argv: list[str]) -> int:
     user = None
     if argv[:1] == ["--as"] and len(argv) == 2:
@@ -453,6 +460,10 @@ def main(argv: list[str]) -> int:
         settings = ConsoleSettings()
     except ValidationError as exc:
         print(describe_setup_error(exc, console=True), file=sys.stderr)
+        return 2
+    if settings.zapier_api_key is None:
+        # Per-user accounts need a Slack person to connect; the terminal has none, so the shared key it is.
+        print(NEEDS_KEY, file=sys.stderr)
         return 2
     # Logs go to stderr and stay quiet (warnings only) unless LOG_LEVEL asks for more.
     level = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"
