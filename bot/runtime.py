@@ -198,7 +198,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     tasks = BackgroundTasks(limit=settings.max_background_tasks, give_way=give_way)
     metrics.track_tasks(tasks)
     audit = Audit(store, max_entries=settings.audit_max_entries)
-    approvals = Approvals(zapier, store, groups)
+    approvals = Approvals(store, groups)
     runs = _runs(
         settings,
         zapier,

@@ -348,7 +348,7 @@ def _services(
         Outbox(store),
         surface=surface,
         audit=audit,
-        approvals=Approvals(zapier, store, NoGroups()),
+        approvals=Approvals(store, NoGroups()),
     )
     rating_store = RatingStore(store.redis, store)
     emoji = parse_rating_emoji(settings.rating_emoji)
