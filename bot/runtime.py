@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,11 +23,13 @@ from bot.discovery.shortcuts import ShortcutBook
 from bot.discovery.store import DiscoveryStore
 from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
 from bot.home import HomeQueries
+from bot.home_refresh import HomeRefresher
 from bot.ops.give_way import GiveWay
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import AccountsCheck, ZapierCheck, ZapierKeyCheck, describe_zapier_problem
 from bot.ops.routes import register_ops_routes
 from bot.ops.tasks import BackgroundTasks
+from bot.presence import Presence
 from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
 from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings
@@ -36,6 +38,7 @@ from bot.runs.credentials import Credentials
 from bot.runs.lifecycle import Runs
 from bot.runs.limits import Bucket, ChannelPace, Limits, Rate
 from bot.runs.outbox import Outbox
+from bot.runs.records import Preview
 from bot.runs.service import ZapService
 from bot.settings import Settings
 from bot.slack.access import RECHECK_SECONDS, SlackAccess
@@ -65,6 +68,7 @@ def _runs(
     approvals: Approvals,
     access: SlackAccess,
     credentials: Credentials,
+    on_preview: Callable[[Preview], None] | None = None,
 ) -> Runs:
     """The run lifecycle, showing runs in Slack through a client of its own: one without the client's
     retries, because the outbox re-queues a refused send instead of sleeping on it."""
@@ -100,6 +104,7 @@ def _runs(
         approvals=approvals,
         metrics=metrics,
         limits=limits,
+        on_preview=on_preview,
     )
 
 
@@ -199,6 +204,12 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     metrics.track_tasks(tasks)
     audit = Audit(store, max_entries=settings.audit_max_entries)
     approvals = Approvals(store, groups)
+    # The App Home (bot/home.py, bot/slack/listeners/home.py): re-published when a connection changes, and
+    # for the people a preview concerns when it appears or changes (bot/home_refresh.py, bounded).
+    presence = Presence(store, window=settings.home_seen_days * 86400)
+    home_queries = HomeQueries(store, approvals, rating_store, accounts, presence=presence, directory=groups)
+    home = HomePublisher(slack, home_queries)
+    refresher = HomeRefresher(home_queries, home.publish, tasks, metrics)
     runs = _runs(
         settings,
         zapier,
@@ -210,6 +221,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         approvals=approvals,
         access=access,
         credentials=credentials,
+        on_preview=refresher.preview_changed,
     )
     ratings = Ratings(
         rating_store,
@@ -218,8 +230,6 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         audit=audit,
         coalesce_seconds=settings.rating_delay_seconds,
     )
-    # The App Home (bot/home.py, bot/slack/listeners/home.py), re-published when a connection changes.
-    home = HomePublisher(slack, HomeQueries(store, approvals, rating_store, accounts))
     found = DiscoveryStore(redis)
     finder = Finder(
         zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
@@ -244,6 +254,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         metrics=metrics,
         slack_access=access,
         ratings=ratings,
+        presence=presence,
     )
     worker = DeliveryWorker(rating_store, rater, timing, accounts=credentials, metrics=metrics)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 
 from bot.errors import StoreError
 from bot.runs.limits import ChannelPace
@@ -21,10 +22,25 @@ MAX_RATE_LIMIT_WAIT = 30.0  # a preview waits out Slack's rate limit up to this 
 
 
 class Sender:
-    def __init__(self, outbox: Outbox, surface: Surface, pace: ChannelPace | None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        surface: Surface,
+        pace: ChannelPace | None,
+        *,
+        watch: Callable[[Preview], None] | None = None,
+    ) -> None:
         self.outbox = outbox
         self.surface = surface
         self.pace = pace
+        # Told of each preview shown or redrawn (a surface refreshes what else shows it: Slack's App Home).
+        # It must return at once and never raise.
+        self.watch = watch
+
+    def watched(self, preview: Preview) -> None:
+        """Tell the watcher that this preview appeared or changed."""
+        if self.watch is not None:
+            self.watch(preview)
 
     async def post_now(
         self, channel: str, message: Message, *, thread_ts: str | None, before: float | None = None
@@ -57,6 +73,7 @@ class Sender:
                     key=f"preview:{preview.id}",
                 )
             )
+            self.watched(preview)
 
     async def deliver(self, *items: Item) -> None:
         """Queue for delivery; with Redis down, send at once (one try each) rather than lose them."""

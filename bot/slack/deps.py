@@ -12,6 +12,7 @@ from bot.approvals.rules import Approvals
 from bot.commands.context import Handler, Services
 from bot.ops.metrics import Metrics
 from bot.ops.tasks import BackgroundTasks
+from bot.presence import Presence
 from bot.ratings.service import Ratings
 from bot.runs.lifecycle import Runs
 from bot.runs.service import Where
@@ -48,3 +49,5 @@ class Deps:
     metrics: Metrics = field(default_factory=Metrics)  # the app's own registry, served at GET /metrics
     ratings: Ratings | None = None  # reactions, feedback and `/zap ratings`; None: reactions are ignored
     slack_access: SlackAccess | None = None  # whether Slack accepts the bot token (bot/slack/access.py)
+    # Who acted with zapbot in which channel (bot/presence.py): what the App Home may show them.
+    presence: Presence | None = None

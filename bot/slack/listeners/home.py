@@ -110,6 +110,25 @@ def connected_notifier(slack: AsyncWebClient, home: HomePublisher) -> ConnectedN
     return notify
 
 
+def note_presence(deps: Deps, channel: str, user: str) -> None:
+    """Record, in the background, that `user` acted with zapbot in `channel` (bot/presence.py): only
+    with a channel Slack itself named in the request (a command's, a message's), never one of ours."""
+    presence = deps.presence
+    if presence is None or not channel or not user or presence.recent(channel, user):
+        return
+
+    async def record() -> None:
+        try:
+            await presence.saw(channel, user)
+        except BotError as exc:
+            log.info("did not record %s in %s: %s", user, channel, type(exc).__name__)
+
+    try:
+        deps.tasks.spawn(record(), name="presence")
+    except TooBusy:
+        pass  # a Home shows a little less until their next act: nothing anyone waits for
+
+
 def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
     @app.event("app_home_opened")
     async def on_home_opened(body: dict[str, Any], event: dict[str, Any]) -> None:
