@@ -11,6 +11,7 @@ lifecycle still checks that channel against the preview's own, as for any click.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Coroutine
@@ -123,10 +124,9 @@ def note_presence(deps: Deps, channel: str, user: str) -> None:
         except BotError as exc:
             log.info("did not record %s in %s: %s", user, channel, type(exc).__name__)
 
-    try:
+    # Refused at the task limit: a Home shows a little less until their next act; nobody waits for it.
+    with contextlib.suppress(TooBusy):
         deps.tasks.spawn(record(), name="presence")
-    except TooBusy:
-        pass  # a Home shows a little less until their next act: nothing anyone waits for
 
 
 def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
