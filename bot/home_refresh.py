@@ -1,5 +1,6 @@
 """Keeping App Homes current: when a preview appears or changes (shown, approved, confirmed, cancelled,
-edited, switched, expired), re-publish the Homes it concerns.
+edited, switched, expired), re-publish the Homes it concerns; when its run ends, those of the people it
+ran for (their recent runs). A rating shows on the voter's Home the next time they open it.
 
 Bounded, so that one click never turns into hundreds of Slack calls:
 - at most `MAX_CONCERNED` people per change (bot/home.py `concerned`: the requester, the people and group
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from bot.errors import BotError
@@ -50,13 +51,14 @@ class HomeRefresher:
         self._bound = bound
         self._queued: set[tuple[str, str]] = set()
 
-    def preview_changed(self, preview: Preview) -> None:
-        """The run lifecycle's watcher (bot/runs/sending.py): returns at once, never raises."""
-        self._spawn(self._refresh(preview), "home-refresh")
+    def preview_changed(self, preview: Preview, *, ran_for: Sequence[str] = ()) -> None:
+        """The run lifecycle's watcher (bot/runs/sending.py `PreviewWatch`): returns at once, never raises.
+        A run that ended (`ran_for`) changes only the recent runs of the people it ran for."""
+        self._spawn(self._refresh(preview, ran_for), "home-refresh")
 
-    async def _refresh(self, preview: Preview) -> None:
+    async def _refresh(self, preview: Preview, ran_for: Sequence[str]) -> None:
         try:
-            people = await self._queries.concerned(preview, self._bound + 1)
+            people = list(ran_for) or await self._queries.concerned(preview, self._bound + 1)
         except BotError as exc:
             log.warning("could not find whose Home shows preview %s: %s", preview.id, type(exc).__name__)
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -38,7 +38,7 @@ from bot.runs.credentials import Credentials
 from bot.runs.lifecycle import Runs
 from bot.runs.limits import Bucket, ChannelPace, Limits, Rate
 from bot.runs.outbox import Outbox
-from bot.runs.records import Preview
+from bot.runs.sending import PreviewWatch
 from bot.runs.service import ZapService
 from bot.settings import Settings
 from bot.slack.access import RECHECK_SECONDS, SlackAccess
@@ -68,7 +68,7 @@ def _runs(
     approvals: Approvals,
     access: SlackAccess,
     credentials: Credentials,
-    on_preview: Callable[[Preview], None] | None = None,
+    on_preview: PreviewWatch | None = None,
 ) -> Runs:
     """The run lifecycle, showing runs in Slack through a client of its own: one without the client's
     retries, because the outbox re-queues a refused send instead of sleeping on it."""

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -75,7 +75,7 @@ from bot.runs.outcomes import (
 )
 from bot.runs.ports import DeliveryError, Message, Person, Surface
 from bot.runs.records import Preview, PreviewState
-from bot.runs.sending import Sender
+from bot.runs.sending import PreviewWatch, Sender
 from bot.runs.service import PreviewRefused, Where, ZapService
 from bot.runs.store import Asking, RunStore
 from bot.store import Claim
@@ -96,7 +96,7 @@ class Runs:
         metrics: Metrics | None = None,
         limits: Limits | None = None,
         pace: ChannelPace | None = None,
-        on_preview: Callable[[Preview], None] | None = None,
+        on_preview: PreviewWatch | None = None,
     ) -> None:
         self.service = service
         self.store = store
@@ -109,7 +109,7 @@ class Runs:
         self.limits = limits  # how fast one person or channel may ask (bot/runs/limits.py); None: no limit
         self.pace = pace  # how fast the bot posts in one channel, as Slack allows (bot/runs/limits.py)
         # Outbox, or the surface directly (bot/runs/sending.py); `on_preview` hears of each preview shown
-        # or redrawn (Slack re-publishes the App Homes that show it).
+        # or redrawn, and each run ended (Slack re-publishes the App Homes that show it).
         self.sender = Sender(outbox, surface, pace, watch=on_preview)
         # Leases this process holds and renews (bot/runs/keeper.py): runs it executes, previews it asks for.
         self.held: set[str] = set()
@@ -617,6 +617,7 @@ class Runs:
                 ),
                 closing,
             )
+            self.sender.watched(preview, ran_for=tell)  # their recent runs changed
         except Exception:
             log.exception("could not end run %s", preview.id)  # the sweeper ends it if it stays running
 

@@ -17,7 +17,7 @@ from tests.e2e.test_home import click_on_home, home_buttons, open_home
 from tests.support.bot_server import RunningBot
 from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack, SlackCall
-from tests.support.helpers import command_to_preview
+from tests.support.helpers import command_to_preview, text_of
 from tests.support.metrics import scrape, value
 from tests.support.policy_helpers import WRITE, StartBot, policy_bot
 from tests.support.rating_helpers import eventually
@@ -87,8 +87,8 @@ async def test_homes_are_republished_when_a_preview_appears_and_when_it_is_confi
     bot: RunningBot, fake_slack: FakeSlack, redis_client: redis.asyncio.Redis
 ) -> None:
     """Without opening their Home again: U1 and U2 (seen in C1) get a Home showing U1's new preview as soon
-    as it is posted; when U2 confirms it in the channel, both get a Home without it. U3, seen elsewhere,
-    gets nothing published."""
+    as it is posted; when U2 confirms it in the channel, both get a Home without it, and once it has run,
+    one listing the run (asked by U1, confirmed by U2). U3, seen elsewhere, gets nothing published."""
     await seen(bot, redis_client, "U2", "C1")
     await seen(bot, redis_client, "U3", "C2")
     before = len(fake_slack.of("views.publish"))
@@ -101,6 +101,17 @@ async def test_homes_are_republished_when_a_preview_appears_and_when_it_is_confi
     )
     for user in ("U1", "U2"):
         await published(fake_slack, user, after=shown, showing=False, value=previewed.confirm_value)
+
+    def with_the_run(user: str, role: str) -> list[SlackCall]:
+        calls = fake_slack.of("views.publish")[shown:]
+        return [
+            c for c in calls if c.args["user_id"] == user and f"({role} by you" in text_of(c.args["view"])
+        ]
+
+    for user, role in (("U1", "asked"), ("U2", "confirmed")):  # the run ended: in their recent runs
+        await wait_until(
+            lambda: with_the_run(user, role), 1, 5.0, lambda: repr(fake_slack.of("views.publish"))
+        )
     assert "U3" not in {call.args["user_id"] for call in fake_slack.of("views.publish")}
 
 
