@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -61,6 +62,13 @@ async def published(slack: FakeSlack, user: str, *, after: int, showing: bool, v
     return call
 
 
+def listing_the_run(slack: FakeSlack, after: int, user: str, role: str) -> list[SlackCall]:
+    """The `views.publish` calls for `user` (after the first `after`) whose recent runs list one
+    "{role} by you"."""
+    calls = slack.of("views.publish")[after:]
+    return [c for c in calls if c.args["user_id"] == user and f"({role} by you" in text_of(c.args["view"])]
+
+
 async def test_an_anyone_preview_shows_only_to_people_seen_in_its_channel(
     bot: RunningBot, fake_slack: FakeSlack, redis_client: redis.asyncio.Redis
 ) -> None:
@@ -102,16 +110,9 @@ async def test_homes_are_republished_when_a_preview_appears_and_when_it_is_confi
     for user in ("U1", "U2"):
         await published(fake_slack, user, after=shown, showing=False, value=previewed.confirm_value)
 
-    def with_the_run(user: str, role: str) -> list[SlackCall]:
-        calls = fake_slack.of("views.publish")[shown:]
-        return [
-            c for c in calls if c.args["user_id"] == user and f"({role} by you" in text_of(c.args["view"])
-        ]
-
     for user, role in (("U1", "asked"), ("U2", "confirmed")):  # the run ended: in their recent runs
-        await wait_until(
-            lambda: with_the_run(user, role), 1, 5.0, lambda: repr(fake_slack.of("views.publish"))
-        )
+        listing = partial(listing_the_run, fake_slack, shown, user, role)
+        await wait_until(listing, 1, 5.0, lambda: repr(fake_slack.of("views.publish")))
     assert "U3" not in {call.args["user_id"] for call in fake_slack.of("views.publish")}
 
 
