@@ -5,7 +5,7 @@
     ├── ZapierError                talking to Zapier went wrong
     │   ├── ZapierConnectionError  no answer: refused, reset, or timed out (`timed_out` tells which)
     │   ├── ZapierStatusError      an HTTP error status (`status_code`, Zapier's `error` and `detail`)
-    │   │   ├── ZapierAuthError        401/403: the API key was rejected
+    │   │   ├── ZapierAuthError        401/403: the API key (or a person's token) was rejected
     │   │   ├── ZapierRateLimited      429 (`retry_after` seconds, when given)
     │   │   ├── ZapierServerError      5xx
     │   │   └── ZapierRejected         400/412/422 and other 4xx: Zapier refused the request
@@ -54,7 +54,9 @@ class ZapierStatusError(ZapierError):
 
 
 class ZapierAuthError(ZapierStatusError):
-    """Zapier rejected the API key (401 or 403)."""
+    """Zapier rejected the credentials (401 or 403): the API key, or a person's token when `personal`."""
+
+    personal: bool = False  # set by the client when the call carried a person's OAuth token
 
 
 class ZapierRateLimited(ZapierStatusError):

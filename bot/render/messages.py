@@ -424,6 +424,11 @@ def describe_failure(error: BotError, stage: Stage) -> str:  # noqa: PLR0911 - o
     unknown = (
         "The outcome is unknown: the action may or may not have run. Check in the app before you try again."
     )
+    if isinstance(error, ZapierAuthError) and error.personal:
+        return (
+            "Zapier refused the Zapier account this runs with, even after renewing its access. Nothing was "
+            "run; connect it again with `/zap connect`, then try again."
+        )
     if isinstance(error, ZapierAuthError):
         return "Zapier rejected zapbot's API key. Nothing was run; an admin needs to check `ZAPIER_API_KEY`."
     if isinstance(error, ZapierRejected):

@@ -229,7 +229,10 @@ class ZapierClient:
                 f"Could not reach Zapier ({type(exc).__name__}).", timed_out=False
             ) from exc
         if response.status_code >= 300:
-            raise status_error(response)
+            error = status_error(response)
+            if isinstance(error, ZapierAuthError) and isinstance(credentials, BearerToken):
+                error.personal = True  # a person's token was refused, not zapbot's key
+            raise error
         # Any bytes may come back: text that is not UTF-8 is read with U+FFFD in place of what does not
         # decode, and escaped lone surrogates (valid JSON, but not storable text) become U+FFFD too.
         text = response.content.decode("utf-8", errors="replace")

@@ -223,3 +223,28 @@ async def test_readyz_is_ready_with_accounts_only_and_never_checks_a_key(
         status, body = response.status, await response.json()
     assert (status, body) == (200, {"status": "ready", "redis": "ok", "zapier": "ok", "slack": "ok"})
     assert fake_zapier.of("auth_check") == []
+
+
+async def test_a_run_whose_token_zapier_refuses_is_not_retried_and_asks_to_reconnect(
+    start_bot: StartBot,
+    fake_slack: FakeSlack,
+    fake_zapier: FakeZapier,
+    oauth: FakeZapierOAuth,
+    http_session: aiohttp.ClientSession,
+) -> None:
+    """Zapier refuses Ada's token when she confirms: the token is refreshed once but the confirmed write is
+    not sent again, and the thread says her account was refused (not "zapbot's API key", which this zapbot
+    does not have) and that nothing was run."""
+    async with start_bot() as (bot, accounts):
+        await connect_person(bot, accounts, oauth, http_session, ADA)
+        previewed = await command_to_preview(bot, fake_slack, COMMAND, user=ADA)
+        oauth.advance(oauth.expires_in + 1)
+        before = len(fake_slack.of("chat.postMessage"))
+        await bot.slack.block_action(
+            "zap_confirm", previewed.confirm_value, user=ADA, message_ts=previewed.ts
+        )
+        result = (await fake_slack.wait_for("chat.postMessage", before + 1, timeout=10))[before]
+    said = text_of(result)
+    assert "Zapier refused the Zapier account this runs with" in said and "Nothing was run" in said
+    assert "API key" not in said
+    assert len(fake_zapier.of("execute")) == 1 and len(oauth.refreshes()) == 1
