@@ -20,13 +20,12 @@ click never re-publishes hundreds of Homes (the others see it the next time they
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.accounts import Accounts
 from bot.approvals.policy import ConfirmBy
-from bot.approvals.rules import Approvals, GroupDirectory
-from bot.errors import BotError
+from bot.approvals.rules import Approvals
 from bot.presence import Presence
 from bot.ratings.store import RatingStore
 from bot.runs.records import Preview
@@ -37,6 +36,8 @@ RECENT_SCAN = 500  # recent executions read to find a person's runs and votes
 MAX_WAITING = 15
 MAX_RUNS = 10
 MAX_RATINGS = 10
+KnownMembers = Callable[[str, str], Awaitable[list[str] | None]]  # (team, group) -> cached members
+
 MAX_CONCERNED = 20  # Homes re-published for one change of a preview (bot/slack/listeners/home.py)
 
 
@@ -97,7 +98,7 @@ class HomeQueries:
         accounts: Accounts | None = None,
         *,
         presence: Presence | None = None,
-        directory: GroupDirectory | None = None,
+        known_members: KnownMembers | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -105,7 +106,8 @@ class HomeQueries:
         self._ratings = ratings
         self._accounts = accounts
         self._presence = presence  # who was seen in which channel; None: "anyone" previews to requesters
-        self._directory = directory  # user groups' members, to find whom a change concerns
+        # A user group's members as far as the cache knows them (no Slack call): whom a change concerns.
+        self._known_members = known_members
         self._clock = clock
 
     async def page(self, team: str, user: str) -> HomePage:
@@ -148,6 +150,10 @@ class HomeQueries:
                     break
         return mine
 
+    async def home_openers(self, team: str, people: list[str]) -> list[str]:
+        """Those of `people` who opened their Home lately (bot/presence.py); all of them without a record."""
+        return await self._presence.home_openers(team, people) if self._presence is not None else people
+
     async def concerned(self, preview: Preview, limit: int = MAX_CONCERNED) -> list[str]:
         """Whose Home may show this preview (so a change to it may change their page): its requester, the
         people and group members the policy lists, and, when anyone in the channel may confirm it, the
@@ -155,12 +161,11 @@ class HomeQueries:
         confirm_by = ConfirmBy.decode(preview.confirm_by)
         people = [preview.requested_by, *confirm_by.users]
         for group in confirm_by.groups:
-            if len(people) >= limit or self._directory is None:
+            if len(people) >= limit or self._known_members is None:
                 break
-            try:
-                people += sorted(await self._directory.members(preview.team, group))
-            except BotError:
-                continue  # they will see it when they open the tab
+            # Only cached members (USERGROUP_CACHE_SECONDS): a refresh makes no Slack call of its own; a
+            # member the cache does not hold sees the preview when they open the tab.
+            people += sorted(await self._known_members(preview.team, group) or ())
         if _open_to_channel(preview) and self._presence is not None and len(people) < limit:
             people += await self._presence.people(preview.channel, limit)
         return list(dict.fromkeys(p for p in people if p))[:limit]

@@ -6,9 +6,12 @@ Bounded, so that one click never turns into hundreds of Slack calls:
 - at most `MAX_CONCERNED` people per change (bot/home.py `concerned`: the requester, the people and group
   members the policy lists, then those most recently seen in the channel); anyone past the bound sees the
   change the next time they open the tab (`app_home_opened` always re-publishes);
+- of those, only people who opened their Home within HOME_SEEN_DAYS (bot/presence.py): anyone else's is
+  drawn afresh when they open it anyway;
 - each person at most once per `coalesce` seconds in this process: a burst of changes (approvals arriving
   together) becomes one publish, which reads the page as it is by then;
-- every publish is a background task under the process's task limit (`TooBusy`: skipped, counted).
+- every publish is a best-effort task (`Deps.extras`, a bound of its own: it never takes a slot from
+  people's work; past it, skipped and logged).
 `zapbot_home_refreshes_total{outcome}` counts them: queued, coalesced, over_bound (changes past the bound).
 """
 
@@ -59,15 +62,17 @@ class HomeRefresher:
     async def _refresh(self, preview: Preview, ran_for: Sequence[str]) -> None:
         try:
             people = list(ran_for) or await self._queries.concerned(preview, self._bound + 1)
+            if len(people) > self._bound:
+                self._metrics.home_refresh("over_bound")
+                log.info(
+                    "preview %s concerns over %d people: the rest see it on opening", preview.id, self._bound
+                )
+                people = people[: self._bound]
+            # A Home not opened lately is drawn afresh when it is: publishing it now would be wasted.
+            people = await self._queries.home_openers(preview.team, people)
         except BotError as exc:
             log.warning("could not find whose Home shows preview %s: %s", preview.id, type(exc).__name__)
             return
-        if len(people) > self._bound:
-            self._metrics.home_refresh("over_bound")
-            log.info(
-                "preview %s concerns over %d people: the rest see it on opening", preview.id, self._bound
-            )
-            people = people[: self._bound]
         for user in people:
             key = (preview.team, user)
             if key in self._queued:

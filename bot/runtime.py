@@ -43,7 +43,7 @@ from bot.runs.service import ZapService
 from bot.settings import Settings
 from bot.slack.access import RECHECK_SECONDS, SlackAccess
 from bot.slack.app import create_bolt_app, create_web_app, slack_client
-from bot.slack.deps import Deps
+from bot.slack.deps import EXTRAS_LIMIT, Deps
 from bot.slack.groups import SlackGroups
 from bot.slack.listeners import discovery
 from bot.slack.listeners import home as home_listeners
@@ -207,9 +207,12 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     # The App Home (bot/home.py, bot/slack/listeners/home.py): re-published when a connection changes, and
     # for the people a preview concerns when it appears or changes (bot/home_refresh.py, bounded).
     presence = Presence(store, window=settings.home_seen_days * 86400)
-    home_queries = HomeQueries(store, approvals, rating_store, accounts, presence=presence, directory=groups)
+    home_queries = HomeQueries(
+        store, approvals, rating_store, accounts, presence=presence, known_members=store.cached_group
+    )
     home = HomePublisher(slack, home_queries)
-    refresher = HomeRefresher(home_queries, home.publish, tasks, metrics)
+    extras = BackgroundTasks(limit=EXTRAS_LIMIT)  # best-effort work: never a slot of people's work
+    refresher = HomeRefresher(home_queries, home.publish, extras, metrics)
     runs = _runs(
         settings,
         zapier,
@@ -255,6 +258,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         slack_access=access,
         ratings=ratings,
         presence=presence,
+        extras=extras,
     )
     worker = DeliveryWorker(rating_store, rater, timing, accounts=credentials, metrics=metrics)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""

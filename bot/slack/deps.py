@@ -20,6 +20,8 @@ from bot.slack.access import SlackAccess
 from bot.slack.replies import Privately
 from bot.store import Store
 
+EXTRAS_LIMIT = 200  # best-effort tasks in flight per process (`Deps.extras`)
+
 
 @dataclass(frozen=True)
 class CommandContext:
@@ -51,3 +53,6 @@ class Deps:
     slack_access: SlackAccess | None = None  # whether Slack accepts the bot token (bot/slack/access.py)
     # Who acted with zapbot in which channel (bot/presence.py): what the App Home may show them.
     presence: Presence | None = None
+    # Best-effort work nobody waits for (App Home refreshes, presence records), under a bound of its own so
+    # that it never takes a slot from people's work in `tasks`; drained briefly at shutdown.
+    extras: BackgroundTasks = field(default_factory=lambda: BackgroundTasks(limit=EXTRAS_LIMIT))

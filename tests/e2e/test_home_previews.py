@@ -41,6 +41,12 @@ async def seen(bot: RunningBot, redis_client: redis.asyncio.Redis, user: str, ch
     await eventually(lambda: redis_client.zscore(f"zapbot:seen:{channel}", user))
 
 
+async def opened(bot: RunningBot, slack: FakeSlack, redis_client: redis.asyncio.Redis, user: str) -> None:
+    """`user` opens zapbot's Home tab, and zapbot has recorded it."""
+    await open_home(bot, slack, user)
+    await eventually(lambda: redis_client.zscore("zapbot:seen:home:T1", user))
+
+
 def confirm_values(view: dict[str, Any]) -> set[str]:
     return {
         str(button.get("value")) for _, button in home_buttons(view) if button["action_id"] == "zap_confirm"
@@ -96,9 +102,14 @@ async def test_homes_are_republished_when_a_preview_appears_and_when_it_is_confi
 ) -> None:
     """Without opening their Home again: U1 and U2 (seen in C1) get a Home showing U1's new preview as soon
     as it is posted; when U2 confirms it in the channel, both get a Home without it, and once it has run,
-    one listing the run (asked by U1, confirmed by U2). U3, seen elsewhere, gets nothing published."""
+    one listing the run (asked by U1, confirmed by U2). Nothing is published for U3 (seen elsewhere) nor
+    for U4 (seen in C1 but who never opened the Home tab: it is drawn when they do)."""
     await seen(bot, redis_client, "U2", "C1")
     await seen(bot, redis_client, "U3", "C2")
+    for user in ("U1", "U2", "U3", "U4"):  # only a Home opened lately is re-published
+        if user != "U4":
+            await opened(bot, fake_slack, redis_client, user)
+    await seen(bot, redis_client, "U4", "C1")  # seen, but never opened their Home: nothing published
     before = len(fake_slack.of("views.publish"))
     previewed = await command_to_preview(bot, fake_slack, WRITE, user="U1", channel="C1")
     for user in ("U1", "U2"):
@@ -113,18 +124,19 @@ async def test_homes_are_republished_when_a_preview_appears_and_when_it_is_confi
     for user, role in (("U1", "asked"), ("U2", "confirmed")):  # the run ended: in their recent runs
         listing = partial(listing_the_run, fake_slack, shown, user, role)
         await wait_until(listing, 1, 5.0, lambda: repr(fake_slack.of("views.publish")))
-    assert "U3" not in {call.args["user_id"] for call in fake_slack.of("views.publish")}
+    assert {call.args["user_id"] for call in fake_slack.of("views.publish")[before:]} == {"U1", "U2"}
 
 
 async def test_one_change_republishes_at_most_the_bound_of_homes(
     bot: RunningBot, fake_slack: FakeSlack, redis_client: redis.asyncio.Redis
 ) -> None:
-    """30 people were seen in C1: a new preview there re-publishes the requester's Home and those of the
-    people seen most recently, MAX_CONCERNED in all, and counts the change as over the bound; the others see
-    the preview when they open their Home."""
+    """30 people were seen in C1 (and opened their Home): a new preview there re-publishes the requester's
+    Home and those of the people seen most recently, MAX_CONCERNED in all, and counts the change as over the
+    bound; the others see the preview when they open their Home."""
     now = time.time()
     people = {f"U{n:03d}": now - n for n in range(30)}  # U000 seen most recently
     await redis_client.zadd("zapbot:seen:C1", people)
+    await redis_client.zadd("zapbot:seen:home:T1", {**people, "U1": now})  # all of them opened their Home
     previewed = await command_to_preview(bot, fake_slack, WRITE, user="U1", channel="C1")
 
     async def counted() -> dict[str, float] | None:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -126,7 +126,7 @@ def note_presence(deps: Deps, channel: str, user: str) -> None:
 
     # Refused at the task limit: a Home shows a little less until their next act; nobody waits for it.
     with contextlib.suppress(TooBusy):
-        deps.tasks.spawn(record(), name="presence")
+        deps.extras.spawn(record(), name="presence")
 
 
 def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
@@ -136,6 +136,9 @@ def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
         if event.get("tab") != "home" or not user:
             return  # the Messages tab: nothing to show
         _spawn(deps.tasks, home.publish(team, user), "home-publish")
+        presence = deps.presence
+        if presence is not None:  # from now on, changes re-publish it (bot/home_refresh.py)
+            _spawn(deps.extras, _quietly(presence.opened_home(team, user)), "home-opened")
 
     @app.action(CONNECT_LINK)
     async def on_connect_link(ack: AsyncAck) -> None:
@@ -159,6 +162,13 @@ def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
             await home.publish(team, user)
 
         _spawn(deps.tasks, disconnect(), "home-disconnect")
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    try:
+        await step
+    except BotError as exc:
+        log.info("did not record a Home opening: %s", type(exc).__name__)
 
 
 def _spawn(tasks: BackgroundTasks, job: Coroutine[Any, Any, object], name: str) -> None:
