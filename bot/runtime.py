@@ -170,6 +170,9 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     store = TeamStore(
         redis, lease_seconds=settings.run_lease_seconds
     )  # the Store plus team confirmation's keys (bot/approvals/store.py)
+    # The key (when set) is only what calls without `auth=` use: every preview, run and look-up passes the
+    # account the policy names (Credentials, as_person); readiness's key check is the one call made
+    # with the key on purpose. Without a key, a call without `auth=` is refused (SharedKeyMissing).
     zapier = ZapierClient(
         zapier_http,
         api_key=settings.zapier_api_key,

@@ -379,6 +379,8 @@ async def run_console(
     rating_http = new_http_client(settings.rating_timeout_seconds)
     try:
         store = TeamStore(redis)
+        # Shared on purpose: the terminal has no Slack person whose account could be connected, so every
+        # preview, run, look-up and rating here uses ZAPIER_API_KEY (main() refuses to start without it).
         zapier = ZapierClient(
             http,
             api_key=settings.zapier_api_key,
