@@ -100,12 +100,15 @@ def bearer_account(oauth: FakeZapierOAuth, headers: dict[str, str]) -> str:
 
 
 async def test_shared_is_refused_without_a_key_and_nothing_is_sent(
-    start_bot: StartBot, fake_slack: FakeSlack, fake_zapier: FakeZapier
+    start_bot: StartBot, fake_slack: FakeSlack, fake_zapier: FakeZapier, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """`run_as: shared` for SlackAPI while no ZAPIER_API_KEY is set: the person hears privately that the
-    shared account has no key (and what an admin must do), and not one request reaches Zapier."""
+    """`run_as: shared` for SlackAPI while no ZAPIER_API_KEY is set: start-up warns, naming where the policy
+    asks for it; the person hears privately that the shared account has no key (and what an admin must do),
+    and not one request reaches Zapier."""
     policy = "default:\n  confirm_by: anyone\n  rules:\n    - app: SlackAPI\n      run_as: shared\n"
     async with start_bot(policy) as (bot, _):
+        [warned] = [r for r in caplog.records if "asks for run_as: shared" in r.getMessage()]
+        assert warned.levelno == logging.WARNING and "(default.rules.0)" in warned.getMessage()
         response = await bot.slack.command(COMMAND, user=ADA)
         assert response.status == 200
         [told] = await fake_slack.wait_for_response_posts(1, timeout=10)
