@@ -214,7 +214,9 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         store, approvals, rating_store, accounts, presence=presence, known_members=store.cached_group
     )
     home = HomePublisher(slack, home_queries)
-    extras = BackgroundTasks(limit=EXTRAS_LIMIT)  # best-effort work: never a slot of people's work
+    # Best-effort work (Home refreshes, presence records): never a slot of people's work, and like it, it
+    # waits for the acks of a burst.
+    extras = BackgroundTasks(limit=EXTRAS_LIMIT, give_way=give_way)
     refresher = HomeRefresher(home_queries, home.publish, extras, metrics)
     runs = _runs(
         settings,
