@@ -3,11 +3,12 @@ edited, switched, expired), re-publish the Homes it concerns; when its run ends,
 ran for (their recent runs). A rating shows on the voter's Home the next time they open it.
 
 Bounded, so that one click never turns into hundreds of Slack calls:
-- at most `MAX_CONCERNED` people per change (bot/home.py `concerned`: the requester, the people and group
-  members the policy lists, then those most recently seen in the channel); anyone past the bound sees the
-  change the next time they open the tab (`app_home_opened` always re-publishes);
-- of those, only people who opened their Home within HOME_SEEN_DAYS (bot/presence.py): anyone else's is
+- only the Homes of people who opened theirs within HOME_SEEN_DAYS (bot/presence.py): anyone else's is
   drawn afresh when they open it anyway;
+- at most `MAX_CONCERNED` Homes per change, in the order of bot/home.py `concerned` (the requester, the
+  people and group members the policy lists, then those most recently seen in the channel; CONCERNED_SCAN
+  of them read from Redis); anyone past the bound sees the change the next time they open the tab
+  (`app_home_opened` always re-publishes);
 - each person at most once per `coalesce` seconds in this process: a burst of changes (approvals arriving
   together) becomes one publish, which reads the page as it is by then;
 - every publish is a best-effort task (`Deps.extras`, a bound of its own: it never takes a slot from
@@ -31,6 +32,7 @@ from bot.runs.records import Preview
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.5
+CONCERNED_SCAN = 200  # people read (Redis only) to find the Homes to re-publish, before the bound
 
 Publish = Callable[[str, str], Awaitable[None]]  # (team, user): publish that person's Home; never raises
 
@@ -61,18 +63,16 @@ class HomeRefresher:
 
     async def _refresh(self, preview: Preview, ran_for: Sequence[str]) -> None:
         try:
-            people = list(ran_for) or await self._queries.concerned(preview, self._bound + 1)
-            if len(people) > self._bound:
-                self._metrics.home_refresh("over_bound")
-                log.info(
-                    "preview %s concerns over %d people: the rest see it on opening", preview.id, self._bound
-                )
-                people = people[: self._bound]
+            people = list(ran_for) or await self._queries.concerned(preview, CONCERNED_SCAN)
             # A Home not opened lately is drawn afresh when it is: publishing it now would be wasted.
             people = await self._queries.home_openers(preview.team, people)
         except BotError as exc:
             log.warning("could not find whose Home shows preview %s: %s", preview.id, type(exc).__name__)
             return
+        if len(people) > self._bound:
+            self._metrics.home_refresh("over_bound")
+            log.info("preview %s concerns over %d Homes: the rest see it on opening", preview.id, self._bound)
+            people = people[: self._bound]
         for user in people:
             key = (preview.team, user)
             if key in self._queued:
