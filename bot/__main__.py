@@ -17,7 +17,7 @@ import sys
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.approvals.policy import PolicyError, load_policy_file
+from bot.approvals.policy import Policy, PolicyError, load_policy_file
 from bot.errors import BotError
 from bot.ops.logs import configure_logging, secret_values, skip_unlogged_fields
 from bot.ops.setup_help import describe_settings, describe_setup_error, fallback_mode
@@ -60,7 +60,7 @@ def usage() -> str:
     return "\n".join(lines)
 
 
-def check(argv: list[str]) -> int:
+def check(argv: list[str]) -> int:  # noqa: PLR0911 - one exit per verdict, each told
     """Exit 0 when the bot can serve; else say what is wrong and what to do (see MODES for the codes)."""
     if argv not in ([], ["--offline"]):
         print(USAGE, file=sys.stderr)
@@ -76,6 +76,10 @@ def check(argv: list[str]) -> int:
     except PolicyError as exc:
         problem = " ".join(str(exc).splitlines())
         print(f"✗ {problem}. Fix the file (docs/policy.md) or unset POLICY_FILE.", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    if problems := _account_problems(settings, policy):
+        for problem in problems:
+            print(f"✗ {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     print("✓ zapbot's settings are complete.")
     if policy.source:
@@ -94,6 +98,21 @@ def check(argv: list[str]) -> int:
         return EXIT_UNREACHABLE
     print("zapbot is ready to serve.")
     return 0
+
+
+def _account_problems(settings: Settings, policy: Policy) -> list[str]:
+    """Per-user accounts half configured (each missing piece), and a policy asking for the shared account
+    (`run_as: shared`) while no ZAPIER_API_KEY is set: each would fail only when someone uses it."""
+    from bot.accounts import account_setting_problems  # noqa: PLC0415 - its clients' imports, when asked
+
+    problems = [f"{problem} (docs/accounts.md)" for problem in account_setting_problems(settings)]
+    if not settings.shared_key and (places := policy.run_as_places("shared")):
+        problems.append(
+            f"{policy.source} asks for run_as: shared ({', '.join(places)}), but ZAPIER_API_KEY is not "
+            "set, so those actions would be refused. Set ZAPIER_API_KEY, or change run_as there "
+            "(docs/accounts.md)."
+        )
+    return problems
 
 
 def main(argv: list[str]) -> int:

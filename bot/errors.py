@@ -5,11 +5,12 @@
     ├── ZapierError                talking to Zapier went wrong
     │   ├── ZapierConnectionError  no answer: refused, reset, or timed out (`timed_out` tells which)
     │   ├── ZapierStatusError      an HTTP error status (`status_code`, Zapier's `error` and `detail`)
-    │   │   ├── ZapierAuthError        401/403: the API key was rejected
+    │   │   ├── ZapierAuthError        401/403: the API key (or a person's token) was rejected
     │   │   ├── ZapierRateLimited      429 (`retry_after` seconds, when given)
     │   │   ├── ZapierServerError      5xx
     │   │   └── ZapierRejected         400/412/422 and other 4xx: Zapier refused the request
     │   └── ZapierResponseError    a 2xx whose body is not JSON or breaks the API contract
+    ├── SharedKeyMissing           the shared Zapier account is asked for, but ZAPIER_API_KEY is not set
     └── StoreError                 Redis did not answer
 
 Messages never contain secrets: the API key travels only in a header and is never formatted.
@@ -53,7 +54,9 @@ class ZapierStatusError(ZapierError):
 
 
 class ZapierAuthError(ZapierStatusError):
-    """Zapier rejected the API key (401 or 403)."""
+    """Zapier rejected the credentials (401 or 403): the API key, or a person's token when `personal`."""
+
+    personal: bool = False  # set by the client when the call carried a person's OAuth token
 
 
 class ZapierRateLimited(ZapierStatusError):
@@ -74,6 +77,16 @@ class ZapierRejected(ZapierStatusError):
 
 class ZapierResponseError(ZapierError):
     """A success status whose body is not JSON or does not fit the API contract."""
+
+
+class SharedKeyMissing(BotError):
+    """Something asked for zapbot's shared Zapier account (the policy's `run_as: shared`, or a call made
+    without a person's token) while ZAPIER_API_KEY is not set (per-user accounts only): nothing was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This runs with zapbot's shared Zapier account (run_as: shared), but no ZAPIER_API_KEY is set."
+        )
 
 
 class StoreError(BotError):

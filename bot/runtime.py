@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
-from bot.accounts import Accounts, ConnectedNotifier, build_accounts, callback_route
+from bot.accounts import CALLBACK_PATH, Accounts, ConnectedNotifier, build_accounts, callback_route
 from bot.approvals.audit import Audit
 from bot.approvals.policy import Policy, load_policy_file
 from bot.approvals.rules import Approvals
@@ -23,11 +23,13 @@ from bot.discovery.shortcuts import ShortcutBook
 from bot.discovery.store import DiscoveryStore
 from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
 from bot.home import HomeQueries
+from bot.home_refresh import HomeRefresher
 from bot.ops.give_way import GiveWay
 from bot.ops.metrics import Metrics
-from bot.ops.readiness import ZapierKeyCheck, describe_zapier_problem
+from bot.ops.readiness import AccountsCheck, ZapierCheck, ZapierKeyCheck, describe_zapier_problem
 from bot.ops.routes import register_ops_routes
 from bot.ops.tasks import BackgroundTasks
+from bot.presence import Presence
 from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
 from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings
@@ -36,11 +38,12 @@ from bot.runs.credentials import Credentials
 from bot.runs.lifecycle import Runs
 from bot.runs.limits import Bucket, ChannelPace, Limits, Rate
 from bot.runs.outbox import Outbox
+from bot.runs.sending import PreviewWatch
 from bot.runs.service import ZapService
 from bot.settings import Settings
 from bot.slack.access import RECHECK_SECONDS, SlackAccess
 from bot.slack.app import create_bolt_app, create_web_app, slack_client
-from bot.slack.deps import Deps
+from bot.slack.deps import EXTRAS_LIMIT, Deps
 from bot.slack.groups import SlackGroups
 from bot.slack.listeners import discovery
 from bot.slack.listeners import home as home_listeners
@@ -65,6 +68,7 @@ def _runs(
     approvals: Approvals,
     access: SlackAccess,
     credentials: Credentials,
+    on_preview: PreviewWatch | None = None,
 ) -> Runs:
     """The run lifecycle, showing runs in Slack through a client of its own: one without the client's
     retries, because the outbox re-queues a refused send instead of sleeping on it."""
@@ -100,6 +104,7 @@ def _runs(
         approvals=approvals,
         metrics=metrics,
         limits=limits,
+        on_preview=on_preview,
     )
 
 
@@ -152,11 +157,22 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     # Before the aiohttp session: a half-configured setting raises AccountsMisconfigured while the clients
     # made so far have not been used yet, so nothing leaks.
     accounts = build_accounts(settings, redis, zapier_http)
+    # Whose Zapier account each call uses (the policy's run_as); `shared` is refused without a key.
+    credentials = Credentials(accounts, shared_key=settings.shared_key)
+    if not settings.shared_key and (places := policy.run_as_places("shared")):
+        log.warning(
+            "POLICY_FILE asks for run_as: shared (%s) but ZAPIER_API_KEY is not set: those actions are "
+            "refused until it is",
+            ", ".join(places),
+        )
     # slack-sdk applies its own timeout only to sessions it creates: this one carries ours.
     slack_http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds))
     store = TeamStore(
         redis, lease_seconds=settings.run_lease_seconds
     )  # the Store plus team confirmation's keys (bot/approvals/store.py)
+    # The key (when set) is only what calls without `auth=` use: every preview, run and look-up passes the
+    # account the policy names (Credentials, as_person); readiness's key check is the one call made
+    # with the key on purpose. Without a key, a call without `auth=` is refused (SharedKeyMissing).
     zapier = ZapierClient(
         zapier_http,
         api_key=settings.zapier_api_key,
@@ -165,7 +181,8 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         backoff=zapier_retry_backoff,
     )
     # Ratings are sent by a worker whose queue retries; its client must not retry inside a call, and
-    # waits for a rate call far less than for an action to run.
+    # waits for a rate call far less than for an action to run. Each goes with the credentials of the
+    # account that ran the execution (`credentials`; the key only for what the shared account ran).
     rating_http = new_http_client(
         settings.rating_timeout_seconds,
         metrics=metrics,
@@ -189,7 +206,18 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     tasks = BackgroundTasks(limit=settings.max_background_tasks, give_way=give_way)
     metrics.track_tasks(tasks)
     audit = Audit(store, max_entries=settings.audit_max_entries)
-    approvals = Approvals(zapier, store, groups)
+    approvals = Approvals(store, groups)
+    # The App Home (bot/home.py, bot/slack/listeners/home.py): re-published when a connection changes, and
+    # for the people a preview concerns when it appears or changes (bot/home_refresh.py, bounded).
+    presence = Presence(store, window=settings.home_seen_days * 86400)
+    home_queries = HomeQueries(
+        store, approvals, rating_store, accounts, presence=presence, known_members=store.cached_group
+    )
+    home = HomePublisher(slack, home_queries)
+    # Best-effort work (Home refreshes, presence records): never a slot of people's work, and like it, it
+    # waits for the acks of a burst.
+    extras = BackgroundTasks(limit=EXTRAS_LIMIT, give_way=give_way)
+    refresher = HomeRefresher(home_queries, home.publish, extras, metrics)
     runs = _runs(
         settings,
         zapier,
@@ -200,7 +228,8 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         audit=audit,
         approvals=approvals,
         access=access,
-        credentials=Credentials(accounts),
+        credentials=credentials,
+        on_preview=refresher.preview_changed,
     )
     ratings = Ratings(
         rating_store,
@@ -209,8 +238,6 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         audit=audit,
         coalesce_seconds=settings.rating_delay_seconds,
     )
-    # The App Home (bot/home.py, bot/slack/listeners/home.py), re-published when a connection changes.
-    home = HomePublisher(slack, HomeQueries(store, approvals, rating_store, accounts))
     found = DiscoveryStore(redis)
     finder = Finder(
         zapier, found, guess_count=settings.guess_count, cache_seconds=settings.lookup_cache_seconds
@@ -235,8 +262,10 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         metrics=metrics,
         slack_access=access,
         ratings=ratings,
+        presence=presence,
+        extras=extras,
     )
-    worker = DeliveryWorker(rating_store, rater, timing)
+    worker = DeliveryWorker(rating_store, rater, timing, accounts=credentials, metrics=metrics)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = create_bolt_app(deps, signing_secret=secret)
     discovery.register(bolt, deps, finder=finder, options_wait=settings.options_wait_seconds)
@@ -253,7 +282,13 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         routes=account_routes,
         fast_paths=settings.zapbot_fast_paths,
     )
-    zapier_key = ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
+    # Readiness checks the shared key when there is one; with per-user accounts only, that their OAuth
+    # client is configured (no call to Zapier for a person's sake).
+    zapier_key: ZapierCheck = (
+        ZapierKeyCheck(zapier.check_auth, ttl=settings.readiness_cache_seconds)
+        if settings.shared_key or accounts is None
+        else AccountsCheck(accounts.missing_config)
+    )
     socket = (
         SocketModeConnection(bolt, app_token, url=socket_url, ping_interval=socket_ping_interval)
         if app_token
@@ -309,7 +344,8 @@ class Finding:
 async def check_connections(settings: Settings) -> list[Finding]:
     """Redis answers, Zapier accepts the key (`GET /api/v2/auth/check/`), Slack accepts the bot token
     (`auth.test`) and, in Socket Mode, the app token: each a Finding, checked at the same time."""
-    checks = [_check_redis(settings), _check_zapier(settings), _check_slack(settings)]
+    zapier = _check_zapier(settings) if settings.shared_key else _per_user_only(settings)
+    checks = [_check_redis(settings), zapier, _check_slack(settings)]
     if settings.slack_app_token is not None:
         checks.append(_check_app_token(settings.slack_app_token.get_secret_value(), settings.slack_api_url))
     return list(await asyncio.gather(*checks))
@@ -354,6 +390,16 @@ async def _check_zapier(settings: Settings) -> Finding:
         await http.aclose()
     account = " ".join(part for part in (who.name, f"<{who.email}>" if who.email else "") if part)
     return Finding(True, "Zapier accepts ZAPIER_API_KEY" + (f" ({account})." if account else "."))
+
+
+async def _per_user_only(settings: Settings) -> Finding:
+    """No ZAPIER_API_KEY: per-user accounts only (the settings' check made sure they are on). Nothing to
+    ask Zapier for until a person connects; say what that means."""
+    return Finding(
+        True,
+        "No ZAPIER_API_KEY: every action runs with the Zapier account of a person who connected theirs "
+        f"(Zapier sends them back to {settings.public_url}{CALLBACK_PATH}); run_as: shared is refused.",
+    )
 
 
 async def _check_slack(settings: Settings) -> Finding:

@@ -43,7 +43,17 @@ class Settings(BaseSettings):
         default=None, validate_default=True, description="required unless SLACK_APP_TOKEN is set"
     )
     slack_api_url: str = "https://slack.com/api/"
-    zapier_api_key: SecretStr
+    # Per-user Zapier accounts (docs/accounts.md): on when the OAuth client's id and secret are both set.
+    # (Before ZAPIER_API_KEY: its check reads them.)
+    zapier_oauth_client_id: str | None = None
+    zapier_oauth_client_secret: SecretStr | None = None
+    # The shared account's AI Actions key: what every run uses without per-user accounts; with them, only
+    # what the policy runs `run_as: shared` (refused when unset).
+    zapier_api_key: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="required unless ZAPIER_OAUTH_CLIENT_ID and ZAPIER_OAUTH_CLIENT_SECRET are set",
+    )
     zapier_base_url: str = "https://actions.zapier.com"
     zapier_provider_id: str | None = None
     # Also how long a shutdown waits for the runs in flight (bot/slack/app.py).
@@ -52,9 +62,6 @@ class Settings(BaseSettings):
     # How fast the bot posts in one channel: Slack takes about 1 message a second, in short bursts.
     slack_channel_posts_per_second: float = Field(default=1.0, gt=0, le=100)
     slack_channel_post_burst: int = Field(default=3, ge=1, le=100)
-    # Per-user Zapier accounts (docs/accounts.md): on when the OAuth client's id and secret are both set.
-    zapier_oauth_client_id: str | None = None
-    zapier_oauth_client_secret: SecretStr | None = None
     public_url: str | None = None  # the bot's public base URL; the OAuth redirect URI is a path under it
     token_encryption_key: SecretStr | None = None  # Fernet keys, comma-separated: the first encrypts
     redis_url: str = "redis://localhost:6379/0"
@@ -75,6 +82,9 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     audit_max_entries: int = Field(default=100_000, ge=100, le=10_000_000)
     usergroup_cache_seconds: int = Field(default=300, ge=0, le=24 * 3600)
+    # The App Home shows a preview that anyone in its channel may confirm to the people seen acting with
+    # zapbot in that channel within this many days (bot/presence.py).
+    home_seen_days: float = Field(default=7.0, gt=0, le=90)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     readiness_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
@@ -119,12 +129,32 @@ class Settings(BaseSettings):
             raise ValueError(f"must be on, off or some of {', '.join(sorted(FAST_PATHS))}, not {unknown}")
         return frozenset(words)
 
-    @field_validator("slack_bot_token", "zapier_api_key")
+    @field_validator("slack_bot_token")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value().strip():
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("zapier_api_key")
+    @classmethod
+    def _key_unless_per_user_accounts(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # Blank counts as unset. Without a key, per-user accounts (both OAuth client settings) must be on:
+        # otherwise nothing could ever be sent to Zapier. Reported as a missing setting, saying both ways.
+        if value is not None and value.get_secret_value().strip():
+            return value
+        if info.data.get("zapier_oauth_client_id") and info.data.get("zapier_oauth_client_secret"):
+            return None
+        raise PydanticCustomError(
+            "missing",
+            "Field required (or, for per-user Zapier accounts instead, set ZAPIER_OAUTH_CLIENT_ID and "
+            "ZAPIER_OAUTH_CLIENT_SECRET: docs/accounts.md)",
+        )
+
+    @property
+    def shared_key(self) -> bool:
+        """Whether the shared Zapier account's key (ZAPIER_API_KEY) is set."""
+        return self.zapier_api_key is not None
 
     @field_validator("slack_app_token")
     @classmethod
@@ -272,6 +302,10 @@ def describe_settings_error(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         name = str(item["loc"][0]).upper() if item["loc"] else "settings"
-        reason = "is not set" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
+        reason = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            # "Field required (or ...)" keeps what it says after the words: the other way to set it up.
+            rest = reason.removeprefix("Field required")
+            reason = "is not set" + (rest if rest.startswith(" (") else "")
         parts.append(f"{name} {reason}")
     return "Configuration error: " + "; ".join(parts)

@@ -55,6 +55,19 @@ class Accounts:
     def __repr__(self) -> str:
         return f"Accounts(client_id={self._config.client_id!r}, redirect_uri={self._config.redirect_uri!r})"
 
+    def missing_config(self) -> list[str]:
+        """What the OAuth client's configuration lacks for the authorize link and the token endpoint
+        (empty: complete). Readiness reports it when no ZAPIER_API_KEY is set (bot/ops/readiness.py)."""
+        config = self._config
+        needed = {
+            "ZAPIER_OAUTH_CLIENT_ID": config.client_id,
+            "ZAPIER_OAUTH_CLIENT_SECRET": config.client_secret.get_secret_value(),
+            "PUBLIC_URL (the redirect URI)": config.redirect_uri,
+            "ZAPIER_BASE_URL (the token endpoint)": config.token_url,
+            "TOKEN_ENCRYPTION_KEY": config.encryption_keys.get_secret_value(),
+        }
+        return [name for name, value in needed.items() if not value.strip()]
+
     async def connect_url(self, team: str, user: str) -> str:
         """A link to Zapier's authorize page for this person: PKCE S256, a single-use state that expires
         in 10 minutes. Show it to that person only (a private message, a button)."""

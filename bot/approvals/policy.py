@@ -284,6 +284,17 @@ class Policy:
             layers += [section, section.first_match(request)]
         return _merge(layer for layer in layers if layer is not None)
 
+    def run_as_places(self, run_as: RunAs) -> list[str]:
+        """Where the file sets `run_as` to this value: `default`, `channels.C1`, `default.rules.0`..."""
+        sections = [("default", self._file.default)]
+        sections += [(f"channels.{channel}", section) for channel, section in self._file.channels.items()]
+        places = []
+        for name, section in sections:
+            if section.run_as == run_as:
+                places.append(name)
+            places += [f"{name}.rules.{i}" for i, rule in enumerate(section.rules) if rule.run_as == run_as]
+        return places
+
     def _combinations(self) -> Iterator[tuple[KeyPath, list[_Settings]]]:
         """Every chain of layers some request could meet, with the path of its narrowest layer."""
         default = self._file.default

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.actions import ActionRequest, ActionResult, ActionsBackend, Param, ParamMode, RunStatus
+from bot.actions import ActionRequest, ActionResult, Param, ParamMode, RunStatus
 from bot.approvals.policy import ConfirmBy
 from bot.approvals.store import ApproveResult, TeamStore
 from bot.errors import BotError
@@ -54,13 +54,11 @@ class EditOutcome:
 class Approvals:
     def __init__(
         self,
-        backend: ActionsBackend,
         store: TeamStore,
         directory: GroupDirectory,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._backend = backend
         self._store = store
         self._directory = directory
         self._clock = clock
@@ -107,7 +105,7 @@ class Approvals:
         where: Where,
         values: dict[str, str],
         *,
-        preview_again: Callable[[ActionRequest], Awaitable[ActionResult]] | None = None,
+        preview_again: Callable[[ActionRequest], Awaitable[ActionResult]],
     ) -> EditOutcome:
         """Lock the changed values, preview again, and put the new preview in place of the one whose
         fingerprint the editor saw (`seen`). Approvals given so far are discarded. Raises BotError when
@@ -120,8 +118,9 @@ class Approvals:
         if not changes:
             return EditOutcome("unchanged")
         request = replace(preview.request, params={**preview.request.params, **changes})
-        # `preview_again` asks with the account the preview runs with (bot/runs/credentials.py).
-        result = await (preview_again or self._backend.preview)(request)
+        # `preview_again` asks with the account the preview was made with (bot/runs/credentials.py), never
+        # implicitly the shared key.
+        result = await preview_again(request)
         if result.status not in (RunStatus.PREVIEW, RunStatus.SUCCESS):
             raise PreviewRefused(result)
         now = self._clock()

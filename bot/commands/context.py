@@ -52,20 +52,30 @@ class Services:
 Handler = Callable[[Services, str, Asked], Coroutine[Any, Any, object]]
 
 
+async def as_person(
+    accounts: Accounts | None, team: str, user: str, call: Callable[[Auth | None, str], Awaitable[T]]
+) -> T:
+    """`call(auth, owner)` for a read (a look-up, a menu) with this person's own Zapier account when
+    per-user accounts are on (so it finds what *their* account exposes; `owner` keys its cache), else with
+    the shared key (`owner` ""). Raises NotConnected / ReconnectNeeded, sending nothing, when they must
+    connect first."""
+    if accounts is None:
+        return await call(None, "")
+    owner = f"{team}/{user}"
+    return await accounts.call_as(team, user, lambda auth: call(auth, owner), retry_if_rejected=True)
+
+
 async def as_asker(
     services: Services, context: Asked, call: Callable[[Auth | None, str], Awaitable[T]]
 ) -> T | None:
-    """`call(auth, owner)` with the asking person's own Zapier account when per-user accounts are on (so a
-    look-up finds what *their* account exposes; `owner` keys its cache), else with the shared key. None
-    when they must connect first: they have been told so, with the button, and nothing was sent."""
+    """`as_person` for the asking person. None when they must connect first: they have been told so, with
+    the button, and nothing was sent."""
     accounts = services.accounts
-    if accounts is None:
-        return await call(None, "")
     team, user = context.where.team, context.where.user
-    owner = f"{team}/{user}"
     try:
-        return await accounts.call_as(team, user, lambda auth: call(auth, owner), retry_if_rejected=True)
+        return await as_person(accounts, team, user, call)
     except (NotConnected, ReconnectNeeded) as exc:
+        assert accounts is not None  # only raised with per-user accounts on
         again = isinstance(exc, ReconnectNeeded)
         why = (
             "Your Zapier account must be connected again." if again else "Connect your Zapier account first:"

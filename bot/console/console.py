@@ -348,7 +348,7 @@ def _services(
         Outbox(store),
         surface=surface,
         audit=audit,
-        approvals=Approvals(zapier, store, NoGroups()),
+        approvals=Approvals(store, NoGroups()),
     )
     rating_store = RatingStore(store.redis, store)
     emoji = parse_rating_emoji(settings.rating_emoji)
@@ -379,6 +379,8 @@ async def run_console(
     rating_http = new_http_client(settings.rating_timeout_seconds)
     try:
         store = TeamStore(redis)
+        # Shared on purpose: the terminal has no Slack person whose account could be connected, so every
+        # preview, run, look-up and rating here uses ZAPIER_API_KEY (main() refuses to start without it).
         zapier = ZapierClient(
             http,
             api_key=settings.zapier_api_key,
@@ -439,6 +441,13 @@ async def run_console(
         await redis.aclose()
 
 
+NEEDS_KEY = (
+    "The console runs every action with the shared Zapier account: set ZAPIER_API_KEY (from "
+    "https://actions.zapier.com/credentials/). Per-user accounts (ZAPIER_OAUTH_CLIENT_ID) are for Slack, "
+    "where each person connects their own; or try scripts/run demo."
+)
+
+
 def main(argv: list[str]) -> int:
     user = None
     if argv[:1] == ["--as"] and len(argv) == 2:
@@ -453,6 +462,10 @@ def main(argv: list[str]) -> int:
         settings = ConsoleSettings()
     except ValidationError as exc:
         print(describe_setup_error(exc, console=True), file=sys.stderr)
+        return 2
+    if settings.zapier_api_key is None:
+        # Per-user accounts need a Slack person to connect; the terminal has none, so the shared key it is.
+        print(NEEDS_KEY, file=sys.stderr)
         return 2
     # Logs go to stderr and stay quiet (warnings only) unless LOG_LEVEL asks for more.
     level = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"

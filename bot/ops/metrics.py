@@ -13,6 +13,11 @@ process, as in the tests, count separately. `GET /metrics` renders `registry`.
                                                      empty, ...) or `failed` when no status came back
     zapbot_ratings_total{vote,change}                rating reactions (vote: up, down; change: added,
                                                      removed), counted by the ratings feature via `rating()`
+    zapbot_rating_deliveries_skipped_total{reason}   ratings kept but not sent, as the account that ran the
+                                                     execution cannot be used: disconnected, reconnect,
+                                                     no_shared_key, accounts_off (bot/ratings/delivery.py)
+    zapbot_home_refreshes_total{outcome}             Home tabs to re-publish after a preview changed:
+                                                     queued, coalesced, over_bound (bot/home_refresh.py)
     zapbot_zapier_request_seconds{operation}         Zapier HTTP latency (histogram), one per attempt
     zapbot_zapier_errors_total{operation,error}      failed attempts: http_<status>, timeout, connection
     zapbot_slack_request_seconds{method}             Slack Web API (and response_url) latency (histogram)
@@ -65,6 +70,15 @@ class Metrics:
         )
         self.executions = Counter("zapbot_executions", "Confirmed runs by status", ["status"], registry=r)
         self.ratings = Counter("zapbot_ratings", "Rating reactions", ["vote", "change"], registry=r)
+        self.ratings_skipped = Counter(
+            "zapbot_rating_deliveries_skipped",
+            "Ratings not sent: the account that ran the execution cannot be used",
+            ["reason"],
+            registry=r,
+        )
+        self.home_refreshes = Counter(
+            "zapbot_home_refreshes", "Home tabs re-published after a preview changed", ["outcome"], registry=r
+        )
         self.zapier_seconds = Histogram(
             "zapbot_zapier_request_seconds",
             "Zapier API request latency",
@@ -126,6 +140,15 @@ class Metrics:
     def rating(self, vote: str, change: str = "added") -> None:
         """For the ratings feature: one counting reaction added or removed (`vote` is `up` or `down`)."""
         self.ratings.labels(vote, change).inc()
+
+    def rating_skipped(self, reason: str) -> None:
+        """A rating kept in Redis but not sent: the account that ran its execution cannot be used."""
+        self.ratings_skipped.labels(reason).inc()
+
+    def home_refresh(self, outcome: str, count: int = 1) -> None:
+        """Home tabs to re-publish after a preview changed: queued, coalesced (one is queued already) or
+        over_bound (past the per-change bound: they see it when they next open the tab)."""
+        self.home_refreshes.labels(outcome).inc(count)
 
     def track_tasks(self, tasks: InFlight) -> None:
         """Read the gauge from `tasks.in_flight` at each scrape, so it can never drift."""

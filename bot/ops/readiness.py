@@ -1,7 +1,11 @@
-"""Readiness: whether Zapier accepts the API key, checked at most every `ttl` seconds.
+"""Readiness of the Zapier side: whether Zapier accepts the API key, checked at most every `ttl` seconds.
 
 The check costs a call to Zapier, so its verdict (a failure too: no hammering Zapier) is kept for `ttl`
 seconds (READINESS_CACHE_SECONDS) and only one check runs at a time, however often probes come.
+
+Without a ZAPIER_API_KEY (per-user accounts only) there is no key to check, and no person's token to
+check on a probe's behalf: `AccountsCheck` reports whether the OAuth client's configuration (what the
+authorize link and the token endpoint need) is complete. Readiness never fails for lack of a key then.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from bot.errors import BotError, ZapierAuthError, ZapierConnectionError, ZapierStatusError
 
@@ -62,3 +66,21 @@ class ZapierKeyCheck:
                 self._verdict = None
             self._until = self._clock() + self._ttl
             return self._verdict
+
+
+class ZapierCheck(Protocol):
+    """What /readyz asks of the Zapier side (bot/ops/routes.py)."""
+
+    async def problem(self) -> str | None: ...
+
+
+class AccountsCheck:
+    """Readiness with per-user accounts only: `missing()` names what the OAuth client lacks (none: ready).
+    No call to Zapier: each person's token is theirs, checked when they use it."""
+
+    def __init__(self, missing: Callable[[], list[str]]) -> None:
+        self._missing = missing
+
+    async def problem(self) -> str | None:
+        missing = self._missing()
+        return f"per-user accounts lack {', '.join(missing)}" if missing else None

@@ -4,7 +4,8 @@
 answers.)
 
 `/readyz` says whether this replica can do its job: Redis answers, Zapier accepts the API key (checked
-through `bot.ops.readiness.ZapierKeyCheck`, which keeps its verdict briefly), Slack accepts the bot token
+through `bot.ops.readiness.ZapierKeyCheck`, which keeps its verdict briefly; with per-user accounts and no
+key, `AccountsCheck`: the OAuth client's configuration is complete), Slack accepts the bot token
 (`slack`: bot/slack/access.py) and, in Socket Mode, the socket is connected (`socket`:
 bot/slack/socket_mode.py).
 """
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from bot.errors import BotError
 from bot.ops.metrics import Metrics
-from bot.ops.readiness import ZapierKeyCheck
+from bot.ops.readiness import ZapierCheck
 from bot.slack.access import SlackAccess
 from bot.slack.socket_mode import SocketModeConnection
 from bot.store import Store
@@ -26,7 +27,7 @@ def register_ops_routes(
     *,
     store: Store,
     metrics: Metrics,
-    zapier_key: ZapierKeyCheck,
+    zapier_key: ZapierCheck,
     slack_access: SlackAccess | None = None,
     socket: SocketModeConnection | None = None,
 ) -> None:

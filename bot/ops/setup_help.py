@@ -30,7 +30,10 @@ HOW_TO_GET = {
         "Slack app -> Basic Information -> App-Level Tokens, scope connections:write (xapp-...); "
         "or leave it unset for HTTP mode"
     ),
-    ZAPIER_KEY: f"your AI Actions API key, from {ZAPIER_CREDENTIALS}",
+    ZAPIER_KEY: (
+        f"your AI Actions API key, from {ZAPIER_CREDENTIALS}; or, to run actions with each person's "
+        "own Zapier account instead, ZAPIER_OAUTH_CLIENT_ID and ZAPIER_OAUTH_CLIENT_SECRET (docs/accounts.md)"
+    ),
 }
 
 CREATE_THE_APP = """\

@@ -10,6 +10,13 @@ each, no retries inside the call) and records the outcome:
   `retry_max`; a 429's Retry-After instead, when given). Nothing is lost across restarts: the queue is in
   Redis, and a claim whose replica died runs out after `lease` seconds.
 - any other 4xx: recorded as failed and logged; not retried until the rating or feedback changes again.
+
+Each rating goes to Zapier with the credentials of the account that ran the execution (recorded with it,
+bot/runs/service.py): a person's own token (refreshed once if Zapier refuses it), or the shared key. When
+that account can no longer be used (the person disconnected, their tokens must be reconnected, or no
+shared key is set any more), the call is skipped: the rating stays in Redis, the delivery is recorded as
+`skipped` with a log line and `zapbot_rating_deliveries_skipped_total{reason}`, and it is not retried until
+the rating or feedback changes again (then with whatever that account has by then).
 """
 
 from __future__ import annotations
@@ -18,21 +25,27 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from bot.accounts.errors import AccountError, NotConnected, ReconnectNeeded
 from bot.errors import (
     BotError,
+    SharedKeyMissing,
     ZapierError,
     ZapierRateLimited,
     ZapierResponseError,
     ZapierServerError,
     ZapierStatusError,
 )
-from bot.ratings.store import DeliveryState, Outcome, RatingStore
+from bot.ops.metrics import Metrics
+from bot.ratings.store import SHARED_ACCOUNT, DeliveryState, Outcome, RatingStore
+from bot.zapier.client import Auth
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 REQUEST_TIMEOUT_STATUS = 408
 
@@ -40,7 +53,17 @@ REQUEST_TIMEOUT_STATUS = 408
 class Rater(Protocol):
     """The one call the worker needs; it must not retry by itself (the worker's queue does)."""
 
-    async def rate(self, execution_log_id: str, rating: int, feedback: str | None = None) -> None: ...
+    async def rate(
+        self, execution_log_id: str, rating: int, feedback: str | None = None, *, auth: Auth | None = None
+    ) -> None: ...
+
+
+class AccountCalls(Protocol):
+    """Calling Zapier as an account (bot/runs/credentials.py `Credentials`): `user` "" is the shared one."""
+
+    async def call(
+        self, team: str, user: str, call: Callable[[Auth | None], Awaitable[T]], *, write: bool
+    ) -> T: ...
 
 
 @dataclass(frozen=True)
@@ -61,9 +84,14 @@ class DeliveryWorker:
         timing: DeliveryTiming,
         *,
         clock: Callable[[], float] = time.time,
+        accounts: AccountCalls | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._rater = rater
+        # Whose credentials rate an execution; None: the rater's own (the console's shared key).
+        self._accounts = accounts
+        self._metrics = metrics or Metrics()
         self._timing = timing
         self._clock = clock
         self._stopping = asyncio.Event()
@@ -127,7 +155,14 @@ class DeliveryWorker:
             again_at=now + self._timing.coalesce,
             error=error,
         )
-        if after == Outcome.FAILED.value:
+        if outcome is Outcome.SKIPPED:
+            self._metrics.rating_skipped(error)
+            log.warning(
+                "rating of %s not sent to Zapier: %s; it is kept here and not retried until it changes",
+                execution_log_id,
+                _SKIPPED[error],
+            )
+        elif after == Outcome.FAILED.value:
             log.warning(
                 "Zapier refused the rating of %s (%s); it is not retried until it changes",
                 execution_log_id,
@@ -144,8 +179,19 @@ class DeliveryWorker:
 
     async def _send(self, state: DeliveryState) -> tuple[Outcome, float, str]:
         """One call to Zapier: what it came to, the backoff if it is to be retried, and the error."""
+
+        def rate(auth: Auth | None) -> Awaitable[None]:
+            return self._rater.rate(state.execution_log_id, state.rating, state.feedback or None, auth=auth)
+
         try:
-            await self._rater.rate(state.execution_log_id, state.rating, state.feedback or None)
+            if self._accounts is None:
+                await rate(None)
+            else:
+                # Read-only as far as a retry goes: a rating sent twice sets the same rating.
+                user = "" if state.account == SHARED_ACCOUNT else state.account
+                await self._accounts.call(state.team, user, rate, write=False)
+        except (AccountError, SharedKeyMissing) as exc:
+            return Outcome.SKIPPED, 0.0, _skip_reason(exc)
         except ZapierResponseError as exc:
             # A success status with an unreadable body: Zapier took the rating.
             log.info("rating of %s delivered; its answer was unreadable: %s", state.execution_log_id, exc)
@@ -167,3 +213,22 @@ class DeliveryWorker:
 
 def _describe(error: ZapierError) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+# Why a rating was not sent (the `reason` label of zapbot_rating_deliveries_skipped_total), for the log line.
+_SKIPPED = {
+    "disconnected": "the person whose Zapier account ran it has disconnected it",
+    "reconnect": "the Zapier account that ran it must be connected again",
+    "no_shared_key": "it ran with the shared Zapier account and ZAPIER_API_KEY is no longer set",
+    "accounts_off": "it ran with a person's Zapier account and per-user accounts are now off",
+}
+
+
+def _skip_reason(error: BotError) -> str:
+    if isinstance(error, NotConnected):
+        return "disconnected"
+    if isinstance(error, ReconnectNeeded):
+        return "reconnect"
+    if isinstance(error, SharedKeyMissing):
+        return "no_shared_key"
+    return "accounts_off"

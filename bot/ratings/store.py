@@ -15,9 +15,10 @@ The vote script also writes keys that other modules own and document, in the sam
 Rating fields of the execution hash:
     rating (-1, 0, 1), up and down (how many people vote each way), rated_at (last vote change),
     feedback (every text as `USER: text`, newest kept within FEEDBACK_SEND_BYTES), feedback_count,
-    feedback_at, delivery (`pending`, `delivered` or `failed`), delivery_version (bumped on each change of
-    rating or feedback), delivered_version, delivered_rating, delivered_at, delivery_attempts (failures since
-    the last success), delivery_error (the last failure).
+    feedback_at, delivery (`pending`, `delivered`, `failed` or `skipped`), delivery_version (bumped on each
+    change of rating or feedback), delivered_version, delivered_rating, delivered_at, delivery_attempts
+    (failures since the last success), delivery_error (the last failure, or why it was skipped).
+The delivery reads the execution's `team` and `zapier_account` (bot.runs.service: whose account ran it).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.store import EVENT_DEDUP_SECONDS, Store
 
 T = TypeVar("T")
 
+SHARED_ACCOUNT = "shared"  # `zapier_account` of an execution the shared key (ZAPIER_API_KEY) ran
 MAX_FEEDBACK_ENTRIES = 50
 FEEDBACK_SEND_BYTES = 3000  # what goes to Zapier in a query string: the newest texts that fit
 
@@ -183,6 +185,8 @@ class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"  # timeout, connection error, 429 or 5xx: queued again after a backoff
     FAILED = "failed"  # Zapier refused it (a 4xx other than 429): not retried until the next change
+    # The account that ran it cannot be used (disconnected, no shared key): kept, not retried until it changes
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,8 @@ class DeliveryState:
     feedback: str
     version: str
     attempts: int
+    team: str = ""
+    account: str = "shared"  # whose Zapier account ran the execution: a Slack user ID, or SHARED_ACCOUNT
 
 
 class RatingStore:
@@ -318,14 +324,29 @@ class RatingStore:
 
     async def delivery_state(self, execution_log_id: str) -> DeliveryState | None:
         key = self._execution_key(execution_log_id)
-        fields = ("execution_log_id", "rating", "feedback", "delivery_version", "delivery_attempts")
+        fields = (
+            "execution_log_id",
+            "rating",
+            "feedback",
+            "delivery_version",
+            "delivery_attempts",
+            "team",
+            "zapier_account",
+        )
         values = await self.call(cast(Awaitable[list[str | None]], self._redis.hmget(key, fields)))
         if values[0] is None:
             await self.call(self._redis.zrem(self.pending_key(), execution_log_id))
             return None
-        _, rating, feedback, version, attempts = values
+        _, rating, feedback, version, attempts, team, account = values
         return DeliveryState(
-            execution_log_id, int(rating or 0), feedback or "", version or "0", int(attempts or 0)
+            execution_log_id,
+            int(rating or 0),
+            feedback or "",
+            version or "0",
+            int(attempts or 0),
+            team or "",
+            # Executions recorded before accounts were: the shared key ran them all.
+            account or SHARED_ACCOUNT,
         )
 
     async def complete(

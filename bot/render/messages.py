@@ -15,6 +15,7 @@ from bot.actions import ActionResult, ParamMode, RunStatus
 from bot.approvals.policy import ConfirmBy
 from bot.errors import (
     BotError,
+    SharedKeyMissing,
     StoreError,
     ZapierAuthError,
     ZapierConnectionError,
@@ -423,6 +424,11 @@ def describe_failure(error: BotError, stage: Stage) -> str:  # noqa: PLR0911 - o
     unknown = (
         "The outcome is unknown: the action may or may not have run. Check in the app before you try again."
     )
+    if isinstance(error, ZapierAuthError) and error.personal:
+        return (
+            "Zapier refused the Zapier account this runs with, even after renewing its access. Nothing was "
+            "run; connect it again with `/zap connect`, then try again."
+        )
     if isinstance(error, ZapierAuthError):
         return "Zapier rejected zapbot's API key. Nothing was run; an admin needs to check `ZAPIER_API_KEY`."
     if isinstance(error, ZapierRejected):
@@ -437,6 +443,12 @@ def describe_failure(error: BotError, stage: Stage) -> str:  # noqa: PLR0911 - o
         return f"Zapier had an internal error (HTTP {error.status_code}). {ran or unknown}"
     if isinstance(error, ZapierResponseError):
         return f"Zapier's answer could not be read. {ran or unknown}"
+    if isinstance(error, SharedKeyMissing):
+        return (
+            "This action runs with zapbot's shared Zapier account (`run_as: shared` in the policy), but this "
+            "zapbot has no shared key. Nothing was sent to Zapier; an admin needs to set `ZAPIER_API_KEY` "
+            "or change `run_as` in the policy file."
+        )
     if isinstance(error, AccountError):
         return (
             f"zapbot could not use the Zapier account this runs with ({escape(str(error))}). "

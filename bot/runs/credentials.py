@@ -3,7 +3,8 @@
 - `requester`: the requester's own account previews and runs it, whoever confirms (the default when
   per-user accounts are on, bot/accounts/);
 - `confirmer`: the requester's account previews it, the confirming person's account runs it;
-- `shared`: the bot's ZAPIER_API_KEY (the default when per-user accounts are off).
+- `shared`: the bot's ZAPIER_API_KEY (the default when per-user accounts are off); refused, with nothing
+  sent to Zapier, when per-user accounts are on and no key is set (`SharedKeyMissing`).
 A person without a connected account is told so (with the connect link) and nothing is sent to Zapier.
 """
 
@@ -14,6 +15,7 @@ from typing import TypeVar
 
 from bot.accounts import Accounts, AccountsMisconfigured
 from bot.approvals.policy import RunAs
+from bot.errors import SharedKeyMissing
 from bot.zapier.client import Auth
 
 T = TypeVar("T")
@@ -21,8 +23,9 @@ SHARED = ""  # the account of `shared` runs: no person's
 
 
 class Credentials:
-    def __init__(self, accounts: Accounts | None) -> None:
+    def __init__(self, accounts: Accounts | None, *, shared_key: bool = True) -> None:
         self.accounts = accounts
+        self.shared_key = shared_key  # whether ZAPIER_API_KEY is set: `shared` is refused without it
 
     def mode(self, run_as: RunAs | None) -> RunAs:
         if run_as is not None:
@@ -41,15 +44,18 @@ class Credentials:
     async def ready(self, team: str, user: str) -> bool:
         """Whether `user`'s account (or the shared one, for SHARED) can be used now."""
         if user == SHARED:
-            return True
+            return self.shared_key
         return self.accounts is not None and await self.accounts.connected(team, user)
 
     async def call(
         self, team: str, user: str, call: Callable[[Auth | None], Awaitable[T]], *, write: bool
     ) -> T:
         """`call(auth)` as `user` (SHARED: the API key). A rejected token is refreshed once; a write is never
-        sent twice. Raises NotConnected / ReconnectNeeded (bot/accounts/) when the person must connect."""
+        sent twice. Raises NotConnected / ReconnectNeeded (bot/accounts/) when the person must connect, and
+        SharedKeyMissing for SHARED without a key: in each case nothing was sent."""
         if user == SHARED:
+            if not self.shared_key:
+                raise SharedKeyMissing
             return await call(None)
         if self.accounts is None:
             # The policy asks for people's own accounts, which this zapbot was not set up with.

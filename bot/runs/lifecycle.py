@@ -75,7 +75,7 @@ from bot.runs.outcomes import (
 )
 from bot.runs.ports import DeliveryError, Message, Person, Surface
 from bot.runs.records import Preview, PreviewState
-from bot.runs.sending import Sender
+from bot.runs.sending import PreviewWatch, Sender
 from bot.runs.service import PreviewRefused, Where, ZapService
 from bot.runs.store import Asking, RunStore
 from bot.store import Claim
@@ -96,6 +96,7 @@ class Runs:
         metrics: Metrics | None = None,
         limits: Limits | None = None,
         pace: ChannelPace | None = None,
+        on_preview: PreviewWatch | None = None,
     ) -> None:
         self.service = service
         self.store = store
@@ -107,7 +108,9 @@ class Runs:
         self.metrics = metrics or Metrics()
         self.limits = limits  # how fast one person or channel may ask (bot/runs/limits.py); None: no limit
         self.pace = pace  # how fast the bot posts in one channel, as Slack allows (bot/runs/limits.py)
-        self.sender = Sender(outbox, surface, pace)  # outbox, or the surface directly (bot/runs/sending.py)
+        # Outbox, or the surface directly (bot/runs/sending.py); `on_preview` hears of each preview shown
+        # or redrawn, and each run ended (Slack re-publishes the App Homes that show it).
+        self.sender = Sender(outbox, surface, pace, watch=on_preview)
         # Leases this process holds and renews (bot/runs/keeper.py): runs it executes, previews it asks for.
         self.held: set[str] = set()
         self.asking: set[str] = set()
@@ -256,6 +259,7 @@ class Runs:
                 Item("update", closed, channel=where.channel, ts=ts, key=f"preview:{preview.id}")
             )
             return
+        self.sender.watched(preview)
         if at_once:
             await self.audit.preview_step(Step.CONFIRMED, preview, who=where.user, detail="auto_run")
             await self._execute(preview, where.user, note=auto_run_note(preview.request.action_type))
@@ -613,6 +617,7 @@ class Runs:
                 ),
                 closing,
             )
+            self.sender.watched(preview, ran_for=tell)  # their recent runs changed
         except Exception:
             log.exception("could not end run %s", preview.id)  # the sweeper ends it if it stays running
 

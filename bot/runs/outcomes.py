@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.accounts.errors import AccountError
 from bot.actions import ActionResult, RunStatus
-from bot.errors import BotError, ZapierAuthError, ZapierRejected
+from bot.errors import BotError, SharedKeyMissing, ZapierAuthError, ZapierRejected
 from bot.render.messages import (
     describe_failure,
     failure_message,
@@ -61,7 +61,7 @@ class Ended:
 
     @classmethod
     def from_error(cls, exc: BotError) -> Ended:
-        if isinstance(exc, ZapierAuthError | ZapierRejected | AccountError):  # refused before anything ran
+        if isinstance(exc, ZapierAuthError | ZapierRejected | AccountError | SharedKeyMissing):  # nothing ran
             return cls(PreviewState.FAILED, error=exc)
         return cls(PreviewState.UNKNOWN, error=exc, why=describe_failure(exc, "run"), reason="zapier")
 

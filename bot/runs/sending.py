@@ -7,6 +7,8 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Sequence
+from typing import Protocol
 
 from bot.errors import StoreError
 from bot.runs.limits import ChannelPace
@@ -20,11 +22,34 @@ POST_ATTEMPTS = 4
 MAX_RATE_LIMIT_WAIT = 30.0  # a preview waits out Slack's rate limit up to this long per attempt
 
 
+class PreviewWatch(Protocol):
+    """Told of each preview shown or redrawn, and of each run that ended (`ran_for`: the people it ran
+    for). Returns at once and never raises."""
+
+    def __call__(self, preview: Preview, *, ran_for: Sequence[str] = ()) -> None: ...
+
+
 class Sender:
-    def __init__(self, outbox: Outbox, surface: Surface, pace: ChannelPace | None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        surface: Surface,
+        pace: ChannelPace | None,
+        *,
+        watch: PreviewWatch | None = None,
+    ) -> None:
         self.outbox = outbox
         self.surface = surface
         self.pace = pace
+        # Told of each preview shown or redrawn (a surface refreshes what else shows it: Slack's App Home).
+        # It must return at once and never raise.
+        self.watch = watch
+
+    def watched(self, preview: Preview, *, ran_for: Sequence[str] = ()) -> None:
+        """Tell the watcher that this preview appeared or changed (`ran_for`: its run ended, which changes
+        what these people see, and nobody else's)."""
+        if self.watch is not None:
+            self.watch(preview, ran_for=ran_for)
 
     async def post_now(
         self, channel: str, message: Message, *, thread_ts: str | None, before: float | None = None
@@ -57,6 +82,7 @@ class Sender:
                     key=f"preview:{preview.id}",
                 )
             )
+            self.watched(preview)
 
     async def deliver(self, *items: Item) -> None:
         """Queue for delivery; with Redis down, send at once (one try each) rather than lose them."""

@@ -203,7 +203,14 @@ class ZapService:
     def _execution_fields(
         self, preview: Preview, result: ActionResult, *, confirmed_by: str, message_ts: str
     ) -> dict[str, str]:
+        # Whose Zapier account made this execution: its rating is sent with the same credentials
+        # (bot/ratings/delivery.py). A Slack user ID, or "shared" for ZAPIER_API_KEY.
+        if confirmed_by:
+            account = self.credentials.run_account(preview.run_as, preview.requested_by, confirmed_by)
+        else:
+            account = self.credentials.preview_account(preview.run_as, preview.requested_by)
         return {
+            "zapier_account": account or "shared",
             "execution_log_id": result.execution_log_id,
             "kind": "preview" if result.status is RunStatus.PREVIEW else "run",
             "app": preview.request.app,

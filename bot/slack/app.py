@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # Slack's payloads are far smaller; anything bigger is not from Slack
 SHUTDOWN_GRACE_SECONDS = 90.0  # the default; `python -m bot` passes ZAPIER_TIMEOUT_SECONDS
+EXTRAS_GRACE_SECONDS = 1.0  # best-effort work (Deps.extras) left at shutdown
 OUTBOX_FLUSH_SECONDS = 5.0  # after the drain: deliver what the last runs queued (the rest stays queued)
 
 
@@ -190,6 +191,7 @@ def _drain(deps: Deps, grace: float) -> Any:
         cut = await deps.tasks.drain(grace)
         if cut:
             log.warning("shutdown cut %d background tasks short", cut)
+        await deps.extras.drain(EXTRAS_GRACE_SECONDS)  # Home refreshes: the next opening redraws them
 
     return drain
 

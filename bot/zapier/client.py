@@ -17,6 +17,7 @@ from pydantic import SecretStr, ValidationError
 from bot.actions import ActionRequest, ActionResult, ActionType, RunStatus
 from bot.discovery.finder import ActionChoice, AppChoice
 from bot.errors import (
+    SharedKeyMissing,
     ZapierAuthError,
     ZapierConnectionError,
     ZapierError,
@@ -110,20 +111,22 @@ class ZapierClient:
     """Typed access to the endpoints we use. Safe calls (preview, rate) retry; a real run never does.
 
     Every call takes `auth=` (an `ApiKey` or a person's `BearerToken`); without it, the client's API key.
+    A client made without a key (per-user accounts only) refuses a call without `auth`, sending nothing
+    (`SharedKeyMissing`).
     """
 
     def __init__(
         self,
         http: httpx.AsyncClient,
         *,
-        api_key: SecretStr,
+        api_key: SecretStr | None,
         base_url: str = "https://actions.zapier.com",
         provider_id: str | None = None,
         retries: int = 2,
         backoff: float = 0.5,
     ) -> None:
         self._http = http
-        self._api_key = ApiKey(api_key)
+        self._api_key = ApiKey(api_key) if api_key is not None else None
         self._base_url = base_url.rstrip("/")
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         self._provider_id = provider_id
@@ -213,7 +216,10 @@ class ZapierClient:
         body: dict[str, Any] | None,
         auth: Auth | None = None,
     ) -> Any:
-        headers = (auth or self._api_key).headers()
+        credentials = auth or self._api_key
+        if credentials is None:
+            raise SharedKeyMissing
+        headers = credentials.headers()
         try:
             response = await self._http.request(method, self._url(path, query), json=body, headers=headers)
         except httpx.TimeoutException as exc:
@@ -223,7 +229,10 @@ class ZapierClient:
                 f"Could not reach Zapier ({type(exc).__name__}).", timed_out=False
             ) from exc
         if response.status_code >= 300:
-            raise status_error(response)
+            error = status_error(response)
+            if isinstance(error, ZapierAuthError) and isinstance(credentials, BearerToken):
+                error.personal = True  # a person's token was refused, not zapbot's key
+            raise error
         # Any bytes may come back: text that is not UTF-8 is read with U+FFFD in place of what does not
         # decode, and escaped lone surrogates (valid JSON, but not storable text) become U+FFFD too.
         text = response.content.decode("utf-8", errors="replace")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+from cryptography.fernet import Fernet
 
 from bot.settings import Settings
 from tests.support.bot_process import start_bot_process
@@ -161,3 +162,52 @@ async def test_a_correct_configuration_starts_without_any_warning(
     log = bot.log()
     assert "zapbot listening on 127.0.0.1" in log
     assert "WARNING" not in log.upper(), log
+
+
+async def test_without_a_key_check_says_to_set_it_or_turn_on_per_user_accounts(
+    fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_url: str, tmp_path: Path
+) -> None:
+    """Neither ZAPIER_API_KEY nor per-user accounts: `check` and serving both stop (exit 2) naming the key
+    and the two OAuth client settings that would do instead; nothing is asked of Zapier."""
+    env = good_env(fake_slack, fake_zapier, redis_url, ZAPIER_API_KEY="")
+    done = await check(env, tmp_path)
+    assert done.code == 2, done.stdout + done.stderr
+    for name in ("ZAPIER_API_KEY", "ZAPIER_OAUTH_CLIENT_ID", "ZAPIER_OAUTH_CLIENT_SECRET"):
+        assert name in done.stderr
+    served = await run(python_bot(), env=env, cwd=tmp_path, seconds=60)
+    assert served.code == 2
+    assert "ZAPIER_API_KEY is not set (or, for per-user Zapier accounts instead" in served.stderr
+    assert fake_zapier.requests == []
+
+
+async def test_with_accounts_only_check_passes_and_refuses_a_policy_asking_for_shared(
+    fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_url: str, tmp_path: Path
+) -> None:
+    """Per-user accounts on and no ZAPIER_API_KEY: `check` passes without Zapier's key check, saying that
+    `run_as: shared` is refused; a policy file asking for `shared` anywhere fails it (exit 2)
+    naming where; half-configured accounts are named piece by piece."""
+    accounts = {
+        "ZAPIER_API_KEY": "",
+        "ZAPIER_OAUTH_CLIENT_ID": "zapbot-oauth-client",
+        "ZAPIER_OAUTH_CLIENT_SECRET": "zapbot-oauth-client-secret",
+        "PUBLIC_URL": "https://zapbot.example.com",
+        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+    done = await check(good_env(fake_slack, fake_zapier, redis_url, **accounts), tmp_path)
+    assert done.code == 0, done.stdout + done.stderr
+    assert "✓ No ZAPIER_API_KEY: every action runs with the Zapier account of a person" in done.stdout
+    assert "https://zapbot.example.com/zapier/oauth/callback" in done.stdout
+    assert fake_zapier.of("auth_check") == []
+    policy = tmp_path / "policy.yml"
+    policy.write_text(
+        "default:\n  run_as: requester\n"
+        "channels:\n  C1:\n    rules:\n      - app: SlackAPI\n        run_as: shared\n"
+    )
+    shared = good_env(fake_slack, fake_zapier, redis_url, **accounts, POLICY_FILE=str(policy))
+    refused = await check(shared, tmp_path, "--offline")  # (the same verdict comes first online)
+    assert refused.code == 2, refused.stdout + refused.stderr
+    assert "asks for run_as: shared (channels.C1.rules.0)" in refused.stderr
+    assert "ZAPIER_API_KEY is not set" in refused.stderr
+    half = good_env(fake_slack, fake_zapier, redis_url, **{**accounts, "PUBLIC_URL": ""})
+    missing = await check(half, tmp_path, "--offline")
+    assert missing.code == 2 and "✗ PUBLIC_URL is not set" in missing.stderr

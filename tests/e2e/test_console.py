@@ -118,11 +118,16 @@ async def test_a_preview_zapier_refuses_is_explained(
 
 
 async def test_without_a_zapier_key_it_says_what_to_set(tmp_path: Path) -> None:
-    """With no ZAPIER_API_KEY the console exits 2, naming it and where to get a key; it asks for no Slack."""
+    """With no ZAPIER_API_KEY the console exits 2, naming it and where to get a key; it asks for no Slack.
+    Per-user accounts (an OAuth client) do not stand in for the key there."""
     done = await run(python_bot("console"), env=clean_env(), cwd=tmp_path, seconds=30)
     assert done.code == 2
     assert "ZAPIER_API_KEY" in done.stderr and "https://actions.zapier.com/credentials/" in done.stderr
     assert "SLACK" not in done.stderr
+    # Per-user accounts are for Slack: the terminal has no person to connect, so it still needs the key.
+    accounts = clean_env(ZAPIER_OAUTH_CLIENT_ID="zapbot-oauth-client", ZAPIER_OAUTH_CLIENT_SECRET="s")
+    only = await run(python_bot("console"), env=accounts, cwd=tmp_path, seconds=30)
+    assert only.code == 2 and "The console runs every action with the shared Zapier account" in only.stderr
 
 
 async def test_without_redis_it_says_so_in_one_line(fake_zapier: FakeZapier, tmp_path: Path) -> None:

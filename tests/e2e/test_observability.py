@@ -4,6 +4,7 @@ stand-ins; metrics are read back with prometheus-client's own parser."""
 from __future__ import annotations
 
 import aiohttp
+from pydantic import SecretStr
 
 from bot.settings import Settings
 from tests.support.bot_server import RunningBot, running_bot
@@ -110,7 +111,7 @@ async def test_readyz_names_a_rejected_key_and_rechecks_after_the_cache_time(
     """A rejected key makes /readyz 503 naming Zapier (never the key), while /healthz stays 200; with no
     cache time every probe asks Zapier again."""
     settings = bot_settings.model_copy(update={"readiness_cache_seconds": 0.0})
-    settings.zapier_api_key = type(settings.zapier_api_key)("wrong-key-123")
+    settings.zapier_api_key = SecretStr("wrong-key-123")
     async with running_bot(settings, http_session, fake_slack.response_url_base) as bot:
         for _ in range(2):
             status, body = await get_json(http_session, bot.url + "/readyz")

@@ -101,7 +101,7 @@ def runs_with(store: TeamStore, policy: str) -> Runs:
         Outbox(store),
         surface=ConsoleSurface(io.StringIO()),
         audit=Audit(store, max_entries=10_000),
-        approvals=Approvals(backend, store, NoGroups()),
+        approvals=Approvals(store, NoGroups()),
     )
 
 

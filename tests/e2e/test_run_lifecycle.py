@@ -61,7 +61,7 @@ async def test_a_run_whose_task_raises_still_ends_as_unknown_and_logs_once(
             outbox,
             surface=surface,
             audit=Audit(store, max_entries=1000),
-            approvals=Approvals(backend, store, NoGroups()),
+            approvals=Approvals(store, NoGroups()),
         )
         where = Where("T1", "C1", "U1")
         person = ConsolePerson(surface, "U1")

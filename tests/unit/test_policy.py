@@ -168,3 +168,17 @@ def test_a_missing_policy_file_is_an_error_not_an_empty_policy(tmp_path: Path) -
     (tmp_path / "empty.yml").write_text("# nothing here\n")
     with pytest.raises(PolicyError, match="the file is empty"):
         load_policy_file(tmp_path / "empty.yml")
+
+
+def test_run_as_places_names_every_layer_that_sets_it() -> None:
+    """`run_as_places` finds each section and rule setting a given run_as, by dotted path (what
+    `python -m bot check` names when `shared` is asked for without a ZAPIER_API_KEY)."""
+    policy = parse_policy(
+        "default:\n  run_as: shared\n  rules:\n    - app: SlackAPI\n      run_as: requester\n"
+        "channels:\n  C1:\n    rules:\n      - app: GmailV2API\n        run_as: shared\n"
+        "  C2:\n    run_as: confirmer\n"
+    )
+    assert policy.run_as_places("shared") == ["default", "channels.C1.rules.0"]
+    assert policy.run_as_places("requester") == ["default.rules.0"]
+    assert policy.run_as_places("confirmer") == ["channels.C2"]
+    assert Policy.none().run_as_places("shared") == []

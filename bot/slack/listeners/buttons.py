@@ -12,7 +12,7 @@ from bot.ops.tasks import TooBusy
 from bot.render.messages import CANCEL, CONFIRM, FULL_RESULT
 from bot.runs.service import Where
 from bot.slack.deps import Deps
-from bot.slack.listeners.home import home_click_channel
+from bot.slack.listeners.home import home_click_channel, note_presence
 from bot.slack.replies import Privately
 from bot.slack.surface import SlackPerson
 
@@ -39,6 +39,13 @@ def clicked(body: dict[str, Any]) -> tuple[Where, Privately]:
     return where, Privately(user=where.user, channel=channel, response_url=body.get("response_url"))
 
 
+def note_clicker(deps: Deps, body: dict[str, Any]) -> None:
+    """A click on a zapbot message in a channel (not on the App Home, whose channel is ours to name):
+    Slack showed the clicker that channel (bot/presence.py)."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    note_presence(deps, str(channel or ""), str((body.get("user") or {}).get("id", "")))
+
+
 def clicked_value(body: dict[str, Any]) -> str:
     actions = body.get("actions") or [{}]
     return str(actions[0].get("value", ""))[:2000]
@@ -50,6 +57,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
+            note_clicker(deps, body)
             where, privately = clicked(body)
             start_click(
                 deps, privately, use_case(clicked_value(body), where, SlackPerson(deps, privately)), name

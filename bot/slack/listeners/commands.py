@@ -23,6 +23,7 @@ from bot.ops.tasks import TooBusy
 from bot.render.messages import Message, describe_failure, escape, help_message, notice_message
 from bot.runs.service import Where
 from bot.slack.deps import CommandContext, Deps
+from bot.slack.listeners.home import note_presence
 from bot.slack.replies import Privately
 from bot.slack.surface import SlackPerson
 
@@ -72,6 +73,7 @@ class Started:
 
 def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | None) -> Started:
     """Parse the text and start the work in the background; says what only the caller sees at once."""
+    note_presence(deps, context.where.channel, context.where.user)  # Slack showed them this channel
     try:
         parsed: Command = parse_command(text)
     except UsageError as exc:

@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.context import Asked, Handler, Services
-from bot.discovery.finder import Finder
+from bot.accounts import NotConnected, ReconnectNeeded
+from bot.commands.context import Asked, Handler, Services, as_person
+from bot.discovery.finder import ActionChoice, AppChoice, Finder
 from bot.discovery.form_view import (
     ACTION_SELECT,
     APP_SELECT,
@@ -34,7 +35,7 @@ from bot.discovery.form_view import (
 )
 from bot.errors import BotError
 from bot.ops.tasks import TooBusy
-from bot.render.messages import delivery_problem, escape, notice_message
+from bot.render.messages import connect_message, delivery_problem, escape, notice_message
 from bot.runs.service import Where
 from bot.slack.deps import Deps
 from bot.slack.listeners.buttons import start_click
@@ -61,6 +62,8 @@ def form_handler(deps: Deps) -> Handler:
             await context.person.say("Open the form with the `/zap form` command.")
             return
         place = FormPlace(context.where.channel, context.thread_ts)
+        if not await _may_look_up(services, context):
+            return
         try:
             await deps.slack.views_open(trigger_id=context.trigger_id, view=form_view(place))
         except SLACK_FAILURES as exc:
@@ -75,6 +78,23 @@ def form_handler(deps: Deps) -> Handler:
     return form
 
 
+async def _may_look_up(services: Services, context: Asked) -> bool:
+    """With per-user accounts, the form's menus need the person's own account: someone without one is told
+    so (with the connect button) instead of getting a form whose menus stay empty."""
+    accounts = services.accounts
+    team, user = context.where.team, context.where.user
+    try:
+        if accounts is None or await accounts.connected(team, user):
+            return True
+        url = await accounts.connect_url(team, user)
+    except BotError as exc:
+        log.warning("could not check the Zapier account of %s: %s", user, type(exc).__name__)
+        return True  # the menus will say nothing rather than the form not opening
+    why = "Connect your Zapier account first: the form lists the apps and actions of your own account."
+    await context.person.send(connect_message(url, why))
+    return False
+
+
 def register(app: AsyncApp, deps: Deps, finder: Finder, *, options_wait: float) -> None:
     @app.shortcut(FORM_SHORTCUT)
     async def on_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -86,17 +106,39 @@ def register(app: AsyncApp, deps: Deps, finder: Finder, *, options_wait: float) 
         await ack()
         _spawn(deps, _app_chosen(deps, body), "form-app")
 
+    # The menus list what the typing person's own Zapier account exposes (per-user accounts on), each
+    # person's look-ups cached apart; someone not connected gets empty menus (/zap form told them first).
     @app.options(APP_SELECT)
     async def app_menu(ack: AsyncAck, body: dict[str, Any]) -> None:
         query = str(body.get("value", "")).strip()[:MAX_QUERY_CHARS]
-        apps = await _within(deps, lambda: finder.apps(query), options_wait) if query else None
+        team, user = _typing(body)
+
+        def lookup() -> Awaitable[list[AppChoice]]:
+            return as_person(
+                deps.services.accounts,
+                team,
+                user,
+                lambda auth, owner: finder.apps(query, auth=auth, owner=owner),
+            )
+
+        apps = await _within(deps, lookup, options_wait) if query else None
         await ack(options=app_options(apps or []))
 
     @app.options(ACTION_SELECT)
     async def action_menu(ack: AsyncAck, body: dict[str, Any]) -> None:
         chosen = app_of_action_block(str(body.get("block_id", "")))
         query = str(body.get("value", "")).strip()[:MAX_QUERY_CHARS]
-        actions = await _within(deps, lambda: finder.actions(chosen, query), options_wait) if chosen else None
+        team, user = _typing(body)
+
+        def lookup() -> Awaitable[list[ActionChoice]]:
+            return as_person(
+                deps.services.accounts,
+                team,
+                user,
+                lambda auth, owner: finder.actions(chosen or "", query, auth=auth, owner=owner),
+            )
+
+        actions = await _within(deps, lookup, options_wait) if chosen else None
         await ack(options=action_options(actions or []))
 
     @app.view(FORM_SUBMIT)
@@ -123,6 +165,13 @@ def register(app: AsyncApp, deps: Deps, finder: Finder, *, options_wait: float) 
             read.request, where, SlackPerson(deps, privately), thread_ts=read.place.thread_ts
         )
         start_click(deps, privately, job, "form-preview")
+
+
+def _typing(body: dict[str, Any]) -> tuple[str, str]:
+    """The (team, user) of the person typing in a menu."""
+    person = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or person.get("team_id", "")
+    return str(team), str(person.get("id", ""))
 
 
 async def _cannot_post(deps: Deps, read: Submitted, user: str) -> str | None:
@@ -188,6 +237,8 @@ async def _within(deps: Deps, lookup: Callable[[], Awaitable[T]], seconds: float
         result: T | None = None
         try:
             result = await lookup()
+        except (NotConnected, ReconnectNeeded):
+            log.info("a menu look-up needs a Zapier account to be connected: empty menu")
         except BotError as exc:
             log.warning("a menu look-up failed: %s", exc)
         finally:

@@ -11,9 +11,10 @@ lifecycle still checks that channel against the preview's own, as for any click.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -110,6 +111,24 @@ def connected_notifier(slack: AsyncWebClient, home: HomePublisher) -> ConnectedN
     return notify
 
 
+def note_presence(deps: Deps, channel: str, user: str) -> None:
+    """Record, in the background, that `user` acted with zapbot in `channel` (bot/presence.py): only
+    with a channel Slack itself named in the request (a command's, a message's), never one of ours."""
+    presence = deps.presence
+    if presence is None or not channel or not user or presence.recent(channel, user):
+        return
+
+    async def record() -> None:
+        try:
+            await presence.saw(channel, user)
+        except BotError as exc:
+            log.info("did not record %s in %s: %s", user, channel, type(exc).__name__)
+
+    # Refused at the task limit: a Home shows a little less until their next act; nobody waits for it.
+    with contextlib.suppress(TooBusy):
+        deps.extras.spawn(record(), name="presence")
+
+
 def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
     @app.event("app_home_opened")
     async def on_home_opened(body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -117,6 +136,9 @@ def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
         if event.get("tab") != "home" or not user:
             return  # the Messages tab: nothing to show
         _spawn(deps.tasks, home.publish(team, user), "home-publish")
+        presence = deps.presence
+        if presence is not None:  # from now on, changes re-publish it (bot/home_refresh.py)
+            _spawn(deps.extras, _quietly(presence.opened_home(team, user)), "home-opened")
 
     @app.action(CONNECT_LINK)
     async def on_connect_link(ack: AsyncAck) -> None:
@@ -140,6 +162,13 @@ def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
             await home.publish(team, user)
 
         _spawn(deps.tasks, disconnect(), "home-disconnect")
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    try:
+        await step
+    except BotError as exc:
+        log.info("did not record a Home opening: %s", type(exc).__name__)
 
 
 def _spawn(tasks: BackgroundTasks, job: Coroutine[Any, Any, object], name: str) -> None:
