@@ -22,14 +22,14 @@ from bot.discovery.finder import Finder
 from bot.discovery.shortcuts import ShortcutBook
 from bot.discovery.store import DiscoveryStore
 from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
-from bot.home import HomeQueries
-from bot.home_refresh import HomeRefresher
+from bot.home.presence import Presence
+from bot.home.queries import HomeQueries
+from bot.home.refresh import HomeRefresher
 from bot.ops.give_way import GiveWay
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import AccountsCheck, ZapierCheck, ZapierKeyCheck, describe_zapier_problem
 from bot.ops.routes import register_ops_routes
 from bot.ops.tasks import BackgroundTasks
-from bot.presence import Presence
 from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
 from bot.ratings.emoji import parse_rating_emoji
 from bot.ratings.service import Ratings
@@ -207,8 +207,8 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     metrics.track_tasks(tasks)
     audit = Audit(store, max_entries=settings.audit_max_entries)
     approvals = Approvals(store, groups)
-    # The App Home (bot/home.py, bot/slack/listeners/home.py): re-published when a connection changes, and
-    # for the people a preview concerns when it appears or changes (bot/home_refresh.py, bounded).
+    # The App Home (bot/home/queries.py, bot/slack/listeners/home.py): re-published when a connection changes, and
+    # for the people a preview concerns when it appears or changes (bot/home/refresh.py, bounded).
     presence = Presence(store, window=settings.home_seen_days * 86400)
     home_queries = HomeQueries(
         store, approvals, rating_store, accounts, presence=presence, known_members=store.cached_group

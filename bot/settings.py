@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     audit_max_entries: int = Field(default=100_000, ge=100, le=10_000_000)
     usergroup_cache_seconds: int = Field(default=300, ge=0, le=24 * 3600)
     # The App Home shows a preview that anyone in its channel may confirm to the people seen acting with
-    # zapbot in that channel within this many days (bot/presence.py).
+    # zapbot in that channel within this many days (bot/home/presence.py).
     home_seen_days: float = Field(default=7.0, gt=0, le=90)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

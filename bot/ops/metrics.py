@@ -17,7 +17,7 @@ process, as in the tests, count separately. `GET /metrics` renders `registry`.
                                                      execution cannot be used: disconnected, reconnect,
                                                      no_shared_key, accounts_off (bot/ratings/delivery.py)
     zapbot_home_refreshes_total{outcome}             Home tabs to re-publish after a preview changed:
-                                                     queued, coalesced, over_bound (bot/home_refresh.py)
+                                                     queued, coalesced, over_bound (bot/home/refresh.py)
     zapbot_zapier_request_seconds{operation}         Zapier HTTP latency (histogram), one per attempt
     zapbot_zapier_errors_total{operation,error}      failed attempts: http_<status>, timeout, connection
     zapbot_slack_request_seconds{method}             Slack Web API (and response_url) latency (histogram)

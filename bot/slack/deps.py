@@ -10,9 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.approvals.audit import Audit
 from bot.approvals.rules import Approvals
 from bot.commands.context import Handler, Services
+from bot.home.presence import Presence
 from bot.ops.metrics import Metrics
 from bot.ops.tasks import BackgroundTasks
-from bot.presence import Presence
 from bot.ratings.service import Ratings
 from bot.runs.lifecycle import Runs
 from bot.runs.service import Where
@@ -51,7 +51,7 @@ class Deps:
     metrics: Metrics = field(default_factory=Metrics)  # the app's own registry, served at GET /metrics
     ratings: Ratings | None = None  # reactions, feedback and `/zap ratings`; None: reactions are ignored
     slack_access: SlackAccess | None = None  # whether Slack accepts the bot token (bot/slack/access.py)
-    # Who acted with zapbot in which channel (bot/presence.py): what the App Home may show them.
+    # Who acted with zapbot in which channel (bot/home/presence.py): what the App Home may show them.
     presence: Presence | None = None
     # Best-effort work nobody waits for (App Home refreshes, presence records), under a bound of its own so
     # that it never takes a slot from people's work in `tasks`; drained briefly at shutdown.

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bot.home import MAX_CONCERNED
+from bot.home.queries import MAX_CONCERNED
 from tests.e2e.test_home import click_on_home, home_buttons, open_home
 from tests.support.bot_server import RunningBot
 from tests.support.fakes._http import wait_until

@@ -41,7 +41,7 @@ def clicked(body: dict[str, Any]) -> tuple[Where, Privately]:
 
 def note_clicker(deps: Deps, body: dict[str, Any]) -> None:
     """A click on a zapbot message in a channel (not on the App Home, whose channel is ours to name):
-    Slack showed the clicker that channel (bot/presence.py)."""
+    Slack showed the clicker that channel (bot/home/presence.py)."""
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     note_presence(deps, str(channel or ""), str((body.get("user") or {}).get("id", "")))
 

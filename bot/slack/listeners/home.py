@@ -1,4 +1,4 @@
-"""The App Home tab: `app_home_opened` -> `views.publish` of the person's page (bot/home.py), the Disconnect
+"""The App Home tab: `app_home_opened` -> `views.publish` of the person's page (bot/home/queries.py), the Disconnect
 button, and the Slack DM that tells someone they connected their Zapier account.
 
 The page's Confirm and Cancel buttons carry the same action ids and values as a preview's buttons in its
@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import Connected, ConnectedNotifier
 from bot.errors import BotError
-from bot.home import HomePage, HomeQueries, Run, Vote
+from bot.home.queries import HomePage, HomeQueries, Run, Vote
 from bot.ops.tasks import BackgroundTasks, TooBusy
 from bot.render.messages import CANCEL, CONFIRM, CONNECT_LINK, button, clip, connect_button, escape, user
 from bot.runs.records import Preview
@@ -112,7 +112,7 @@ def connected_notifier(slack: AsyncWebClient, home: HomePublisher) -> ConnectedN
 
 
 def note_presence(deps: Deps, channel: str, user: str) -> None:
-    """Record, in the background, that `user` acted with zapbot in `channel` (bot/presence.py): only
+    """Record, in the background, that `user` acted with zapbot in `channel` (bot/home/presence.py): only
     with a channel Slack itself named in the request (a command's, a message's), never one of ours."""
     presence = deps.presence
     if presence is None or not channel or not user or presence.recent(channel, user):
@@ -137,7 +137,7 @@ def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
             return  # the Messages tab: nothing to show
         _spawn(deps.tasks, home.publish(team, user), "home-publish")
         presence = deps.presence
-        if presence is not None:  # from now on, changes re-publish it (bot/home_refresh.py)
+        if presence is not None:  # from now on, changes re-publish it (bot/home/refresh.py)
             _spawn(deps.extras, _quietly(presence.opened_home(team, user)), "home-opened")
 
     @app.action(CONNECT_LINK)

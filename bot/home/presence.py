@@ -4,7 +4,7 @@ zapbot does not ask for Slack's `channels:read` / `groups:read` scopes, so it ca
 members. What it does know: a `/zap` or a mention typed in a channel, or a click on a zapbot message there,
 came from someone Slack was showing that channel to (for a private channel, a member). Each such act is
 recorded here, and a preview that "anyone" in its channel may confirm is shown on the Home of the people
-seen in that channel within the window (HOME_SEEN_DAYS), and of nobody else there (bot/home.py).
+seen in that channel within the window (HOME_SEEN_DAYS), and of nobody else there (bot/home/queries.py).
 
 The limit of that rule, and why it is the one chosen: someone who left a private channel keeps seeing its
 "anyone" previews on their Home until the window since their last act there runs out (Slack's
@@ -12,7 +12,7 @@ The limit of that rule, and why it is the one chosen: someone who left a private
 its channel comes from our own block id, not from Slack.
 
 It also keeps who has opened zapbot's Home tab lately: only their Homes are re-published when a preview
-changes (bot/home_refresh.py). Anyone else's Home is drawn afresh when they first open it anyway.
+changes (bot/home/refresh.py). Anyone else's Home is drawn afresh when they first open it anyway.
 
 Keys (beside bot.store's, under the same prefix `{p}`):
     {p}:seen:{channel}      zset  Slack user ID -> when they last acted there; the newest MAX_PEOPLE kept,

@@ -3,9 +3,9 @@ edited, switched, expired), re-publish the Homes it concerns; when its run ends,
 ran for (their recent runs). A rating shows on the voter's Home the next time they open it.
 
 Bounded, so that one click never turns into hundreds of Slack calls:
-- only the Homes of people who opened theirs within HOME_SEEN_DAYS (bot/presence.py): anyone else's is
+- only the Homes of people who opened theirs within HOME_SEEN_DAYS (bot/home/presence.py): anyone else's is
   drawn afresh when they open it anyway;
-- at most `MAX_CONCERNED` Homes per change, in the order of bot/home.py `concerned` (the requester, the
+- at most `MAX_CONCERNED` Homes per change, in the order of bot/home/queries.py `concerned` (the requester, the
   people and group members the policy lists, then those most recently seen in the channel; CONCERNED_SCAN
   of them read from Redis); anyone past the bound sees the change the next time they open the tab
   (`app_home_opened` always re-publishes);
@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from bot.errors import BotError
-from bot.home import MAX_CONCERNED, HomeQueries
+from bot.home.queries import MAX_CONCERNED, HomeQueries
 from bot.ops.metrics import Metrics
 from bot.ops.tasks import BackgroundTasks, TooBusy
 from bot.runs.records import Preview

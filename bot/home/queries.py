@@ -6,7 +6,7 @@ limited to what that person may see:
 - previews of their workspace that the policy lets them confirm now (`Approvals.refusal` is None, and
   they have not approved it yet), and that name them: they asked for it, or the policy lists them (or a
   group of theirs). A preview that "anyone" (or anyone but its requester) in its channel may confirm is
-  shown to the people zapbot has seen acting in that channel lately (bot/presence.py: their own `/zap`,
+  shown to the people zapbot has seen acting in that channel lately (bot/home/presence.py: their own `/zap`,
   mention or click there), since zapbot cannot list a channel's members (that would need Slack's
   `channels:read` / `groups:read` scopes, which the bot does not ask for); without that record, to its
   requester only;
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from bot.accounts import Accounts
 from bot.approvals.policy import ConfirmBy
 from bot.approvals.rules import Approvals
-from bot.presence import Presence
+from bot.home.presence import Presence
 from bot.ratings.store import RatingStore
 from bot.runs.records import Preview
 from bot.store import Store
@@ -151,7 +151,7 @@ class HomeQueries:
         return mine
 
     async def home_openers(self, team: str, people: list[str]) -> list[str]:
-        """Those of `people` who opened their Home lately (bot/presence.py); all of them without a record."""
+        """Those of `people` who opened their Home lately (bot/home/presence.py); all of them without a record."""
         return await self._presence.home_openers(team, people) if self._presence is not None else people
 
     async def concerned(self, preview: Preview, limit: int = MAX_CONCERNED) -> list[str]:
