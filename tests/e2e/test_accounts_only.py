@@ -18,10 +18,10 @@ from cryptography.fernet import Fernet
 from bot.accounts import Accounts, Connected, build_accounts
 from bot.store import connect
 from bot.zapier.client import new_http_client
-from tests.e2e.test_accounts_tokens import dump_redis
+from tests.support.accounts import connect_person, dump_redis
 from tests.support.bot_server import RunningBot, settings_with_accounts
 from tests.support.fakes.slack_server import FakeSlack
-from tests.support.fakes.zapier_oauth import FakeZapierOAuth, follow_authorize
+from tests.support.fakes.zapier_oauth import FakeZapierOAuth
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import buttons, command_to_preview, text_of
 from tests.support.metrics import scrape, value
@@ -67,16 +67,6 @@ def start_bot(
             await redis.aclose()
 
     return start
-
-
-async def connect_person(
-    bot: RunningBot, accounts: Accounts, oauth: FakeZapierOAuth, http: aiohttp.ClientSession, user: str
-) -> None:
-    """`user` opens the connect link and approves at Zapier as `user@example.com`."""
-    oauth.account = f"{user}@example.com"
-    callback = await follow_authorize(http, await accounts.connect_url(TEAM, user))
-    async with http.get(bot.url + callback) as response:
-        assert response.status == 200, await response.text()
 
 
 async def run_and_show(

@@ -27,6 +27,7 @@ from bot.errors import ZapierAuthError, ZapierServerError
 from bot.settings import Settings
 from bot.store import connect
 from bot.zapier.client import ApiKey, BearerToken, ZapierClient, new_http_client
+from tests.support.accounts import dump_redis
 from tests.support.bot_server import running_bot, settings_for
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth, follow_authorize
@@ -303,22 +304,3 @@ async def test_no_token_appears_in_clear_in_redis_logs_pages_or_reprs(  # noqa: 
         assert secret not in page and secret not in pending_link
     state = parse_qs(urlsplit(pending_link).query)["state"][0]
     assert state not in dump  # only its hash names the key
-
-
-async def dump_redis(url: str) -> str:
-    """Every key and value in the database, whatever its type, as one text (values raw: DUMP too)."""
-    redis = connect(url)
-    parts: list[str] = []
-    try:
-        async for key in redis.scan_iter("*"):
-            kind = await redis.type(key)
-            # DUMP is binary: NEVER_DECODE keeps it from this decoding client (execute_command has no types).
-            raw = await redis.execute_command("DUMP", key, NEVER_DECODE=True)  # type: ignore[no-untyped-call]
-            parts += [key, str(kind), repr(raw)]
-            if kind == "string":
-                parts.append(str(await redis.get(key)))
-            elif kind == "hash":
-                parts.append(repr(await redis.hgetall(key)))
-    finally:
-        await redis.aclose()
-    return "\n".join(parts)

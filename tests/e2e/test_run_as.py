@@ -15,9 +15,10 @@ from cryptography.fernet import Fernet
 from bot.accounts import Accounts, Connected, build_accounts
 from bot.store import connect
 from bot.zapier.client import new_http_client
+from tests.support.accounts import connect_person
 from tests.support.bot_server import RunningBot, running_bot, settings_with_accounts
 from tests.support.fakes.slack_server import FakeSlack
-from tests.support.fakes.zapier_oauth import FakeZapierOAuth, follow_authorize
+from tests.support.fakes.zapier_oauth import FakeZapierOAuth
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import command_to_preview, text_of
 from tests.support.redis_reads import stream_entries
@@ -52,16 +53,6 @@ async def bot_with(
 
 async def _not_told(connected: Connected) -> None:
     """A notifier that tells nobody."""
-
-
-async def connect_person(
-    bot: RunningBot, accounts: Accounts, oauth: FakeZapierOAuth, http: aiohttp.ClientSession, user: str
-) -> None:
-    """`user` opens the connect link and approves at Zapier as `user@example.com`."""
-    oauth.account = f"{user}@example.com"
-    callback = await follow_authorize(http, await accounts.connect_url(TEAM, user))
-    async with http.get(bot.url + callback) as response:
-        assert response.status == 200, await response.text()
 
 
 def accounts_used(oauth: FakeZapierOAuth, operation: str) -> list[str]:
