@@ -57,7 +57,7 @@ async def test_show_full_result_longer_than_a_response_url_takes_is_attached(
     fake_zapier.script("execute", Reply(json=big_result(60, 20, 540)))
     previewed = await command_to_preview(bot, fake_slack, COMMAND)
     await bot.slack.block_action("zap_confirm", previewed.confirm_value, message_ts=previewed.ts)
-    posts = await fake_slack.wait_for("chat.postMessage", 2, timeout=10)
+    posts = await fake_slack.wait_for_accepted("chat.postMessage", 2, timeout=10)
     await bot.slack.block_action(
         "zap_full_result", buttons(posts[1])["zap_full_result"], message_ts=posts[1].answer["ts"]
     )

@@ -426,7 +426,7 @@ async def test_a_revoked_token_fails_every_call_until_restored(fake_slack: FakeS
 # ---- polite mode and the default ---------------------------------------------------------------------
 
 
-@pytest.mark.polite_slack
+@pytest.mark.polite_slack(reason="this test is about the polite stand-in itself")
 async def test_polite_stand_in_takes_everything(fake_slack: FakeSlack) -> None:
     """Marked polite_slack, the stand-in takes what the realistic one refuses: bursts, oversized blocks,
     unknown channels and triggers, a sixth response_url post."""
@@ -448,7 +448,9 @@ async def test_polite_stand_in_takes_everything(fake_slack: FakeSlack) -> None:
 
 
 async def test_the_default_mode_is_one_switch() -> None:
-    """FakeSlack() follows REALISTIC_BY_DEFAULT; realistic= overrides it either way."""
+    """FakeSlack() follows REALISTIC_BY_DEFAULT, which is on: every test meets Slack's limits unless it
+    says otherwise; realistic= overrides it either way."""
+    assert slack_server.REALISTIC_BY_DEFAULT
     assert FakeSlack().realistic is slack_server.REALISTIC_BY_DEFAULT
     assert FakeSlack(realistic=True).realistic
     assert not FakeSlack(realistic=False).realistic

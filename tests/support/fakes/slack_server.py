@@ -12,7 +12,7 @@ documents (NOTES.md, "Slack payloads and limits" and "Slack under load and at it
 (``slack_rates``), size limits (``slack_blocks``), channel membership, trigger ids valid 3 s and once,
 response URLs taking 5 posts in 30 minutes, ephemerals hidden in threads without replies
 (``slack_workspace``). ``REALISTIC_BY_DEFAULT`` picks the mode of ``FakeSlack()``; a test says
-``@pytest.mark.polite_slack`` or ``@pytest.mark.realistic_slack`` to choose its own.
+``@pytest.mark.polite_slack(reason=...)`` or ``@pytest.mark.realistic_slack`` to choose its own.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from tests.support.fakes.slack_records import ResponseUrlPost, SlackCall, body_a
 from tests.support.fakes.slack_socket import FakeSocketMode
 from tests.support.fakes.slack_workspace import Channels, Ephemeral, Message, UploadedFile, Workspace
 
-# The mode of every FakeSlack() that does not name one: flip to True to make the realistic stand-in the
-# default of the whole suite (tests that need the polite one carry @pytest.mark.polite_slack).
-REALISTIC_BY_DEFAULT = False
+# The mode of every FakeSlack() that does not name one: realistic, for the whole suite (a test that needs
+# the polite one carries @pytest.mark.polite_slack(reason=...), tests/conftest.py).
+REALISTIC_BY_DEFAULT = True
 
 __all__ = ["BOT_ID", "BOT_USER_ID", "REALISTIC_BY_DEFAULT", "TEAM_ID", "FakeSlack", "SlackCall"]
 
