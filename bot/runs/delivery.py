@@ -3,7 +3,9 @@
 - Taken: removed from the outbox; a posted message that shows an execution is recorded for reactions.
 - Rate-limited: the item, and every other item for that channel, waits `Retry-After` plus a little jitter
   (so refused posts do not all retry in the same second), and is re-queued: nobody sleeps on it.
-- Too big for the surface: its shorter `fallback` is sent instead.
+- Too big for the surface: its shorter `fallback` is sent instead. (Messages are rendered within Slack's
+  size (bot/render/budget.py), so this is a safety net. A result cut to fit has its whole text attached
+  to the thread as a file first: `attach_now`.)
 - Refused for good (the bot is not in the channel, the channel is gone or archived): the people in `tell`
   are told privately what it said, and the item is dropped.
 - Anything else (a timeout, a reset, Slack down): retried with backoff for up to a day, then logged as an
@@ -128,6 +130,9 @@ class DeliveryWorker:
         if blocked > now:
             await self._outbox.retry(item, at=blocked + random.uniform(0, 0.5))  # noqa: S311 - jitter
             return
+        if item.attach_now and item.attachment:
+            await self._attach_first(item)
+            return
         if self._pace is not None and item.kind in ("post", "direct"):
             wait = await self._pace.wait(item.channel or item.user)
             if wait > 0:
@@ -191,15 +196,36 @@ class DeliveryWorker:
         log.info("outbox item %s failed (%s); retry %d in %.1fs", item.id, exc.code, item.attempts + 1, delay)
         await self._outbox.retry(item, at=now + delay)
 
+    async def _attach_first(self, item: Item) -> None:
+        """The file of a message that shows only part of a result goes into the thread first, once; then
+        the message (which says the file is there) is due, in its turn."""
+        try:
+            await self._upload(item)
+        except DeliveryError as exc:
+            if exc.retry_after is not None:
+                await self._outbox.retry(item, at=time.time() + exc.retry_after + random.uniform(0, 1.0))  # noqa: S311
+                return
+            # The message still goes out: its "Show full result" sends the whole result to whoever asks.
+            log.warning("could not attach %s to the thread: %s", item.attachment_name, exc.code)
+        await self._outbox.retry(item, at=time.time(), attachment="", attach_now="")
+
+    async def _upload(self, item: Item) -> None:
+        name = item.attachment_name or "result.json"
+        await self._surface.upload(
+            item.channel, item.attachment, filename=name, title=name, thread_ts=item.thread_ts or None
+        )
+        if item.record:
+            try:  # "Show full result" then points at this file instead of attaching another
+                await self._store.note_file_in_thread(item.record)
+            except BotError as exc:
+                log.warning("could not record the file of %s: %s", item.record, exc)
+
     async def _attach(self, item: Item) -> None:
         """The whole of what did not fit, as a file in the thread (the short form says so)."""
-        name = item.attachment_name or "result.json"
         try:
-            await self._surface.upload(
-                item.channel, item.attachment, filename=name, title=name, thread_ts=item.thread_ts or None
-            )
+            await self._upload(item)
         except DeliveryError as exc:
-            log.warning("could not attach %s to the thread: %s", name, exc.code)
+            log.warning("could not attach %s to the thread: %s", item.attachment_name, exc.code)
 
     async def _tell_instead(self, item: Item, code: str) -> None:
         if item.note is not None and item.note_ts:

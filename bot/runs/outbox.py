@@ -99,9 +99,11 @@ class Item:
     # If the channel refuses it for good: this replaces the message `note_ts` (the preview) to say so.
     note: Message | None = None
     note_ts: str = ""
-    # If it is too big for Slack: this text goes into the thread as a file, beside the `fallback`.
+    # If it is too big for Slack: this text goes into the thread as a file, beside the `fallback`; with
+    # `attach_now`, before the message in any case (the message shows only part of it).
     attachment: str = ""
     attachment_name: str = ""
+    attach_now: bool = False
     key: str = ""  # items with the same key collapse into the last one
     # Filled when read back from Redis:
     id: str = ""
@@ -126,6 +128,7 @@ class Item:
             "note_ts": self.note_ts,
             "attachment": self.attachment,
             "attachment_name": self.attachment_name,
+            "attach_now": "1" if self.attach_now else "",
             "created_at": repr(self.created_at),
         }
 
@@ -147,6 +150,7 @@ class Item:
             note_ts=f.get("note_ts", ""),
             attachment=f.get("attachment", ""),
             attachment_name=f.get("attachment_name", ""),
+            attach_now=bool(f.get("attach_now")),
             id=item_id,
             version=f.get("version", ""),
             attempts=int(f.get("attempts", "0")),

@@ -3,6 +3,7 @@ Web API, every failure translated into a `DeliveryError` that says whether to re
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.render.budget import fit, fits
 from bot.runs.ports import DeliveryError, Message
 
 if TYPE_CHECKING:
@@ -22,6 +24,16 @@ PERMANENT = frozenset(
      "cannot_dm_bot", "message_not_found", "cant_update_message", "no_permission", "team_access_not_granted"}
 )  # fmt: skip
 TOO_BIG = frozenset({"msg_blocks_too_long", "invalid_blocks", "msg_too_long", "too_many_attachments"})
+log = logging.getLogger(__name__)
+
+
+def within_total(message: Message) -> Message:
+    """The last check before Slack: a message over Slack's total (bot/render/budget.py) is shortened here,
+    visibly, rather than refused. Renderers keep within it; this logs the one that did not."""
+    if fits(message):
+        return message
+    log.warning("a message over Slack's total size was shortened before sending: %.80s", message.get("text"))
+    return fit(message)
 
 
 class SlackSurface:
@@ -32,6 +44,7 @@ class SlackSurface:
         self._client = client
 
     async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+        message = within_total(message)
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
         response = await self._call(
             self._client.chat_postMessage(
@@ -46,6 +59,7 @@ class SlackSurface:
         return str(response["ts"])
 
     async def update(self, channel: str, ts: str, message: Message) -> None:
+        message = within_total(message)
         await self._call(
             self._client.chat_update(
                 channel=channel, ts=ts, text=message.get("text", ""), blocks=message.get("blocks")
@@ -53,6 +67,7 @@ class SlackSurface:
         )
 
     async def whisper(self, channel: str, user: str, message: Message) -> None:
+        message = within_total(message)
         await self._call(
             self._client.chat_postEphemeral(
                 channel=channel, user=user, text=message.get("text", ""), blocks=message.get("blocks")
