@@ -9,7 +9,10 @@
 - Refused for good (the bot is not in the channel, the channel is gone or archived): the people in `tell`
   are told privately what it said, and the item is dropped.
 - Anything else (a timeout, a reset, Slack down): retried with backoff for up to a day, then logged as an
-  error. A message that may have been sent before the failure is retried too: a duplicate is better than a
+  error. A thread reply that may have been posted before the failure (a timeout or a reset after the
+  request went out) is not blindly sent again: every post carries its item's id in Slack message metadata,
+  and before the next try the thread is searched for it (`Surface.find_post`); found, it is delivered.
+  Only where the surface can never tell (no history scope) is it sent again: a duplicate is better than a
   lost outcome.
 """
 
@@ -138,8 +141,14 @@ class DeliveryWorker:
             if wait > 0:
                 await self._outbox.retry(item, at=now + wait)
                 return
+        if item.maybe_posted and item.kind == "post" and item.thread_ts:
+            found = await self._look_for(item)
+            if found is None:
+                return  # cannot tell yet: re-queued
+        else:
+            found = ""
         try:
-            ts = await self._send(item)
+            ts = found or await self._send(item)
         except DeliveryError as exc:
             await self._failed(item, exc)
             return
@@ -151,10 +160,28 @@ class DeliveryWorker:
             except BotError as exc:
                 log.warning("could not record message %s for reactions: %s", ts, exc)
 
+    async def _look_for(self, item: Item) -> str | None:
+        """Whether a post that may have landed did: its ts if found, "" if not (send it), None when the
+        surface cannot tell now (the item is re-queued)."""
+        try:
+            ts = await self._surface.find_post(item.channel, item.thread_ts, item.id)
+        except DeliveryError as exc:
+            if exc.permanent:
+                log.warning(
+                    "outbox item %s may have been posted, and %s: sending it again", item.id, exc.code
+                )
+                return ""
+            await self._failed(item, exc)
+            return None
+        if ts:
+            log.info("outbox item %s was posted before its answer was lost (%s): not sent again", item.id, ts)
+            self._metrics.outbox("found_posted")
+        return ts or ""
+
     async def _send(self, item: Item) -> str:
         s = self._surface
         if item.kind == "post":
-            return await s.post(item.channel, item.message, thread_ts=item.thread_ts or None)
+            return await s.post(item.channel, item.message, thread_ts=item.thread_ts or None, marker=item.id)
         if item.kind == "update":
             await s.update(item.channel, item.ts, item.message)
         elif item.kind == "whisper":
@@ -194,6 +221,9 @@ class DeliveryWorker:
         self._metrics.outbox("retried")
         delay = min(RETRY_MAX, RETRY_BASE * 2 ** min(item.attempts, 12)) * random.uniform(0.8, 1.2)  # noqa: S311
         log.info("outbox item %s failed (%s); retry %d in %.1fs", item.id, exc.code, item.attempts + 1, delay)
+        if exc.maybe_sent and item.kind == "post" and not item.maybe_posted:
+            await self._outbox.retry(item, at=now + delay, maybe_posted="1")  # look before the next try
+            return
         await self._outbox.retry(item, at=now + delay)
 
     async def _attach_first(self, item: Item) -> None:

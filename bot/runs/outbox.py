@@ -104,6 +104,8 @@ class Item:
     attachment: str = ""
     attachment_name: str = ""
     attach_now: bool = False
+    # A send that may have landed (a timeout or a reset after the request went out): look before re-sending.
+    maybe_posted: bool = False
     key: str = ""  # items with the same key collapse into the last one
     # Filled when read back from Redis:
     id: str = ""
@@ -129,6 +131,7 @@ class Item:
             "attachment": self.attachment,
             "attachment_name": self.attachment_name,
             "attach_now": "1" if self.attach_now else "",
+            "maybe_posted": "1" if self.maybe_posted else "",
             "created_at": repr(self.created_at),
         }
 
@@ -151,6 +154,7 @@ class Item:
             attachment=f.get("attachment", ""),
             attachment_name=f.get("attachment_name", ""),
             attach_now=bool(f.get("attach_now")),
+            maybe_posted=bool(f.get("maybe_posted")),
             id=item_id,
             version=f.get("version", ""),
             attempts=int(f.get("attempts", "0")),
