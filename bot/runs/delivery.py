@@ -22,7 +22,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
+import secrets
+import socket
 import time
 
 from bot.errors import BotError
@@ -36,7 +39,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 20
 HOLD_SECONDS = 20.0  # a claimed item returns to the queue if its worker has not finished it by then
-# (longer than one Slack call may take: SLACK_TIMEOUT_SECONDS, 15 s by default)
+# (longer than one Slack call may take: SLACK_TIMEOUT_SECONDS, 15 s by default). A worker that died is
+# known sooner: its heartbeat lapses after the outbox's `lease_seconds` (OUTBOX_LEASE_SECONDS), and the
+# next claim of any worker takes its items over (bot/runs/outbox.py).
 RETRY_BASE = 1.0
 RETRY_MAX = 300.0
 
@@ -65,6 +70,9 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._blocked: dict[str, float] = {}  # channel -> when Slack lets us post there again
         self._pace = pace  # posts wait their turn in each channel (bot/runs/limits.py)
+        # Who claims (host, process, and a token: a restarted process with the same pid is another).
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._heart: asyncio.Task[None] | None = None
         outbox.on_enqueue(self.kick)
 
     def kick(self) -> None:
@@ -73,6 +81,16 @@ class DeliveryWorker:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="outbox-delivery")
+        self._heart = asyncio.create_task(self._beat(), name="outbox-heartbeat")
+
+    async def _beat(self) -> None:
+        """Tell the other workers this one is alive, three times a lease (the sends it holds stay its own)."""
+        while True:
+            try:
+                await self._outbox.beat(self.holder)
+            except BotError as exc:
+                log.warning("outbox heartbeat skipped: %s", exc)
+            await asyncio.sleep(self._outbox.lease_seconds / 3)
 
     async def stop(self, *, flush_seconds: float = 5.0) -> None:
         """Deliver what is due for up to `flush_seconds` (what is left stays queued for another replica)."""
@@ -87,6 +105,12 @@ class DeliveryWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._heart is not None:
+            self._heart.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heart
+        with contextlib.suppress(BotError):  # what it still holds goes to the others now
+            await self._outbox.leave(self.holder)
 
     async def _loop(self) -> None:
         while True:
@@ -122,7 +146,7 @@ class DeliveryWorker:
         """Send every item due now (one batch); returns how many were claimed."""
         if self._access is not None and not self._access.usable:
             return 0
-        items = await self._outbox.claim(limit=BATCH, hold_seconds=HOLD_SECONDS)
+        items = await self._outbox.claim(limit=BATCH, hold_seconds=HOLD_SECONDS, holder=self.holder)
         if items:
             await asyncio.gather(*(self._deliver(item) for item in items))
         return len(items)
