@@ -1,8 +1,10 @@
 """The outbox's worker: sends what is due through the surface, paced by what the surface says.
 
 - Taken: removed from the outbox; a posted message that shows an execution is recorded for reactions.
-- Rate-limited: the item, and every other item for that channel, waits `Retry-After` plus a little jitter
-  (so refused posts do not all retry in the same second), and is re-queued: nobody sleeps on it.
+- Rate-limited: the item, and every other item under the same limit (posts: that channel; updates and
+  ephemerals: the workspace, Slack's tiers), waits `Retry-After` plus a little jitter (so refused sends
+  do not all retry in the same second), and is re-queued: nobody sleeps on it (the expiry sweeper's
+  updates included: it queues them and goes on).
 - Too big for the surface: its shorter `fallback` is sent instead. (Messages are rendered within Slack's
   size (bot/render/budget.py), so this is a safety net. A result cut to fit has its whole text attached
   to the thread as a file first: `attach_now`.)
@@ -42,6 +44,7 @@ HOLD_SECONDS = 20.0  # a claimed item returns to the queue if its worker has not
 # (longer than one Slack call may take: SLACK_TIMEOUT_SECONDS, 15 s by default). A worker that died is
 # known sooner: its heartbeat lapses after the outbox's `lease_seconds` (OUTBOX_LEASE_SECONDS), and the
 # next claim of any worker takes its items over (bot/runs/outbox.py).
+SPREAD = 0.25  # seconds between the sends a rate limit held back, when it ends (`_next_turn`)
 RETRY_BASE = 1.0
 RETRY_MAX = 300.0
 
@@ -68,7 +71,8 @@ class DeliveryWorker:
         self._stopping = False
         self._deadline = 0.0  # when stopping: until when what falls due is still delivered here
         self._task: asyncio.Task[None] | None = None
-        self._blocked: dict[str, float] = {}  # channel -> when Slack lets us post there again
+        self._blocked: dict[str, float] = {}  # a limit (`_limit_of`) -> when Slack takes sends under it again
+        self._turns: dict[str, float] = {}  # a limit -> the next free turn of what waits for it
         self._pace = pace  # posts wait their turn in each channel (bot/runs/limits.py)
         # Who claims (host, process, and a token: a restarted process with the same pid is another).
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -128,7 +132,17 @@ class DeliveryWorker:
             if sent == BATCH:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+                await asyncio.wait_for(self._wake.wait(), await self._until_next())
+
+    async def _until_next(self) -> float:
+        """How long to wait for the next item: until it is due (a retry's turn), at most one poll."""
+        try:
+            due = await self._outbox.next_due()
+        except BotError:
+            return self._poll
+        if due is None:
+            return self._poll
+        return min(self._poll, max(0.01, due - time.time()))
 
     async def _due_before_deadline(self) -> bool:
         """While stopping: whether an item (e.g. a post waiting its turn in the channel) falls due before
@@ -153,9 +167,10 @@ class DeliveryWorker:
 
     async def _deliver(self, item: Item) -> None:
         now = time.time()
-        blocked = self._blocked.get(item.channel, 0.0)
+        scope = _limit_of(item)
+        blocked = self._blocked.get(scope, 0.0)
         if blocked > now:
-            await self._outbox.retry(item, at=blocked + random.uniform(0, 0.5))  # noqa: S311 - jitter
+            await self._outbox.retry(item, at=self._next_turn(scope, blocked))
             return
         if item.attach_now and item.attachment:
             await self._attach_first(item)
@@ -183,6 +198,14 @@ class DeliveryWorker:
                 await self._store.map_message(item.channel, ts, item.record)
             except BotError as exc:
                 log.warning("could not record message %s for reactions: %s", ts, exc)
+
+    def _next_turn(self, scope: str, blocked: float) -> float:
+        """When a send held back by a rate limit goes again: after the limit's end, one `SPREAD` apart
+        from the others held back by it (with a little jitter), so that they do not all meet the limit
+        again in the same instant."""
+        turn = max(blocked, self._turns.get(scope, 0.0)) + random.uniform(0, SPREAD / 2)  # noqa: S311 - jitter
+        self._turns[scope] = turn + SPREAD
+        return turn
 
     async def _look_for(self, item: Item) -> str | None:
         """Whether a post that may have landed did: its ts if found, "" if not (send it), None when the
@@ -219,8 +242,9 @@ class DeliveryWorker:
         if exc.retry_after is not None:
             self._metrics.outbox("rate_limited")
             until = now + exc.retry_after
-            self._blocked[item.channel] = max(self._blocked.get(item.channel, 0.0), until)
-            await self._outbox.retry(item, at=until + random.uniform(0, 1.0))  # noqa: S311 - jitter
+            scope = _limit_of(item)
+            self._blocked[scope] = max(self._blocked.get(scope, 0.0), until)
+            await self._outbox.retry(item, at=self._next_turn(scope, until))
             return
         if exc.too_big and item.fallback is not None:
             log.info("outbox item %s too big for Slack (%s): sending its short form", item.id, exc.code)
@@ -298,3 +322,13 @@ class DeliveryWorker:
                 await self._surface.direct(user, item.undelivered)
             except DeliveryError as exc:
                 log.warning("could not tell %s privately either: %s", user, exc.code)
+
+
+def _limit_of(item: Item) -> str:
+    """Which of Slack's limits a send counts against: chat.postMessage is limited per channel (a DM is
+    its person's channel); chat.update and chat.postEphemeral per workspace (their tier)."""
+    if item.kind == "post":
+        return f"post:{item.channel}"
+    if item.kind == "direct":
+        return f"post:{item.user}"
+    return item.kind

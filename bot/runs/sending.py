@@ -30,8 +30,9 @@ class Sender:
         self, channel: str, message: Message, *, thread_ts: str | None, before: float | None = None
     ) -> str:
         """Post a message the person is waiting for (a preview): in its turn in the channel (Slack's pace),
-        waiting out a short rate limit. DeliveryError("ratelimited") when its turn would come after
-        `before` (the preview's expiry)."""
+        waiting out a short rate limit. DeliveryError("ratelimited") when its turn, or the end of the wait
+        Slack asks for, would come after `before` (the preview's expiry): a preview nobody could confirm
+        is not posted, and the caller tells the person why."""
         while self.pace is not None and (wait := await self.pace.wait(channel)) > 0:
             if before is not None and time.time() + wait > before:
                 raise DeliveryError("ratelimited")
@@ -42,6 +43,8 @@ class Sender:
             except DeliveryError as exc:
                 told = exc.retry_after
                 if told is None or told > MAX_RATE_LIMIT_WAIT or attempt == POST_ATTEMPTS - 1:
+                    raise
+                if before is not None and time.time() + told > before:
                     raise
                 await asyncio.sleep(told + random.uniform(0, 0.5))  # noqa: S311 - jitter, not a secret
         raise AssertionError("unreachable")
