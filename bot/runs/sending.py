@@ -68,6 +68,8 @@ class Sender:
         except StoreError as exc:
             log.warning("outbox unavailable (%s): sending %d message(s) directly", exc, len(items))
             for item in items:
+                if item.kind == "post" and item.attach_now and item.attachment:
+                    await self._attach(item)  # first: the message says it is in the thread
                 try:
                     if item.kind == "post":
                         await self.surface.post(item.channel, item.message, thread_ts=item.thread_ts or None)
@@ -79,3 +81,12 @@ class Sender:
                         await self.surface.direct(item.user, item.message)
                 except DeliveryError as failed:
                     log.warning("could not deliver a %s directly either: %s", item.kind, failed.code)
+
+    async def _attach(self, item: Item) -> None:
+        name = item.attachment_name or "result.json"
+        try:
+            await self.surface.upload(
+                item.channel, item.attachment, filename=name, title=name, thread_ts=item.thread_ts or None
+            )
+        except DeliveryError as failed:  # the message still goes: its Show full result reaches the rest
+            log.warning("could not attach %s directly either: %s", name, failed.code)
