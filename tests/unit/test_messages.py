@@ -20,10 +20,11 @@ from bot.errors import (
     ZapierResponseError,
     ZapierServerError,
 )
-from bot.render.budget import BUDGET, block_text_length
+from bot.render.budget import BUDGET, block_text_length, fit
 from bot.render.messages import (
     CUT_NOTE,
     FULL_RESULT,
+    button,
     clip,
     describe_failure,
     escape,
@@ -271,3 +272,28 @@ def test_a_preview_of_many_long_params_is_shortened_to_fit_slacks_total() -> Non
     assert_slack_takes(message)
     assert "…" in _message_text(message)
     assert [e["text"]["text"] for e in message["blocks"][-1]["elements"]] == ["Confirm", "Edit", "Cancel"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(
+        st.text(alphabet=st.sampled_from("ab &<>😀"), min_size=100, max_size=2990), min_size=1, max_size=45
+    )
+)
+def test_fit_brings_any_message_within_slacks_total_and_shows_the_cut(texts: list[str]) -> None:
+    """The last resort (bot/render/budget.py): any message of sections is shortened until Slack would take
+    it; what is cut ends in "…", never half an entity; buttons keep their labels; a message that fits is
+    left as it is."""
+    sections: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape(t)[:2990]}} for t in texts
+    ]
+    actions: dict[str, Any] = {"type": "actions", "elements": [button("Confirm", "zap_confirm", "p1")]}
+    message: dict[str, Any] = {"text": "t", "blocks": [*sections, actions]}
+    fitted = fit(message)
+    assert_slack_takes(fitted)
+    assert fitted["blocks"][-1] == actions
+    if block_text_length(message["blocks"]) <= BUDGET:
+        assert fitted is message
+    for before, after in zip(sections, fitted["blocks"], strict=False):
+        cut = after["text"]["text"]
+        assert cut == before["text"]["text"] or (cut.endswith("…") and not re.search(r"&[a-z]{0,3}…$", cut))
