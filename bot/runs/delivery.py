@@ -45,6 +45,7 @@ HOLD_SECONDS = 20.0  # a claimed item returns to the queue if its worker has not
 # known sooner: its heartbeat lapses after the outbox's `lease_seconds` (OUTBOX_LEASE_SECONDS), and the
 # next claim of any worker takes its items over (bot/runs/outbox.py).
 SPREAD = 0.25  # seconds between the sends a rate limit held back, when it ends (`_next_turn`)
+KEPT_LIMITS = 1000  # limits (channels) remembered before those already over are forgotten
 RETRY_BASE = 1.0
 RETRY_MAX = 300.0
 
@@ -205,6 +206,10 @@ class DeliveryWorker:
         again in the same instant."""
         turn = max(blocked, self._turns.get(scope, 0.0)) + random.uniform(0, SPREAD / 2)  # noqa: S311 - jitter
         self._turns[scope] = turn + SPREAD
+        if len(self._turns) > KEPT_LIMITS:  # one entry per channel ever limited: forget those long past
+            now = time.time()
+            self._turns = {k: t for k, t in self._turns.items() if t > now}
+            self._blocked = {k: t for k, t in self._blocked.items() if t > now}
         return turn
 
     async def _look_for(self, item: Item) -> str | None:
