@@ -15,7 +15,10 @@ with a `key` replace the pending one with that key: updates of one message colla
 A worker that claims also beats (`beat`, every third of `lease_seconds`). When its heartbeat lapses (the
 process was killed), the next claim by any worker takes over what it held at once, rather than when the
 claim's deadline passes: a post among them is marked `maybe_posted` (it may have reached Slack before the
-process died), so that its thread is searched before it is sent again (bot/runs/delivery.py).
+process died), so that its thread is searched before it is sent again (bot/runs/delivery.py). A worker
+never takes over its own items (a late beat of its own). A process alive but stalled for longer than the
+lease (its event loop blocked) looks dead too: then an update may be sent twice (harmless), and a post is
+looked for in its thread first; keep `lease_seconds` well above any stall you expect.
 """
 
 from __future__ import annotations
@@ -52,18 +55,21 @@ return 1
 _CLAIM = """
 local now = tonumber(ARGV[1])
 for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 10)) do
-  local held = ARGV[6] .. dead
-  for _, id in ipairs(redis.call('SMEMBERS', held)) do
-    local k = ARGV[4] .. id
-    local until_ = tonumber(redis.call('HGET', k, 'claimed_until')) or 0
-    if redis.call('HGET', k, 'holder') == dead and until_ > now then
-      redis.call('HSET', k, 'claimed_until', '0', 'holder', '')
-      if redis.call('HGET', k, 'kind') == 'post' then redis.call('HSET', k, 'maybe_posted', '1') end
-      redis.call('ZADD', KEYS[1], ARGV[1], id)
+  -- Not our own (a late beat of ours): what we hold is still being sent here.
+  if dead ~= ARGV[5] then
+    local held = ARGV[6] .. dead
+    for _, id in ipairs(redis.call('SMEMBERS', held)) do
+      local k = ARGV[4] .. id
+      local until_ = tonumber(redis.call('HGET', k, 'claimed_until')) or 0
+      if redis.call('HGET', k, 'holder') == dead and until_ > now then
+        redis.call('HSET', k, 'claimed_until', '0', 'holder', '')
+        if redis.call('HGET', k, 'kind') == 'post' then redis.call('HSET', k, 'maybe_posted', '1') end
+        redis.call('ZADD', KEYS[1], ARGV[1], id)
+      end
     end
+    redis.call('DEL', held)
+    redis.call('ZREM', KEYS[2], dead)
   end
-  redis.call('DEL', held)
-  redis.call('ZREM', KEYS[2], dead)
 end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
