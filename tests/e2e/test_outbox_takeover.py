@@ -11,6 +11,8 @@ import aiohttp
 import redis.asyncio
 
 from bot.runs.delivery import HOLD_SECONDS
+from bot.runs.outbox import Item, Outbox
+from bot.store import Store
 from tests.support.bot_process import bot_processes
 from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack
@@ -75,3 +77,34 @@ def _preview_closed(slack: FakeSlack, ts: str) -> bool:
     """The preview is closed: its last update no longer says it is running."""
     updates = [c for c in slack.accepted("chat.update") if c.args.get("ts") == ts]
     return bool(updates) and "running" not in str(updates[-1].args.get("blocks"))
+
+
+async def test_claims_of_a_lapsed_holder_are_taken_over_and_only_theirs(redis_url: str) -> None:
+    """The outbox's rules in Redis, with two workers and no processes: what a holder whose heartbeat
+    lapsed held becomes due at the next claim of another (a post marked maybe_posted, an update not);
+    a live holder's claims stay its own; a worker never takes over its own; `leave` hands over at once."""
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        outbox = Outbox(Store(client), lease_seconds=0.5)
+        await outbox.put(
+            Item("post", {"text": "result"}, channel="C1", thread_ts="1.1"),
+            Item("update", {"text": "closed"}, channel="C1", ts="1.1", key="preview:p1"),
+        )
+        await outbox.beat("a")
+        await outbox.beat("b")
+        held = await outbox.claim(limit=10, hold_seconds=20, holder="a")
+        assert {i.kind for i in held} == {"post", "update"}
+        assert await outbox.claim(limit=10, hold_seconds=20, holder="b") == []  # a is alive
+        await client.zadd("zapbot:outbox:holders", {"a": 1.0})  # a's heartbeat lapsed long ago
+        assert await outbox.claim(limit=10, hold_seconds=20, holder="a") == []  # not its own
+        taken = await outbox.claim(limit=10, hold_seconds=20, holder="b")
+        assert {i.kind: i.maybe_posted for i in taken} == {"post": True, "update": False}
+        await outbox.leave("b")
+        again = await outbox.claim(limit=10, hold_seconds=20, holder="c")
+        assert len(again) == 2
+        for item in again:
+            await outbox.done(item)
+        assert await outbox.pending() == 0
+        assert await client.smembers("zapbot:outbox:held:c") == set()
+    finally:
+        await client.aclose()
