@@ -108,12 +108,12 @@ class DeliveryWorker:
             await asyncio.wait_for(asyncio.shield(self._task), flush_seconds)
         except TimeoutError:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Bounded: the loop also ends by itself past the deadline, should a cancellation be lost in a
+            # Redis command (redis-py sometimes loses one, bot/runs/keeper.py).
+            await asyncio.wait({self._task}, timeout=1.0)
         if self._heart is not None:
             self._heart.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heart
+            await asyncio.wait({self._heart}, timeout=1.0)
         with contextlib.suppress(BotError):  # what it still holds goes to the others now
             await self._outbox.leave(self.holder)
 
@@ -128,6 +128,8 @@ class DeliveryWorker:
             except Exception:
                 log.exception("outbox delivery failed")
                 sent = 0
+            if self._stopping and time.time() >= self._deadline:
+                return  # what is left stays queued for another replica
             if self._stopping and sent == 0 and not await self._due_before_deadline():
                 return
             if sent == BATCH:
