@@ -97,7 +97,7 @@ def _runs(
     return Runs(
         service,
         store,
-        Outbox(store),
+        Outbox(store, lease_seconds=settings.outbox_lease_seconds),
         pace=pace,
         surface=surface,
         audit=audit,

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     limit_channel_per_minute: int = Field(default=30, ge=0, le=100_000)
     # A running run's lease: renewed by its process; when it lapses, any replica ends the run as unknown.
     run_lease_seconds: float = Field(default=30.0, ge=1, le=600)
+    # The outbox's heartbeat: when a process's lapses (killed), another replica takes over what it was
+    # sending after this long, instead of after the 20 s a send may take.
+    outbox_lease_seconds: float = Field(default=3.0, ge=0.5, le=60)
     # Finding actions (plain English, look-ups, the form)
     guess_count: int = Field(default=5, ge=1, le=25)  # candidates asked of guess-actions
     lookup_cache_seconds: int = Field(default=300, ge=1, le=24 * 3600)  # app and action searches

@@ -244,6 +244,11 @@ class Store:
             pipe.hset(self.execution_key(execution_log_id), mapping={"message_ts": ts})
             await self.call(pipe.execute())
 
+    async def note_file_in_thread(self, execution_log_id: str) -> None:
+        """Record that the whole result of `execution_log_id` was attached to its thread as a file."""
+        key = self.execution_key(execution_log_id)
+        await self.call(self._redis.hset(key, "file_in_thread", "1"))
+
     async def get_execution(self, execution_log_id: str) -> dict[str, str]:
         key = self.execution_key(execution_log_id)
         return await self.call(cast(Awaitable[dict[str, str]], self._redis.hgetall(key)))

@@ -124,7 +124,9 @@ async def fake_zapier() -> AsyncIterator[FakeZapier]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "polite_slack: the fake_slack of this test takes every call (no limits)"
+        "markers",
+        "polite_slack(reason): the fake_slack of this test takes every call (no limits); only for a test "
+        "about something else that Slack's limits would only slow, and the reason must say so",
     )
     config.addinivalue_line("markers", "realistic_slack: the fake_slack of this test behaves as Slack does")
     config.addinivalue_line(
@@ -146,10 +148,13 @@ def fast_paths_way(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture
 async def fake_slack(request: pytest.FixtureRequest) -> AsyncIterator[FakeSlack]:
-    """A running FakeSlack (Web API and response URLs): realistic or polite as the test's marker says,
-    else as ``REALISTIC_BY_DEFAULT`` in tests/support/fakes/slack_server.py."""
+    """A running FakeSlack (Web API and response URLs): realistic (as Slack behaves: the default, see
+    ``REALISTIC_BY_DEFAULT`` in tests/support/fakes/slack_server.py) unless the test is marked
+    ``polite_slack(reason=...)``."""
     realistic = None
-    if request.node.get_closest_marker("polite_slack"):
+    if polite := request.node.get_closest_marker("polite_slack"):
+        if not (polite.args or polite.kwargs.get("reason")):
+            pytest.fail("@pytest.mark.polite_slack needs a reason: why this test may ignore Slack's limits")
         realistic = False
     elif request.node.get_closest_marker("realistic_slack"):
         realistic = True

@@ -13,6 +13,7 @@ from bot.actions import ActionRequest, ActionType
 from bot.approvals.audit import AuditEntry
 from bot.approvals.policy import ConfirmBy, Denial
 from bot.approvals.rules import MAX_EDIT_CHARS, Refusal, editable_params
+from bot.render.budget import fit
 from bot.render.messages import (
     EDIT,
     SECTION_CHARS,
@@ -270,4 +271,4 @@ def audit_message(entries: list[AuditEntry], asked: int) -> Message:
         else:
             sections[-1] += "\n" + line
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": s, "verbatim": True}} for s in sections]
-    return {"text": "Audit trail of this channel", "blocks": blocks}
+    return fit({"text": "Audit trail of this channel", "blocks": blocks})

@@ -102,13 +102,18 @@ class ConsoleSurface:
         self.out.write((f"[{self.label}] " if self.label else "") + text.rstrip("\n") + "\n")
         self.out.flush()
 
-    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+    async def post(
+        self, channel: str, message: Message, *, thread_ts: str | None = None, marker: str = ""
+    ) -> str:
         ts = f"{int(time.time())}.{next(self._ids):06d}"
         self.posted[ts] = message
         if thread_ts:
             self.last_in_thread = ts
         self.print(message_to_text(message))
         return ts
+
+    async def find_post(self, channel: str, thread_ts: str, marker: str) -> str | None:
+        return None  # a print to the terminal cannot fail half-way: nothing to look for
 
     async def update(self, channel: str, ts: str, message: Message) -> None:
         self.posted[ts] = message

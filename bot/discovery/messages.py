@@ -11,6 +11,7 @@ from typing import Any
 from bot.actions import ActionRequest, ActionType, Param, ParamMode
 from bot.discovery.finder import ActionChoice, AppChoice, Candidates
 from bot.discovery.shortcuts import Shortcut
+from bot.render.budget import fit
 from bot.render.messages import MAX_BLOCKS, Message, clip, entities, escape, flat, preview_message, user
 from bot.render.text_safety import reveal
 from bot.runs.records import Preview
@@ -41,7 +42,7 @@ def _context(text: str) -> dict[str, Any]:
 
 
 def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
-    return {"text": clip(text, TEXT_CHARS), "blocks": blocks[:MAX_BLOCKS]}
+    return fit({"text": clip(text, TEXT_CHARS), "blocks": blocks[:MAX_BLOCKS]})
 
 
 def _code(text: str) -> str:
@@ -112,7 +113,7 @@ def guessed_preview_message(preview: Preview, candidates: Candidates, *, note: s
     blocks = message["blocks"]
     head, tail = blocks[:-2], blocks[-2:]  # the expiry note and the Confirm/Cancel buttons stay last
     head = head[: MAX_BLOCKS - len(tail) - len(mine)]
-    return {"text": message["text"], "blocks": [*head, *mine, *tail]}
+    return fit({"text": message["text"], "blocks": [*head, *mine, *tail]})
 
 
 def switched_note(user_id: str, choice: ActionChoice) -> str:

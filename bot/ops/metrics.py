@@ -27,7 +27,8 @@ process, as in the tests, count separately. `GET /metrics` renders `registry`.
                                                      command, mention, click, flood (over the
                                                      per-person or per-channel request limit)
     zapbot_outbox_total{outcome}                     outbox sends: delivered, retried, rate_limited,
-                                                     undeliverable, given_up
+                                                     undeliverable, given_up, found_posted (a post
+                                                     whose answer was lost, found in its thread)
     zapbot_runs_ended_unknown_total{reason}          runs ended as `unknown`: stopped, unreadable, error
     zapbot_slack_token_revoked                       1 while Slack refuses the bot token (uninstalled,
                                                      revoked: bot/slack/access.py), else 0

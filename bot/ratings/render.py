@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from bot.ratings.summary import ActionFigures, Counts, RatedRun, Summary
+from bot.render.budget import fit
 from bot.render.messages import Message, clip, code, flat, user
 
 MAX_ACTION_LINES = 40
@@ -107,7 +108,7 @@ def _context(text: str) -> dict[str, Any]:
 
 
 def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
-    return {"text": text, "blocks": blocks[:50]}
+    return fit({"text": text, "blocks": blocks[:50]})
 
 
 # the feedback modal --------------------------------------------------------------------------------

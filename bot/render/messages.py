@@ -24,6 +24,8 @@ from bot.errors import (
     ZapierResponseError,
     ZapierServerError,
 )
+from bot.render.budget import BUDGET, PARTIAL_ENTITY, block_text_length, fit
+from bot.render.budget import clip as clip  # noqa: PLC0414 - re-exported: other features clip with it
 from bot.render.text_safety import code_block_text, has_hidden, neutralise_mrkdwn, reveal
 from bot.runs.records import Preview
 
@@ -47,8 +49,6 @@ FULL_RESULT_CHUNK = 2900
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{1,20}$")
-# The tail of a cut that would leave half an entity (`&am`) or half a marker (`&lt;U+20`) behind.
-_PARTIAL_ENTITY = re.compile(r"(?:&lt;(?:U(?:\+[0-9A-F]{0,6}(?:&(?:g|gt)?)?)?)?|&[a-z]{0,4})$")
 
 USAGE = """*Usage:* `/zap APP ACTION[:TYPE] [PARAM]... INSTRUCTIONS`
 • `TYPE` is `write` (the default), `search`, `read` or `read_bulk`.
@@ -105,13 +105,6 @@ HIDDEN_NOTE = (
 HIDDEN_IN_RESULT = ":warning: This result contains hidden characters, shown as `&lt;U+…&gt;`."
 
 
-def clip(text: str, limit: int) -> str:
-    """Shorten already-escaped text to `limit` characters, never cutting an `&amp;` in half."""
-    if len(text) <= limit:
-        return text
-    return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
-
-
 def user(user_id: str) -> str:
     """A mention of a Slack user ID that came in a request; anything else is shown as plain text."""
     return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(user_id)
@@ -146,7 +139,8 @@ def _fields_sections(fields: list[str]) -> list[dict[str, Any]]:
 
 
 def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
-    return {"text": clip(text, TEXT_CHARS), "blocks": blocks[:MAX_BLOCKS]}
+    """A message within every limit of Slack's, its blocks' total (bot/render/budget.py) included."""
+    return fit({"text": clip(text, TEXT_CHARS), "blocks": blocks[:MAX_BLOCKS]})
 
 
 def help_message(problem: str | None = None) -> Message:
@@ -334,37 +328,79 @@ _STATUS_LINE = {
 
 
 def result_message(preview: Preview, result: ActionResult, *, fallback_reason: str | None = None) -> Message:
-    """The outcome of a confirmed run, as a reply in the preview's thread."""
+    """The outcome of a confirmed run, as a reply in the preview's thread (see `fitted_result_message`)."""
+    return fitted_result_message(preview, result, fallback_reason=fallback_reason)[0]
+
+
+def fitted_result_message(
+    preview: Preview, result: ActionResult, *, fallback_reason: str | None = None
+) -> tuple[Message, bool]:
+    """The outcome of a confirmed run, and whether records or fields were left out to keep it within
+    Slack's total (bot/render/budget.py): then it says so, and the whole result must go into the thread as
+    a file (`full_result_text`). Values cut to `VALUE_CHARS` or results past `MAX_RESULTS_SHOWN` are one
+    "Show full result" click away, as always."""
     action = flat(result.action_used or preview.result.action_used)
     line = _STATUS_LINE.get(result.status, ":warning: *{action}* did not run as expected: `{status}`")
-    blocks = [_section(line.format(action=action, status=code(result.status.value)))]
+    head = [_section(line.format(action=action, status=code(result.status.value)))]
     if result.error:
-        blocks.append(_section("Zapier says: " + flat(result.error)))
+        head.append(_section("Zapier says: " + flat(result.error)))
     if fallback_reason:
-        blocks.append(_context(":information_source: " + escape(fallback_reason)))
+        head.append(_context(":information_source: " + escape(fallback_reason)))
     shortened = False
+    records: list[dict[str, Any]] = []
     for index, item in enumerate(result.results[:MAX_RESULTS_SHOWN]):
         fields, cut = _result_fields(item, result.result_field_labels)
         shortened = shortened or cut
         if len(result.results) > 1:
-            blocks.append(_context(f"Result {index + 1} of {len(result.results)}"))
-        blocks.extend(_fields_sections(fields[: FIELDS_PER_SECTION * 2]))
+            records.append(_context(f"Result {index + 1} of {len(result.results)}"))
+        records.extend(_fields_sections(fields[: FIELDS_PER_SECTION * 2]))
         shortened = shortened or len(fields) > FIELDS_PER_SECTION * 2
     shortened = shortened or len(result.results) > MAX_RESULTS_SHOWN
     if _result_has_hidden(result):
-        blocks.append(_context(HIDDEN_IN_RESULT))
+        head.append(_context(HIDDEN_IN_RESULT))
     footer = f"execution_log_id `{code(result.execution_log_id)}` · react :+1: or :-1: to rate this result"
     # Feedback on every result: its text goes to Zapier with the rating (bot.slack.listeners.feedback).
-    elements = [button("Feedback", FEEDBACK, result.execution_log_id[:2000])]
-    if shortened:
-        elements.insert(0, button("Show full result", FULL_RESULT, result.execution_log_id[:2000]))
-    tail: list[dict[str, Any]] = [
-        {"type": "actions", "block_id": "zap_result", "elements": elements},
-        _context(footer),
-    ]
-    blocks = blocks[: MAX_BLOCKS - len(tail)] + tail
+    feedback = button("Feedback", FEEDBACK, result.execution_log_id[:2000])
+    full = button("Show full result", FULL_RESULT, result.execution_log_id[:2000])
+    actions = {"type": "actions", "block_id": "zap_result", "elements": [full, feedback]}
+    tail: list[dict[str, Any]] = [actions, _context(footer)]
+    kept, left_out = _within_budget(head, records, tail)
+    if left_out:
+        kept.append(_context(CUT_NOTE))
+    elif not shortened:  # all of it is shown
+        actions["elements"] = [feedback]
+    blocks = kept + tail
     text = f"{result.action_used or preview.result.action_used}: {result.status.value}"
-    return _message(escape(text), blocks)
+    return _message(escape(text), blocks), bool(left_out)
+
+
+CUT_NOTE = (
+    ":scissors: Only part of this result fits in one Slack message. The whole result is attached to this "
+    "thread as a file, and *Show full result* sends it to you."
+)
+
+
+def _within_budget(
+    head: list[dict[str, Any]], records: list[dict[str, Any]], tail: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """`head` and as many of the `records` blocks, in order, as fit Slack's block count and the total with
+    `tail` (and, if any are left out, the note that says so); returns them and how many were left out."""
+    if len(head) + len(records) + len(tail) <= MAX_BLOCKS and (
+        block_text_length([*head, *records, *tail]) <= BUDGET
+    ):
+        return [*head, *records], 0
+    room = BUDGET - block_text_length([*head, *tail, _context(CUT_NOTE)])
+    slots = MAX_BLOCKS - len(head) - len(tail) - 1
+    kept = list(head)
+    for block in records[: max(0, slots)]:
+        size = block_text_length(block)
+        if size > room:
+            break
+        kept.append(block)
+        room -= size
+    if len(kept) > len(head) and kept[-1]["type"] == "context":  # a "Result 3 of 5" with nothing after it
+        kept.pop()
+    return kept, len(records) - (len(kept) - len(head))
 
 
 def _result_has_hidden(result: ActionResult) -> bool:
@@ -404,16 +440,21 @@ def full_result_messages(result_json: str) -> list[Message]:
     carry = ""
     for piece in chunks:
         chunk = carry + piece
-        match = _PARTIAL_ENTITY.search(chunk)
+        match = PARTIAL_ENTITY.search(chunk)
         carry = chunk[match.start() :] if match else ""
         fixed.append(chunk[: match.start()] if match else chunk)
     if carry:
         fixed.append(carry)
-    per_message = MAX_BLOCKS - 1
-    messages = []
-    for start in range(0, len(fixed), per_message):
-        blocks = [_section(f"```{chunk}```") for chunk in fixed[start : start + per_message]]
-        messages.append(_message("Full result", blocks))
+    # Each message within Slack's total as well (bot/render/budget.py): a response_url may be held to it too.
+    messages: list[Message] = []
+    blocks: list[dict[str, Any]] = []
+    for chunk in fixed:
+        block = _section(f"```{chunk}```")
+        if blocks and block_text_length([*blocks, block]) > BUDGET:
+            messages.append(_message("Full result", blocks))
+            blocks = []
+        blocks.append(block)
+    messages.append(_message("Full result", blocks))
     return messages
 
 

@@ -69,6 +69,7 @@ from bot.runs.outcomes import (
     SWITCH_REFUSED,
     UNKNOWN,
     Ended,
+    OutcomeMessages,
     Unrecorded,
     outcome_messages,
     quietly,
@@ -582,13 +583,15 @@ class Runs:
             await asyncio.gather(*beside)  # never raise (`_quietly`)
             thread = preview.thread_ts or preview.message_ts
             try:
-                outcome, fallback, log_id = outcome_messages(preview, ended)
+                told = outcome_messages(preview, ended)
             except Exception:  # bytes from Zapier that no renderer expected: the short form still says it
                 log.exception("could not render the outcome of run %s", preview.id)
                 if ended.result is None:
                     raise
-                outcome, fallback = short_outcome_message(preview, ended.result), None
-                log_id = ended.result.execution_log_id
+                told = OutcomeMessages(
+                    short_outcome_message(preview, ended.result), log_id=ended.result.execution_log_id
+                )
+            outcome, log_id = told.message, told.log_id
             closed = preview_message(preview, closed=f"{note} · {ended.note()}")
             tell = tuple(dict.fromkeys(u for u in (preview.requested_by, confirmed_by) if u))
             elsewhere = preview_message(preview, closed=f"{note} · {ended.note_elsewhere(tell)}")
@@ -605,7 +608,7 @@ class Runs:
                     outcome,
                     channel=preview.channel,
                     thread_ts=thread,
-                    fallback=fallback,
+                    fallback=told.fallback,
                     tell=tell,
                     undelivered=undelivered_message(preview, outcome),
                     record=log_id if ended.result is not None else "",
@@ -614,6 +617,7 @@ class Runs:
                     note_ts=preview.message_ts,
                     attachment=full_result_text(ended.result) if ended.result is not None else "",
                     attachment_name=f"result-{log_id}.json" if ended.result is not None else "",
+                    attach_now=told.cut,
                 ),
                 closing,
             )
@@ -693,6 +697,9 @@ class Runs:
         # A response_url takes 5 posts: a longer result goes into its thread as one file instead.
         try:
             execution = await self.store.get_execution(execution_log_id)
+            if execution.get("file_in_thread"):
+                await person.say("The full result is long: it is attached to the result's thread as a file.")
+                return
             await self.surface.upload(
                 execution.get("channel", ""),
                 pretty_json(full),

@@ -13,8 +13,8 @@ from bot.errors import BotError, SharedKeyMissing, ZapierAuthError, ZapierReject
 from bot.render.messages import (
     describe_failure,
     failure_message,
+    fitted_result_message,
     outcome_unknown_message,
-    result_message,
     short_outcome_message,
     user,
 )
@@ -93,18 +93,28 @@ class Unrecorded:
     closing: Item
 
 
-def outcome_messages(preview: Preview, ended: Ended) -> tuple[Message, Message | None, str]:
-    """The thread message of how a run ended, its short form if Slack refuses it as too big, and the
-    execution_log_id it shows ("" when Zapier gave none)."""
+@dataclass(frozen=True)
+class OutcomeMessages:
+    """The thread message of how a run ended; its short form if Slack refuses it as too big anyway; the
+    execution_log_id it shows ("" when Zapier gave none); `cut`: part of the result did not fit Slack's
+    total, so the whole of it goes into the thread as a file with the message."""
+
+    message: Message
+    fallback: Message | None = None
+    log_id: str = ""
+    cut: bool = False
+
+
+def outcome_messages(preview: Preview, ended: Ended) -> OutcomeMessages:
     if ended.result is not None:
         result = ended.result
-        full = result_message(preview, result, fallback_reason=ended.fallback_reason)
-        return full, short_outcome_message(preview, result), result.execution_log_id
+        full, cut = fitted_result_message(preview, result, fallback_reason=ended.fallback_reason)
+        return OutcomeMessages(full, short_outcome_message(preview, result), result.execution_log_id, cut)
     if ended.state is PreviewState.UNKNOWN:
-        return outcome_unknown_message(preview, ended.why), None, ""
+        return OutcomeMessages(outcome_unknown_message(preview, ended.why))
     title = preview.result.action_used or f"{preview.request.app} {preview.request.action}"
     assert ended.error is not None
-    return failure_message(title, ended.error, "run"), None, ""
+    return OutcomeMessages(failure_message(title, ended.error, "run"))
 
 
 async def quietly(work: Coroutine[Any, Any, None]) -> None:

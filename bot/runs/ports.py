@@ -37,8 +37,16 @@ class DeliveryError(BotError):
 class Surface(Protocol):
     """Where runs are shown. Every method raises `DeliveryError` when the message was not taken."""
 
-    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
-        """Post a visible message; returns its id (Slack's ts)."""
+    async def post(
+        self, channel: str, message: Message, *, thread_ts: str | None = None, marker: str = ""
+    ) -> str:
+        """Post a visible message; returns its id (Slack's ts). `marker` (an outbox item's id) travels with
+        the message, so that `find_post` can tell whether a post that may have landed did."""
+        ...
+
+    async def find_post(self, channel: str, thread_ts: str, marker: str) -> str | None:
+        """The id of the message posted with `marker` in the thread `thread_ts`, or None if there is none.
+        Raises `DeliveryError` when the surface cannot tell (then `permanent` if it never will)."""
         ...
 
     async def update(self, channel: str, ts: str, message: Message) -> None:

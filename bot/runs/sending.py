@@ -55,8 +55,9 @@ class Sender:
         self, channel: str, message: Message, *, thread_ts: str | None, before: float | None = None
     ) -> str:
         """Post a message the person is waiting for (a preview): in its turn in the channel (Slack's pace),
-        waiting out a short rate limit. DeliveryError("ratelimited") when its turn would come after
-        `before` (the preview's expiry)."""
+        waiting out a short rate limit. DeliveryError("ratelimited") when its turn, or the end of the wait
+        Slack asks for, would come after `before` (the preview's expiry): a preview nobody could confirm
+        is not posted, and the caller tells the person why."""
         while self.pace is not None and (wait := await self.pace.wait(channel)) > 0:
             if before is not None and time.time() + wait > before:
                 raise DeliveryError("ratelimited")
@@ -67,6 +68,8 @@ class Sender:
             except DeliveryError as exc:
                 told = exc.retry_after
                 if told is None or told > MAX_RATE_LIMIT_WAIT or attempt == POST_ATTEMPTS - 1:
+                    raise
+                if before is not None and time.time() + told > before:
                     raise
                 await asyncio.sleep(told + random.uniform(0, 0.5))  # noqa: S311 - jitter, not a secret
         raise AssertionError("unreachable")
@@ -91,6 +94,8 @@ class Sender:
         except StoreError as exc:
             log.warning("outbox unavailable (%s): sending %d message(s) directly", exc, len(items))
             for item in items:
+                if item.kind == "post" and item.attach_now and item.attachment:
+                    await self._attach(item)  # first: the message says it is in the thread
                 try:
                     if item.kind == "post":
                         await self.surface.post(item.channel, item.message, thread_ts=item.thread_ts or None)
@@ -102,3 +107,12 @@ class Sender:
                         await self.surface.direct(item.user, item.message)
                 except DeliveryError as failed:
                     log.warning("could not deliver a %s directly either: %s", item.kind, failed.code)
+
+    async def _attach(self, item: Item) -> None:
+        name = item.attachment_name or "result.json"
+        try:
+            await self.surface.upload(
+                item.channel, item.attachment, filename=name, title=name, thread_ts=item.thread_ts or None
+            )
+        except DeliveryError as failed:  # the message still goes: its Show full result reaches the rest
+            log.warning("could not attach %s directly either: %s", name, failed.code)

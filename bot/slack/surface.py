@@ -3,6 +3,7 @@ Web API, every failure translated into a `DeliveryError` that says whether to re
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.render.budget import fit, fits
 from bot.runs.ports import DeliveryError, Message
 
 if TYPE_CHECKING:
@@ -22,6 +24,21 @@ PERMANENT = frozenset(
      "cannot_dm_bot", "message_not_found", "cant_update_message", "no_permission", "team_access_not_granted"}
 )  # fmt: skip
 TOO_BIG = frozenset({"msg_blocks_too_long", "invalid_blocks", "msg_too_long", "too_many_attachments"})
+# Answers of conversations.replies that mean the bot can never look (an install without the history
+# scopes, a token type without them).
+CANNOT_LOOK = frozenset({"missing_scope", "not_allowed_token_type", "no_permission"})
+DELIVERY_EVENT = "zapbot_delivery"  # the metadata event_type of a post sent from the outbox
+MAX_REPLY_PAGES = 10  # of 200 replies: a thread longer than 2,000 replies is not searched further
+log = logging.getLogger(__name__)
+
+
+def within_total(message: Message) -> Message:
+    """The last check before Slack: a message over Slack's total (bot/render/budget.py) is shortened here,
+    visibly, rather than refused. Renderers keep within it; this logs the one that did not."""
+    if fits(message):
+        return message
+    log.warning("a message over Slack's total size was shortened before sending: %.80s", message.get("text"))
+    return fit(message)
 
 
 class SlackSurface:
@@ -31,8 +48,13 @@ class SlackSurface:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
-    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+    async def post(
+        self, channel: str, message: Message, *, thread_ts: str | None = None, marker: str = ""
+    ) -> str:
+        message = within_total(message)
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        if marker:  # Slack message metadata: not shown to people, read back by `find_post`
+            kwargs["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": {"outbox_id": marker}}
         response = await self._call(
             self._client.chat_postMessage(
                 channel=channel,
@@ -45,7 +67,39 @@ class SlackSurface:
         )
         return str(response["ts"])
 
+    async def find_post(self, channel: str, thread_ts: str, marker: str) -> str | None:
+        # conversations.replies (scopes channels:history, groups:history): the thread's messages with
+        # their metadata, page by page; the bot's own post carries the marker.
+        cursor = ""
+        for _ in range(MAX_REPLY_PAGES):
+            try:
+                page = await self._call(
+                    self._client.conversations_replies(
+                        channel=channel,
+                        ts=thread_ts,
+                        include_all_metadata=True,
+                        limit=200,
+                        cursor=cursor or None,
+                    )
+                )
+            except DeliveryError as exc:
+                if exc.code == "thread_not_found":
+                    return None  # no thread, so nothing was posted in it
+                if exc.code in CANNOT_LOOK:
+                    raise DeliveryError(exc.code, permanent=True) from exc
+                raise
+            for reply in page.get("messages") or []:
+                metadata = reply.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == DELIVERY_EVENT and payload.get("outbox_id") == marker:
+                    return str(reply["ts"])
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return None
+        return None
+
     async def update(self, channel: str, ts: str, message: Message) -> None:
+        message = within_total(message)
         await self._call(
             self._client.chat_update(
                 channel=channel, ts=ts, text=message.get("text", ""), blocks=message.get("blocks")
@@ -53,6 +107,7 @@ class SlackSurface:
         )
 
     async def whisper(self, channel: str, user: str, message: Message) -> None:
+        message = within_total(message)
         await self._call(
             self._client.chat_postEphemeral(
                 channel=channel, user=user, text=message.get("text", ""), blocks=message.get("blocks")

@@ -239,11 +239,15 @@ async def test_form_and_query_arguments_are_decoded(fake_slack: FakeSlack) -> No
     client = slack_client(fake_slack)
     fake_slack.users_in_group["S1"] = ["U1", "U2"]
     blocks = [{"type": "divider"}]
+    ts = (await client.chat_postMessage(channel="C1", text="to update"))["ts"]  # Slack updates what exists
 
-    await client.api_call("chat.update", data={"channel": "C1", "ts": "1.2", "blocks": json.dumps(blocks)})
+    updated = await client.api_call(
+        "chat.update", data={"channel": "C1", "ts": ts, "blocks": json.dumps(blocks)}
+    )
     users = await client.usergroups_users_list(usergroup="S1")
 
-    assert fake_slack.of("chat.update")[0].args == {"channel": "C1", "ts": "1.2", "blocks": blocks}
+    assert updated["ok"]
+    assert fake_slack.of("chat.update")[0].args == {"channel": "C1", "ts": ts, "blocks": blocks}
     assert users["users"] == ["U1", "U2"]
 
 

@@ -89,7 +89,6 @@ def _report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
         )
 
 
-@pytest.mark.polite_slack
 @fuzz_settings(default=120)
 @given(request=st.data(), how=SIGNATURES)
 async def test_any_slack_request_gets_a_4xx_or_2xx_and_logs_no_error(

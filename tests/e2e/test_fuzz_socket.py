@@ -53,7 +53,6 @@ async def socket_bot(
         yield running
 
 
-@pytest.mark.polite_slack
 @fuzz_settings(default=60)
 @given(data=st.data())
 async def test_every_socket_mode_envelope_is_acked_and_logs_no_error(

@@ -68,7 +68,6 @@ def _report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
         reporter.write_line(f"fuzz (Zapier): {CASES['preview']} previews and {CASES['run']} runs answered")
 
 
-@pytest.mark.polite_slack
 @fuzz_settings(default=40)
 @given(reply=answer(), at=st.sampled_from(["preview", "run"]))
 async def test_any_zapier_answer_ends_in_a_message_and_a_recorded_outcome(

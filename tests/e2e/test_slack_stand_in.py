@@ -423,10 +423,64 @@ async def test_a_revoked_token_fails_every_call_until_restored(fake_slack: FakeS
     assert (await slack.chat_postMessage(channel="C1", text="x"))["ok"]
 
 
+# ---- message metadata, threads read back, lost answers ----------------------------------------------
+
+
+async def test_conversations_replies_lists_a_thread_with_metadata_only_when_asked(
+    fake_slack: FakeSlack,
+) -> None:
+    """Metadata posted with a message comes back from conversations.replies only with include_all_metadata;
+    the thread pages by cursor (root first); malformed metadata is invalid_metadata_format; an unknown
+    thread is thread_not_found; without channels:history it is missing_scope."""
+    slack = client(fake_slack)
+    root = (await slack.chat_postMessage(channel="C1", text="root"))["ts"]
+    marker = {"event_type": "zapbot_delivery", "event_payload": {"outbox_id": "i1"}}
+    for n in range(3):
+        fake_slack.clock.advance(1)  # one post a second in a channel
+        await slack.chat_postMessage(
+            channel="C1", text=f"r{n}", thread_ts=root, metadata=marker if n == 1 else None
+        )
+    first = await slack.conversations_replies(channel="C1", ts=root, include_all_metadata=True, limit=2)
+    second = await slack.conversations_replies(
+        channel="C1",
+        ts=root,
+        include_all_metadata=True,
+        limit=2,
+        cursor=first["response_metadata"]["next_cursor"],
+    )
+    plain = await slack.conversations_replies(channel="C1", ts=root)
+
+    assert [m["text"] for m in [*first["messages"], *second["messages"]]] == ["root", "r0", "r1", "r2"]
+    assert first["has_more"] and not second["has_more"]
+    assert second["messages"][0]["metadata"] == marker and second["messages"][0]["thread_ts"] == root
+    assert all("metadata" not in m for m in plain["messages"])
+    bad = {"event_type": "x", "event_payload": "not an object"}
+    fake_slack.clock.advance(1)
+    malformed = await refused(slack.chat_postMessage(channel="C1", text="x", metadata=bad))
+    unknown = await refused(slack.conversations_replies(channel="C1", ts="1.1"))
+    fake_slack.scopes.discard("channels:history")
+    unscoped = await refused(slack.conversations_replies(channel="C1", ts=root))
+    assert malformed.response["error"] == "invalid_metadata_format"
+    assert unknown.response["error"] == "thread_not_found"
+    assert unscoped.response["error"] == "missing_scope"
+
+
+@pytest.mark.parametrize("how", ["reset", "stall"])
+async def test_a_lost_answer_still_posts_the_message(fake_slack: FakeSlack, how: str) -> None:
+    """lose_answer: Slack carries the post out, and the caller sees a reset connection or its timeout.
+    (Without retry handlers: slack-sdk's default one would post it again after the reset.)"""
+    slack = client(fake_slack, timeout=0.3, retry_handlers=[])
+    fake_slack.lose_answer("chat.postMessage", how="reset" if how == "reset" else "stall", stall=1.0)
+    with pytest.raises((aiohttp.ClientError, TimeoutError)):
+        await slack.chat_postMessage(channel="C1", text="landed")
+    assert [m.text for m in fake_slack.messages] == ["landed"]
+    assert not fake_slack.accepted("chat.postMessage")
+
+
 # ---- polite mode and the default ---------------------------------------------------------------------
 
 
-@pytest.mark.polite_slack
+@pytest.mark.polite_slack(reason="this test is about the polite stand-in itself")
 async def test_polite_stand_in_takes_everything(fake_slack: FakeSlack) -> None:
     """Marked polite_slack, the stand-in takes what the realistic one refuses: bursts, oversized blocks,
     unknown channels and triggers, a sixth response_url post."""
@@ -448,7 +502,9 @@ async def test_polite_stand_in_takes_everything(fake_slack: FakeSlack) -> None:
 
 
 async def test_the_default_mode_is_one_switch() -> None:
-    """FakeSlack() follows REALISTIC_BY_DEFAULT; realistic= overrides it either way."""
+    """FakeSlack() follows REALISTIC_BY_DEFAULT, which is on: every test meets Slack's limits unless it
+    says otherwise; realistic= overrides it either way."""
+    assert slack_server.REALISTIC_BY_DEFAULT
     assert FakeSlack().realistic is slack_server.REALISTIC_BY_DEFAULT
     assert FakeSlack(realistic=True).realistic
     assert not FakeSlack(realistic=False).realistic

@@ -33,6 +33,8 @@ BOT_SCOPES = {
     "files:write",
     "reactions:read",
     "usergroups:read",
+    "channels:history",
+    "groups:history",
 }
 BOT_EVENTS = {
     "app_mention",
@@ -198,8 +200,9 @@ def test_the_only_shortcut_is_the_global_form(manifest: Manifest) -> None:
 
 
 def test_bot_scopes_are_exactly_the_needed_ones(manifest: Manifest) -> None:
-    """The bot asks for exactly commands, app_mentions:read, chat:write, reactions:read and usergroups:read
-    (user groups in the confirmation policy); no user scopes."""
+    """The bot asks for exactly commands, app_mentions:read, chat:write, files:write, reactions:read,
+    usergroups:read (user groups in the confirmation policy) and channels:history / groups:history (a lost
+    post's thread is searched before it is sent again); no user scopes."""
     scopes = manifest["oauth_config"]["scopes"]
     assert sorted(scopes["bot"]) == sorted(BOT_SCOPES)
     assert set(scopes) == {"bot"}

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from bot.actions import ActionRequest, ActionResult, ActionType, Param, ParamMode, RunStatus
@@ -20,17 +20,23 @@ from bot.errors import (
     ZapierResponseError,
     ZapierServerError,
 )
+from bot.render.budget import BUDGET, block_text_length, fit
 from bot.render.messages import (
+    CUT_NOTE,
+    FULL_RESULT,
+    button,
     clip,
     describe_failure,
     escape,
     failure_message,
+    fitted_result_message,
     full_result_messages,
     help_message,
     preview_message,
     result_message,
 )
 from bot.runs.records import Preview, result_to_json
+from tests.support.fakes.slack_blocks import check_message
 from tests.support.helpers import assert_valid_blocks
 
 HOSTILE = [
@@ -166,22 +172,35 @@ def test_help_is_valid() -> None:
     assert "Missing" in _message_text(help_message("Missing the ACTION"))
 
 
+def assert_slack_takes(message: dict[str, Any]) -> None:
+    """Valid blocks (slack_sdk's models), and what the realistic Slack stand-in would say of the message:
+    nothing (every block limit, and the total as Slack counts it); and within our own budget below it."""
+    assert_valid_blocks(message["blocks"])
+    assert check_message(message) is None, check_message(message)
+    assert block_text_length(message["blocks"]) <= BUDGET
+
+
+# Sizes chosen to reach every limit with few examples: values past VALUE_CHARS (500), records past
+# MAX_RESULTS_SHOWN (5), fields past two sections (20): together far past Slack's total.
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3000),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=900),
     lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=30), children, max_size=4)
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=20), children, max_size=3)
     ),
-    max_leaves=20,
+    max_leaves=6,
 )
+big_value = st.text(alphabet=st.sampled_from("ab&<>*_ 😀\u202e"), min_size=400, max_size=900)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
-    results=st.lists(st.dictionaries(st.text(max_size=200), json_values, max_size=30), max_size=12),
-    labels=st.dictionaries(st.text(max_size=200), st.text(max_size=300), max_size=10),
+    results=st.lists(
+        st.dictionaries(st.text(max_size=120), json_values | big_value, max_size=24), max_size=7
+    ),
+    labels=st.dictionaries(st.text(max_size=120), st.text(max_size=200), max_size=4),
     status=st.sampled_from(list(RunStatus)),
-    error=st.none() | st.text(max_size=5000),
-    action_used=st.text(max_size=400),
+    error=st.none() | st.text(max_size=3500),
+    action_used=st.text(max_size=300),
 )
 def test_any_result_renders_valid_blocks_within_limits(
     results: list[dict[str, Any]],
@@ -190,20 +209,42 @@ def test_any_result_renders_valid_blocks_within_limits(
     error: str | None,
     action_used: str,
 ) -> None:
-    """Any result that fits the spec's shape renders as valid Block Kit, within limits, pinging nobody."""
+    """Any result that fits the spec's shape renders as valid Block Kit within every limit of Slack's and
+    the total budget, pinging nobody; if part of it was left out to fit, the message says the whole is
+    attached as a file and offers Show full result; its full-result messages fit too."""
     result = ActionResult(
         "01HLOG", action_used, status, results=results, result_field_labels=labels, error=error
     )
-    message = result_message(_preview(), result)
-    assert_valid_blocks(message["blocks"])
+    message, cut = fitted_result_message(_preview(), result)
+    event(f"cut={cut}")
+    assert_slack_takes(message)
     assert len(message["text"]) <= 40_000
     assert_pings_nobody(message)
+    if cut:
+        assert "attached to this thread as a file" in _message_text(message)
+        assert FULL_RESULT in json.dumps(message["blocks"])
     for full in full_result_messages(result_to_json(result)):
-        assert_valid_blocks(full["blocks"])
+        assert_slack_takes(full)
         assert_pings_nobody(full)
 
 
-@settings(max_examples=150, deadline=None)
+def test_five_records_of_twenty_fields_are_cut_to_fit_with_the_rest_in_a_file() -> None:
+    """The search of issue 21 (5 records x 20 fields of ~150 characters: ~16,000 characters of blocks)
+    is cut to the records that fit, whole, and says where the rest is; a small result is not cut."""
+    rows = [{f"field_{f}": f"r{r}f{f} " + "x" * 140 for f in range(20)} for r in range(5)]
+    result = ActionResult("01HBIG", "Lookup Rows", RunStatus.SUCCESS, results=rows)
+    message, cut = fitted_result_message(_preview(), result)
+    assert cut
+    assert_slack_takes(message)
+    assert CUT_NOTE.split(".")[0] in _message_text(message)
+    assert "r0f19" in _message_text(message) and "r4f19" not in _message_text(message)
+    small, small_cut = fitted_result_message(
+        _preview(), ActionResult("01H", "A", RunStatus.SUCCESS, results=[rows[0]])
+    )
+    assert not small_cut and FULL_RESULT not in json.dumps(small["blocks"])
+
+
+@settings(max_examples=40, deadline=None)
 @given(
     instructions=st.text(min_size=1, max_size=4000),
     params=st.dictionaries(
@@ -216,7 +257,43 @@ def test_any_result_renders_valid_blocks_within_limits(
 def test_any_preview_renders_valid_blocks_within_limits(
     instructions: str, params: dict[str, Param], resolved: dict[str, Any]
 ) -> None:
-    """Any instructions, params and resolved values render a valid preview within Slack's limits."""
+    """Any instructions, params and resolved values render a valid preview within Slack's limits, the
+    total included."""
     message = preview_message(_preview(instructions, params, resolved=resolved))
-    assert_valid_blocks(message["blocks"])
+    assert_slack_takes(message)
     assert_pings_nobody(message)
+
+
+def test_a_preview_of_many_long_params_is_shortened_to_fit_slacks_total() -> None:
+    """30 resolved params of 900 characters and long instructions (~20,000 characters of blocks): the
+    preview's longest texts are shortened, visibly ("…"), until Slack would take it; buttons stay whole."""
+    resolved = {f"param_{n}": f"v{n} " + "y" * 900 for n in range(30)}
+    message = preview_message(_preview("z" * 4000, resolved=resolved))
+    assert_slack_takes(message)
+    assert "…" in _message_text(message)
+    assert [e["text"]["text"] for e in message["blocks"][-1]["elements"]] == ["Confirm", "Edit", "Cancel"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(
+        st.text(alphabet=st.sampled_from("ab &<>😀"), min_size=100, max_size=2990), min_size=1, max_size=45
+    )
+)
+def test_fit_brings_any_message_within_slacks_total_and_shows_the_cut(texts: list[str]) -> None:
+    """The last resort (bot/render/budget.py): any message of sections is shortened until Slack would take
+    it; what is cut ends in "…", never half an entity; buttons keep their labels; a message that fits is
+    left as it is."""
+    sections: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape(t)[:2990]}} for t in texts
+    ]
+    actions: dict[str, Any] = {"type": "actions", "elements": [button("Confirm", "zap_confirm", "p1")]}
+    message: dict[str, Any] = {"text": "t", "blocks": [*sections, actions]}
+    fitted = fit(message)
+    assert_slack_takes(fitted)
+    assert fitted["blocks"][-1] == actions
+    if block_text_length(message["blocks"]) <= BUDGET:
+        assert fitted is message
+    for before, after in zip(sections, fitted["blocks"], strict=False):
+        cut = after["text"]["text"]
+        assert cut == before["text"]["text"] or (cut.endswith("…") and not re.search(r"&[a-z]{0,3}…$", cut))

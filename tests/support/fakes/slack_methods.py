@@ -48,6 +48,7 @@ class WebApi:
             "chat.update": self._update,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
+            "conversations.replies": self._replies,
             "views.open": self._view_with_trigger,
             "views.push": self._view_with_trigger,
             "views.update": self._view,
@@ -93,10 +94,16 @@ class WebApi:
             return refused
         if not any(args.get(k) for k in ("text", "blocks", "attachments")):
             return {"ok": False, "error": "no_text"}
+        metadata = args.get("metadata")
+        if metadata is not None and self.realistic and not _metadata_well_formed(metadata):
+            return {"ok": False, "error": "invalid_metadata_format"}
         ts = self._ts.next_ts()
         self.workspace.messages.append(
-            Message(channel, ts, BOT_USER_ID, str(args.get("text", "")), _blocks(args), _thread(args))
-        )
+            Message(
+                channel, ts, BOT_USER_ID, str(args.get("text", "")), _blocks(args), _thread(args),
+                metadata=metadata if isinstance(metadata, dict) else None,
+            )
+        )  # fmt: skip
         content = {k: v for k, v in args.items() if k not in {"channel", "token"}}
         message = {"type": "message", **content, "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts}
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
@@ -140,6 +147,34 @@ class WebApi:
             return {"ok": False, "error": "message_not_found"}
         link = f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}"
         return {"ok": True, "channel": channel, "permalink": link}
+
+    def _replies(self, args: dict[str, Any]) -> Answer:
+        """conversations.replies: a thread's root and replies, oldest first, ``limit`` a page (Slack's
+        default 1000) with a ``cursor`` to the next; ``metadata`` only with ``include_all_metadata``."""
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not ts:
+            return {"ok": False, "error": "thread_not_found"}
+        if self.realistic and (error := self.workspace.channels.error_for_posting(channel)):
+            return {"ok": False, "error": error}
+        thread = self.workspace.thread_of(channel, ts)
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        try:
+            start = int(str(args.get("cursor") or "0"))
+            limit = int(str(args.get("limit") or "1000"))
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in {"true", "1"}
+        page = thread[start : start + max(1, limit)]
+        more = start + len(page) < len(thread)
+        return {
+            "ok": True,
+            "messages": [m.as_reply(with_metadata=with_metadata) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + len(page)) if more else ""},
+        }
 
     # ---- views ----------------------------------------------------------------------------------------
 
@@ -214,6 +249,16 @@ class WebApi:
         if file is None or not file.completed:
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "file": file.info(), "content": (file.content or b"").decode("utf-8", "replace")}
+
+
+def _metadata_well_formed(metadata: Any) -> bool:
+    """Slack's shape of message metadata: an ``event_type`` string and an ``event_payload`` object."""
+    return (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and bool(metadata["event_type"])
+        and isinstance(metadata.get("event_payload"), dict)
+    )
 
 
 def _thread(args: dict[str, Any]) -> str | None:

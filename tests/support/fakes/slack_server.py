@@ -12,14 +12,15 @@ documents (NOTES.md, "Slack payloads and limits" and "Slack under load and at it
 (``slack_rates``), size limits (``slack_blocks``), channel membership, trigger ids valid 3 s and once,
 response URLs taking 5 posts in 30 minutes, ephemerals hidden in threads without replies
 (``slack_workspace``). ``REALISTIC_BY_DEFAULT`` picks the mode of ``FakeSlack()``; a test says
-``@pytest.mark.polite_slack`` or ``@pytest.mark.realistic_slack`` to choose its own.
+``@pytest.mark.polite_slack(reason=...)`` or ``@pytest.mark.realistic_slack`` to choose its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -31,19 +32,33 @@ from tests.support.fakes.slack_records import ResponseUrlPost, SlackCall, body_a
 from tests.support.fakes.slack_socket import FakeSocketMode
 from tests.support.fakes.slack_workspace import Channels, Ephemeral, Message, UploadedFile, Workspace
 
-# The mode of every FakeSlack() that does not name one: flip to True to make the realistic stand-in the
-# default of the whole suite (tests that need the polite one carry @pytest.mark.polite_slack).
-REALISTIC_BY_DEFAULT = False
+# The mode of every FakeSlack() that does not name one: realistic, for the whole suite (a test that needs
+# the polite one carries @pytest.mark.polite_slack(reason=...), tests/conftest.py).
+REALISTIC_BY_DEFAULT = True
 
 __all__ = ["BOT_ID", "BOT_USER_ID", "REALISTIC_BY_DEFAULT", "TEAM_ID", "FakeSlack", "SlackCall"]
 
-SCOPES = "commands,app_mentions:read,chat:write,reactions:read,usergroups:read,files:write"
+SCOPES = (
+    "commands,app_mentions:read,chat:write,reactions:read,usergroups:read,files:write,channels:history,"
+    "groups:history"
+)
+# The scope each method needs beyond chat:write (Slack's method reference), where a test takes it away.
+NEEDS_SCOPE = {"conversations.replies": "channels:history"}
 
 
 @dataclass
 class _Failure:
     error: str | None = None  # {"ok": false, "error": ...}
     retry_after: int | None = None  # HTTP 429 with Retry-After
+
+
+@dataclass
+class _Loss:
+    """The answer to a call that Slack carried out is lost: the connection is reset, or the answer comes
+    only after ``stall`` seconds (past the caller's timeout)."""
+
+    how: Literal["reset", "stall"]
+    stall: float = 0.0
 
 
 class FakeSlack:
@@ -69,6 +84,8 @@ class FakeSlack:
         self.response_posts: list[ResponseUrlPost] = []
         self.token_error: str | None = None  # set by revoke_token
         self._failures: dict[str, list[_Failure]] = {}
+        self._losses: dict[str, list[_Loss]] = {}
+        self.scopes = set(SCOPES.split(","))  # what the token was granted (auth.test's X-OAuth-Scopes)
         self.api.answers["apps.connections.open"] = lambda args: {
             "ok": True,
             "url": self.socket.issue_url(self._server.url),
@@ -148,6 +165,13 @@ class FakeSlack:
         """The next ``times`` calls of ``method`` answer ``{"ok": false, "error": error}``."""
         self._failures.setdefault(method, []).extend(_Failure(error=error) for _ in range(times))
 
+    def lose_answer(
+        self, method: str, *, how: Literal["reset", "stall"] = "reset", stall: float = 0.0, times: int = 1
+    ) -> None:
+        """The next ``times`` calls of ``method`` are carried out (a post is stored, in its thread), but
+        their answers never arrive: the connection is reset, or the answer waits ``stall`` seconds."""
+        self._losses.setdefault(method, []).extend(_Loss(how, stall) for _ in range(times))
+
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer HTTP 429 with ``Retry-After: retry_after``."""
         self._failures.setdefault(method, []).extend(_Failure(retry_after=retry_after) for _ in range(times))
@@ -226,8 +250,15 @@ class FakeSlack:
         if isinstance(answer, int):  # rate limited: Retry-After seconds
             answer, status, extra = {"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(answer)}
         elif method == "auth.test" and answer.get("ok"):
-            extra = {"X-OAuth-Scopes": SCOPES}
+            extra = {"X-OAuth-Scopes": ",".join(sorted(self.scopes))}
         call.answer, call.status = answer, status
+        if lost := self._losses.get(method):
+            loss = lost.pop(0)
+            call.status = 0  # done, but the caller never hears it
+            if loss.how == "reset" and request.transport is not None:
+                request.transport.close()
+                return web.Response(status=500)  # written to nobody: the connection is gone
+            await asyncio.sleep(loss.stall)  # Slack is slow to answer; the caller times out meanwhile
         return web.json_response(answer, status=status, headers=extra)
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any] | int:
@@ -241,6 +272,8 @@ class FakeSlack:
             return {"ok": False, "error": failure.error or "unknown_error"}
         if self.realistic and (wait := self.rates.check(method, _channel_of(method, args))) is not None:
             return wait
+        if (scope := NEEDS_SCOPE.get(method)) and scope not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": scope, "provided": ",".join(self.scopes)}
         return self.api.answer(method, args)
 
     def _token_refusal(self, method: str, token: str | None) -> str | None:

@@ -83,6 +83,20 @@ class Message:
     thread_ts: str | None = None
     files: list[str] = field(default_factory=list)  # file ids shared with this message
     versions: int = 1
+    metadata: dict[str, Any] | None = None  # Slack message metadata: event_type and event_payload
+
+    def as_reply(self, *, with_metadata: bool) -> dict[str, Any]:
+        """The message as ``conversations.replies`` lists it (``metadata`` only when asked for)."""
+        shown: dict[str, Any] = {"type": "message", "user": self.user, "text": self.text, "ts": self.ts}
+        if self.blocks:
+            shown["blocks"] = self.blocks
+        if self.thread_ts:
+            shown["thread_ts"] = self.thread_ts
+        if self.user.startswith("UBOT"):
+            shown["bot_id"] = "BBOT"
+        if with_metadata and self.metadata is not None:
+            shown["metadata"] = self.metadata
+        return shown
 
     @property
     def is_reply(self) -> bool:
