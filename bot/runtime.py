@@ -207,8 +207,8 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     metrics.track_tasks(tasks)
     audit = Audit(store, max_entries=settings.audit_max_entries)
     approvals = Approvals(store, groups)
-    # The App Home (bot/home/queries.py, bot/slack/listeners/home.py): re-published when a connection changes, and
-    # for the people a preview concerns when it appears or changes (bot/home/refresh.py, bounded).
+    # The App Home (bot/home/, bot/slack/listeners/home.py): re-published when a connection changes, and for
+    # the people a preview concerns when it appears or changes (bot/home/refresh.py, bounded).
     presence = Presence(store, window=settings.home_seen_days * 86400)
     home_queries = HomeQueries(
         store, approvals, rating_store, accounts, presence=presence, known_members=store.cached_group

@@ -151,7 +151,7 @@ class HomeQueries:
         return mine
 
     async def home_openers(self, team: str, people: list[str]) -> list[str]:
-        """Those of `people` who opened their Home lately (bot/home/presence.py); all of them without a record."""
+        """Those of `people` who opened their Home lately (home/presence.py); all of them without a record."""
         return await self._presence.home_openers(team, people) if self._presence is not None else people
 
     async def concerned(self, preview: Preview, limit: int = MAX_CONCERNED) -> list[str]:

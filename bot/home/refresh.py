@@ -5,7 +5,7 @@ ran for (their recent runs). A rating shows on the voter's Home the next time th
 Bounded, so that one click never turns into hundreds of Slack calls:
 - only the Homes of people who opened theirs within HOME_SEEN_DAYS (bot/home/presence.py): anyone else's is
   drawn afresh when they open it anyway;
-- at most `MAX_CONCERNED` Homes per change, in the order of bot/home/queries.py `concerned` (the requester, the
+- at most `MAX_CONCERNED` Homes per change, in the order of home/queries.py `concerned` (the requester, the
   people and group members the policy lists, then those most recently seen in the channel; CONCERNED_SCAN
   of them read from Redis); anyone past the bound sees the change the next time they open the tab
   (`app_home_opened` always re-publishes);

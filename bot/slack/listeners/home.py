@@ -1,4 +1,4 @@
-"""The App Home tab: `app_home_opened` -> `views.publish` of the person's page (bot/home/queries.py), the Disconnect
+"""The App Home tab: `app_home_opened` -> `views.publish` of the person's page (bot/home/), the Disconnect
 button, and the Slack DM that tells someone they connected their Zapier account.
 
 The page's Confirm and Cancel buttons carry the same action ids and values as a preview's buttons in its
