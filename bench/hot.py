@@ -91,12 +91,13 @@ class Bench:
         return ServerProcess(f"bot{variant}", "bot", env, self.log_dir, port=self.port)
 
     def commands(self, count: int) -> list[Signed]:
-        """`count` /zap, each in a channel of its own (its preview is posted there)."""
+        """`count` /zap, each by a person of its own in a channel of its own (its preview is posted there):
+        a burst from many people, each within the bot's request limits (LIMIT_*_PER_MINUTE)."""
         signed = []
         for _ in range(count):
             self.tags += 1
             tag = f"C{self.tags:08d}"
-            signed.append(self.signer.command(COMMAND.format(tag=tag), channel=tag))
+            signed.append(self.signer.command(COMMAND.format(tag=tag), channel=tag, user=f"U{tag}"))
         return signed
 
     def wrk(self, requests: list[Signed], answers: int) -> dict[str, Any]:
