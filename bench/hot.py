@@ -160,8 +160,26 @@ class Bench:
             result["cpu_ms_per_command"] = round(
                 1000 * (cpu_seconds(pids) - cpu_before) / result["answered"], 3
             )
+            result.update(self.timeline(started))
         self.stand_ins.clear()
         return result
+
+    def timeline(self, started: float) -> dict[str, float | None]:
+        """Where a burst's time went, in seconds from its first request: when Zapier's stand-in received the
+        first and the last preview call (the last minus the first shows how the calls queued in the bot),
+        and when the first and the last preview were posted."""
+        asked = [z["t_in"] for (_, op), z in self.stand_ins.zaps.items() if op == "preview"]
+        posted = [p["t"] for p in self.stand_ins.posts.values() if p.get("e") == "post"]
+
+        def at(times: list[float], pick: Any) -> float | None:
+            return round(pick(times) - started, 3) if times else None
+
+        return {
+            "zapier_first_s": at(asked, min),
+            "zapier_last_s": at(asked, max),
+            "posted_first_s": at(posted, min),
+            "posted_last_s": at(posted, max),
+        }
 
     async def ack_rounds(self) -> dict[str, list[dict[str, Any]]]:
         rounds: dict[str, list[dict[str, Any]]] = {v: [] for v in variants(self.config)}
@@ -236,6 +254,8 @@ def summary(f: dict[str, Any]) -> str:
     text += f", {f['answered']} answered, {f['non_200'] + f['socket_errors']} failed"
     if "previews_within_s" in f:
         text += f", previews within {f['previews_within_s']} s, {f['cpu_ms_per_command']} ms CPU/command"
+        text += f" (Zapier asked {f.get('zapier_first_s')}-{f.get('zapier_last_s')} s,"
+        text += f" posted {f.get('posted_first_s')}-{f.get('posted_last_s')} s)"
     return text
 
 
@@ -253,7 +273,8 @@ async def run(config: Config, log_dir: Path) -> dict[str, Any]:
         redis_url = redis_server.start()
         stand_ins = StandIns()
         stack.push_async_callback(stand_ins.stop)
-        await stand_ins.start(config.latency, 0, 1_000_000, log_dir)
+        # The Zapier stand-in checks the first 50 exchanges of each operation and one in 50 after, untimed.
+        await stand_ins.start(config.latency, 50, 50, log_dir)
         bench = Bench(config, log_dir, stand_ins, redis_url)
         load_before = os.getloadavg()
         rounds = await bench.ack_rounds() if config.rounds else {}
@@ -268,6 +289,9 @@ async def run(config: Config, log_dir: Path) -> dict[str, Any]:
             for variant in config.memory_variants.split(","):
                 memory[variant] = await bench.memory(variant)
                 print(f"memory {variant}: {memory[variant]}", flush=True)
+        checks = await stand_ins.status()
+        if checks["violations"]:
+            raise SystemExit("the bot broke the Zapier contract:\n" + "\n".join(checks["violations"][:20]))
     keys = ("p50_us", "p99_us", "max_us", "ack_cpu_ms_per_command", "previews_within_s", "cpu_ms_per_command")
     medians = {v: {k: median(rows, k) for k in keys} for v, rows in rounds.items()}
     reaction_keys = ("p50_us", "p99_us", "max_us", "cpu_ms_per_event", "duration_us")
@@ -280,4 +304,5 @@ async def run(config: Config, log_dir: Path) -> dict[str, Any]:
             "rounds": reactions,
         },
         "memory": memory,
+        "contract": {"exchanges_checked": checks["checked"], "violations": 0},
     }
