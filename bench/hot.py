@@ -46,7 +46,9 @@ class Config:
     memory_commands: int = 10_000
     memory_batch: int = 500
     reactions: int = 3000
-    variants: str = "all"  # or a comma list of: floor, on, off, -acks, -give_way, ... (without X)
+    # "all", or a comma list of: floor, on, off, -acks, -give_way, ... (on without X); each may end with
+    # @NAME=VALUE settings for that server, e.g. on@WORKERS=2 or on@ZAPIER_MAX_CONNECTIONS=200.
+    variants: str = "all"
     reaction_rounds: int = 3
     memory_variants: str = "on,off"
 
@@ -85,9 +87,11 @@ class Bench:
             # of 1,000 background tasks, some would be refused as "very busy" and never previewed.
             "MAX_BACKGROUND_TASKS": "2000",
         }
-        if variant == "floor":
+        behaviours, *settings = variant.split("@")
+        env.update(setting.split("=", 1) for setting in settings)  # e.g. on@WORKERS=2
+        if behaviours == "floor":
             return ServerProcess("floor", "bench.floor", env, self.log_dir, port=self.port)
-        env["ZAPBOT_FAST_PATHS"] = fast_paths(variant)
+        env["ZAPBOT_FAST_PATHS"] = fast_paths(behaviours)
         return ServerProcess(f"bot{variant}", "bot", env, self.log_dir, port=self.port)
 
     def commands(self, count: int) -> list[Signed]:
@@ -172,7 +176,7 @@ class Bench:
         posted = [p["t"] for p in self.stand_ins.posts.values() if p.get("e") == "post"]
 
         def at(times: list[float], pick: Any) -> float | None:
-            return round(pick(times) - started, 3) if times else None
+            return round(float(pick(times)) - started, 3) if times else None
 
         return {
             "zapier_first_s": at(asked, min),
@@ -189,7 +193,7 @@ class Bench:
                 server = self.server(variant)
                 await server.start()
                 try:
-                    bot = variant != "floor"
+                    bot = not variant.startswith("floor")
                     await self.burst(server, self.config.warmup, bot=bot)
                     await asyncio.sleep(0.5)  # the warm-up's leftovers (full collections, redraws)
                     figures = await self.burst(server, self.config.commands, bot=bot)
@@ -271,6 +275,7 @@ async def run(config: Config, log_dir: Path) -> dict[str, Any]:
         redis_server = RedisProcess(log_dir / "redis")
         stack.callback(redis_server.stop)
         redis_url = redis_server.start()
+        print(f"redis at {redis_url}", flush=True)
         stand_ins = StandIns()
         stack.push_async_callback(stand_ins.stop)
         # The Zapier stand-in checks the first 50 exchanges of each operation and one in 50 after, untimed.

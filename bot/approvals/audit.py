@@ -120,10 +120,13 @@ class Audit:
             team=team,
             detail=detail,
         )
+        await self._add(write, step, preview_id or app)
+
+    async def _add(self, write: AuditWrite, step: Step | str, of: str) -> None:
         try:
             await self._store.audit_add(write)
         except BotError as exc:
-            log.warning("could not append %s of %s to the audit trail: %s", step, preview_id or app, exc)
+            log.warning("could not append %s of %s to the audit trail: %s", step, of, exc)
 
     def write(
         self,
@@ -157,7 +160,14 @@ class Audit:
         self, step: Step, preview: Preview, *, who: str, execution_log_id: str | None = None, detail: str = ""
     ) -> None:
         """A step of one preview: where, what and its execution_log_id come from the preview."""
-        await self.append(
+        write = self.preview_write(step, preview, who=who, execution_log_id=execution_log_id, detail=detail)
+        await self._add(write, step, preview.id)
+
+    def preview_write(
+        self, step: Step, preview: Preview, *, who: str, execution_log_id: str | None = None, detail: str = ""
+    ) -> AuditWrite:
+        """`preview_step`'s entry, ready for another step to append in its own round trip."""
+        return self.write(
             step,
             who=who,
             team=preview.team,
