@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -30,7 +31,7 @@ SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
 ZAPIER_KEY = "test-zapier-key"
 COMMAND = 'SlackAPI channel_message channel~="#general" Say good morning (bench {tag})'
-BEHAVIOURS = ("acks", "give_way", "transport")  # those a /zap burst meets
+BEHAVIOURS = ("acks", "give_way", "transport", "gc_freeze")  # those a /zap burst meets
 LUA = ROOT / "bench" / "wrk.lua"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
@@ -92,7 +93,8 @@ class Bench:
         if behaviours == "floor":
             return ServerProcess("floor", "bench.floor", env, self.log_dir, port=self.port)
         env["ZAPBOT_FAST_PATHS"] = fast_paths(behaviours)
-        return ServerProcess(f"bot{variant}", "bot", env, self.log_dir, port=self.port)
+        name = re.sub(r"[^\w@=.,+-]", "_", f"bot{variant}")  # the log file's name
+        return ServerProcess(name, "bot", env, self.log_dir, port=self.port)
 
     def commands(self, count: int) -> list[Signed]:
         """`count` /zap, each by a person of its own in a channel of its own (its preview is posted there):
