@@ -96,14 +96,16 @@ class Bench:
         name = re.sub(r"[^\w@=.,+-]", "_", f"bot{variant}")  # the log file's name
         return ServerProcess(name, "bot", env, self.log_dir, port=self.port)
 
-    def commands(self, count: int) -> list[Signed]:
-        """`count` /zap, each by a person of its own in a channel of its own (its preview is posted there):
-        a burst from many people, each within the bot's request limits (LIMIT_*_PER_MINUTE)."""
+    def commands(self, count: int, channel: str = "") -> list[Signed]:
+        """`count` /zap, each by a person of its own in a channel of its own (its preview is posted there),
+        or all in `channel`: a burst from many people, each within the bot's per-person request limit."""
         signed = []
         for _ in range(count):
             self.tags += 1
             tag = f"C{self.tags:08d}"
-            signed.append(self.signer.command(COMMAND.format(tag=tag), channel=tag, user=f"U{tag}"))
+            text = COMMAND.format(tag=tag)
+            key = f"{channel}-{tag}" if channel else tag  # one response URL per command
+            signed.append(self.signer.command(text, channel=channel or tag, user=f"U{tag}", response_key=key))
         return signed
 
     def wrk(self, requests: list[Signed], answers: int) -> dict[str, Any]:

@@ -5,7 +5,8 @@ over its standard streams, one JSON object per line:
 
 - out, first line: `{"ready": {"slack_api": ..., "response_base": ..., "zapier": ...}}`;
 - out, then one line per thing the benchmark times or checks: a `chat.postMessage` (`"e": "post"`, with
-  the time it arrived, the channel, the new ts, the thread and the Confirm button's value), a post to a
+  the time it arrived, the channel, the new ts, the thread and the Confirm button's value; `"e": "429"`
+  when the realistic stand-in (`--realistic`) refused one over Slack's per-channel limit), a post to a
   response URL (`"e": "reply"`: something only the user sees, which the benchmark's flows never expect,
   so a failure; the key names the request), and a Zapier
   call (`"e": "zap"`, with its operation, the tag the benchmark put in the instructions, the
@@ -176,7 +177,7 @@ def _json(raw: bytes) -> Any:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    slack = BenchSlack()
+    slack = BenchSlack(realistic=args.realistic)
     zapier = BenchZapier(args.validate_first, args.validate_every)
     zapier.latency = args.latency
     await slack.start()
@@ -233,6 +234,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--validate-first", type=int, default=50)
     parser.add_argument("--validate-every", type=int, default=50)
+    parser.add_argument("--realistic", action="store_true", help="the Slack stand-in's realistic mode")
     args = parser.parse_args()
     try:
         import uvloop
