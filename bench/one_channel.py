@@ -87,7 +87,9 @@ def ack_figures(wrk: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def one_mode(config: OneChannel, mode: str, log_dir: Path, redis_url: str) -> dict[str, Any]:
+async def one_mode(config: OneChannel, mode: str, log_dir: Path, redis_url: str, run: int) -> dict[str, Any]:
+    """One mode's run; `run` numbers it, so that its people and channels are new to the bot (the same Redis
+    serves every run: its request limits and the channel's pace would carry over)."""
     realistic, env = MODES[mode]
     async with contextlib.AsyncExitStack() as stack:
         stand_ins = StandIns()
@@ -95,12 +97,13 @@ async def one_mode(config: OneChannel, mode: str, log_dir: Path, redis_url: str)
         await stand_ins.start(config.latency, 50, 50, log_dir, realistic=realistic)
         hot = Config(concurrency=config.concurrency, latency=config.latency, warmup=config.warmup)
         bench = Bench(hot, log_dir, stand_ins, redis_url)
+        bench.tags = run * 1_000_000
         server = bench.server("on@" + "@".join(f"{k}={v}" for k, v in {**BOT_LIMITS, **env}.items()))
         await server.start()
         stack.push_async_callback(server.stop)
         await bench.burst(server, config.warmup, bot=True)
         await asyncio.sleep(0.5)
-        channel = f"CONE{bench.tags:07d}"  # a channel the bot has never posted in
+        channel = f"CONE{bench.tags:08d}"  # a channel the bot has never posted in
         # The channel's 100 first in the pool (each of wrk's threads sends its share of them first), then
         # commands in channels of their own for the few wrk sends after its count, while it stops.
         pool = bench.commands(config.commands, channel) + bench.commands(config.concurrency)
@@ -174,9 +177,11 @@ async def run(config: OneChannel, log_dir: Path) -> dict[str, Any]:
     redis_server = RedisProcess(log_dir / "redis")
     try:
         redis_url = redis_server.start()
+        runs = 0
         for n in range(config.rounds):
             for mode in list(MODES) if n % 2 == 0 else list(reversed(MODES)):
-                rows[mode].append(await one_mode(config, mode, log_dir, redis_url))
+                runs += 1
+                rows[mode].append(await one_mode(config, mode, log_dir, redis_url, runs))
                 print(f"round {n + 1} {summary(rows[mode][-1])}", flush=True)
     finally:
         redis_server.stop()
