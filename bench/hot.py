@@ -163,6 +163,7 @@ class Bench:
         result = await asyncio.to_thread(self.wrk, signed, count)
         acked_cpu = cpu_seconds(pids) - cpu_before
         result["ack_cpu_ms_per_command"] = round(1000 * acked_cpu / result["answered"], 3)
+        result["started_at"] = round(started, 3)  # time.monotonic(), the clock of every process here
         if bot:
             result["previews_within_s"] = await self.previews(result["answered"], started)
             result["cpu_ms_per_command"] = round(
