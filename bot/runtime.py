@@ -23,7 +23,6 @@ from bot.discovery.shortcuts import ShortcutBook
 from bot.discovery.store import DiscoveryStore
 from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
 from bot.home import HomeQueries
-from bot.ops.gc_freeze import freeze_start_up
 from bot.ops.give_way import GiveWay
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import ZapierKeyCheck, describe_zapier_problem
@@ -292,8 +291,6 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     web_app.on_startup.append(check_redis)
     web_app.cleanup_ctx.append(rating_delivery)
     web_app.on_cleanup.append(close_clients)
-    if "gc_freeze" in settings.zapbot_fast_paths:
-        web_app.on_startup.append(freeze_start_up)  # last: after every other start-up step
     return web_app
 
 
