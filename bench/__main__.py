@@ -1,5 +1,6 @@
 """`python -m bench` (or `scripts/bench`): the hot-path benchmark (bench/hot.py), load from `wrk`.
 
+`--one-channel` first runs issue 21's benchmark instead (bench/one_channel.py; `--one-channel --help`).
 `--quick` is a small run that shows everything works; the defaults take a few minutes. Writes every figure
 as JSON (`--json`, default bench/last-run.json) and prints each round as it ends.
 """
@@ -37,6 +38,10 @@ def parse(argv: list[str]) -> tuple[Config, Path, str | None]:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--one-channel"]:  # issue 21's benchmark: bench/one_channel.py
+        from bench import one_channel
+
+        return one_channel.main(argv[1:])
     config, out, logs = parse(argv)
     with tempfile.TemporaryDirectory(prefix="zapbot-bench-") as tmp:
         results = asyncio.run(run(config, Path(logs or tmp)))

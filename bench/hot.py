@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -46,7 +47,9 @@ class Config:
     memory_commands: int = 10_000
     memory_batch: int = 500
     reactions: int = 3000
-    variants: str = "all"  # or a comma list of: floor, on, off, -acks, -give_way, ... (without X)
+    # "all", or a comma list of: floor, on, off, -acks, -give_way, ... (on without X); each may end with
+    # @NAME=VALUE settings for that server, e.g. on@WORKERS=2 or on@ZAPIER_MAX_CONNECTIONS=200.
+    variants: str = "all"
     reaction_rounds: int = 3
     memory_variants: str = "on,off"
 
@@ -85,18 +88,24 @@ class Bench:
             # of 1,000 background tasks, some would be refused as "very busy" and never previewed.
             "MAX_BACKGROUND_TASKS": "2000",
         }
-        if variant == "floor":
+        behaviours, *settings = variant.split("@")
+        env.update(setting.split("=", 1) for setting in settings)  # e.g. on@WORKERS=2
+        if behaviours == "floor":
             return ServerProcess("floor", "bench.floor", env, self.log_dir, port=self.port)
-        env["ZAPBOT_FAST_PATHS"] = fast_paths(variant)
-        return ServerProcess(f"bot{variant}", "bot", env, self.log_dir, port=self.port)
+        env["ZAPBOT_FAST_PATHS"] = fast_paths(behaviours)
+        name = re.sub(r"[^\w@=.,+-]", "_", f"bot{variant}")  # the log file's name
+        return ServerProcess(name, "bot", env, self.log_dir, port=self.port)
 
-    def commands(self, count: int) -> list[Signed]:
-        """`count` /zap, each in a channel of its own (its preview is posted there)."""
+    def commands(self, count: int, channel: str = "") -> list[Signed]:
+        """`count` /zap, each by a person of its own in a channel of its own (its preview is posted there),
+        or all in `channel`: a burst from many people, each within the bot's per-person request limit."""
         signed = []
         for _ in range(count):
             self.tags += 1
             tag = f"C{self.tags:08d}"
-            signed.append(self.signer.command(COMMAND.format(tag=tag), channel=tag))
+            text = COMMAND.format(tag=tag)
+            key = f"{channel}-{tag}" if channel else tag  # one response URL per command
+            signed.append(self.signer.command(text, channel=channel or tag, user=f"U{tag}", response_key=key))
         return signed
 
     def wrk(self, requests: list[Signed], answers: int) -> dict[str, Any]:
@@ -154,13 +163,32 @@ class Bench:
         result = await asyncio.to_thread(self.wrk, signed, count)
         acked_cpu = cpu_seconds(pids) - cpu_before
         result["ack_cpu_ms_per_command"] = round(1000 * acked_cpu / result["answered"], 3)
+        result["started_at"] = round(started, 3)  # time.monotonic(), the clock of every process here
         if bot:
             result["previews_within_s"] = await self.previews(result["answered"], started)
             result["cpu_ms_per_command"] = round(
                 1000 * (cpu_seconds(pids) - cpu_before) / result["answered"], 3
             )
+            result.update(self.timeline(started))
         self.stand_ins.clear()
         return result
+
+    def timeline(self, started: float) -> dict[str, float | None]:
+        """Where a burst's time went, in seconds from its first request: when Zapier's stand-in received the
+        first and the last preview call (the last minus the first shows how the calls queued in the bot),
+        and when the first and the last preview were posted."""
+        asked = [z["t_in"] for (_, op), z in self.stand_ins.zaps.items() if op == "preview"]
+        posted = [p["t"] for p in self.stand_ins.posts.values() if p.get("e") == "post"]
+
+        def at(times: list[float], pick: Any) -> float | None:
+            return round(float(pick(times)) - started, 3) if times else None
+
+        return {
+            "zapier_first_s": at(asked, min),
+            "zapier_last_s": at(asked, max),
+            "posted_first_s": at(posted, min),
+            "posted_last_s": at(posted, max),
+        }
 
     async def ack_rounds(self) -> dict[str, list[dict[str, Any]]]:
         rounds: dict[str, list[dict[str, Any]]] = {v: [] for v in variants(self.config)}
@@ -170,7 +198,7 @@ class Bench:
                 server = self.server(variant)
                 await server.start()
                 try:
-                    bot = variant != "floor"
+                    bot = not variant.startswith("floor")
                     await self.burst(server, self.config.warmup, bot=bot)
                     await asyncio.sleep(0.5)  # the warm-up's leftovers (full collections, redraws)
                     figures = await self.burst(server, self.config.commands, bot=bot)
@@ -235,6 +263,8 @@ def summary(f: dict[str, Any]) -> str:
     text += f", {f['answered']} answered, {f['non_200'] + f['socket_errors']} failed"
     if "previews_within_s" in f:
         text += f", previews within {f['previews_within_s']} s, {f['cpu_ms_per_command']} ms CPU/command"
+        text += f" (Zapier asked {f.get('zapier_first_s')}-{f.get('zapier_last_s')} s,"
+        text += f" posted {f.get('posted_first_s')}-{f.get('posted_last_s')} s)"
     return text
 
 
@@ -250,9 +280,11 @@ async def run(config: Config, log_dir: Path) -> dict[str, Any]:
         redis_server = RedisProcess(log_dir / "redis")
         stack.callback(redis_server.stop)
         redis_url = redis_server.start()
+        print(f"redis at {redis_url}", flush=True)
         stand_ins = StandIns()
         stack.push_async_callback(stand_ins.stop)
-        await stand_ins.start(config.latency, 0, 1_000_000, log_dir)
+        # The Zapier stand-in checks the first 50 exchanges of each operation and one in 50 after, untimed.
+        await stand_ins.start(config.latency, 50, 50, log_dir)
         bench = Bench(config, log_dir, stand_ins, redis_url)
         load_before = os.getloadavg()
         rounds = await bench.ack_rounds() if config.rounds else {}
@@ -267,6 +299,9 @@ async def run(config: Config, log_dir: Path) -> dict[str, Any]:
             for variant in config.memory_variants.split(","):
                 memory[variant] = await bench.memory(variant)
                 print(f"memory {variant}: {memory[variant]}", flush=True)
+        checks = await stand_ins.status()
+        if checks["violations"]:
+            raise SystemExit("the bot broke the Zapier contract:\n" + "\n".join(checks["violations"][:20]))
     keys = ("p50_us", "p99_us", "max_us", "ack_cpu_ms_per_command", "previews_within_s", "cpu_ms_per_command")
     medians = {v: {k: median(rows, k) for k in keys} for v, rows in rounds.items()}
     reaction_keys = ("p50_us", "p99_us", "max_us", "cpu_ms_per_event", "duration_us")
@@ -279,4 +314,5 @@ async def run(config: Config, log_dir: Path) -> dict[str, Any]:
             "rounds": reactions,
         },
         "memory": memory,
+        "contract": {"exchanges_checked": checks["checked"], "violations": 0},
     }

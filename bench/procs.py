@@ -162,6 +162,9 @@ class StandIns:
         self.zaps: dict[tuple[str, str], dict[str, Any]] = {}  # (tag, operation) -> first call
         self.rates: dict[str, list[dict[str, Any]]] = defaultdict(list)  # execution_log_id -> rate calls
         self.zap_errors = 0
+        self.every_post: list[dict[str, Any]] = []  # every chat.postMessage taken, in arrival order
+        self.refused: list[dict[str, Any]] = []  # every chat.postMessage refused with 429 (realistic mode)
+        self.replies: list[dict[str, Any]] = []  # every post to a response URL (only the person saw it)
         self._waiters: dict[tuple[str, str], asyncio.Future[dict[str, Any]]] = {}
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._process: asyncio.subprocess.Process | None = None
@@ -172,7 +175,15 @@ class StandIns:
         assert self._process is not None
         return self._process.pid
 
-    async def start(self, latency: float, validate_first: int, validate_every: int, log_dir: Path) -> None:
+    async def start(
+        self,
+        latency: float,
+        validate_first: int,
+        validate_every: int,
+        log_dir: Path,
+        *,
+        realistic: bool = False,
+    ) -> None:
         log = (log_dir / "stand_ins.log").open("ab")
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -181,6 +192,7 @@ class StandIns:
             f"--latency={latency}",
             f"--validate-first={validate_first}",
             f"--validate-every={validate_every}",
+            *(["--realistic"] if realistic else []),
             env=child_env({}),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -208,8 +220,12 @@ class StandIns:
             event = json.loads(line)
             kind = event.get("e")
             if kind == "post":
+                self.every_post.append(event)
                 self._arrived((event["ch"], "thread" if event["thread"] else "root"), event)
+            elif kind == "429":
+                self.refused.append(event)
             elif kind == "reply":
+                self.replies.append(event)
                 # Only the user saw something (an error): the flow waiting in that channel failed.
                 key, _, click = event["key"].partition(".")
                 self._arrived((key, "thread" if click else "root"), event)
@@ -252,6 +268,9 @@ class StandIns:
         self._send({"clear": True})
         self.posts.clear()
         self.zaps.clear()
+        self.every_post.clear()
+        self.refused.clear()
+        self.replies.clear()
 
     async def status(self) -> dict[str, Any]:
         """CPU seconds the stand-ins used so far, how many calls they checked, and any spec violations."""

@@ -45,7 +45,10 @@ class Signer:
         }
         return Signed(body.encode(), headers, key)
 
-    def command(self, text: str, *, channel: str, user: str = "U1", team: str = "T1") -> Signed:
+    def command(
+        self, text: str, *, channel: str, user: str = "U1", team: str = "T1", response_key: str = ""
+    ) -> Signed:
+        """A signed `/zap`; its response URL's key is `response_key`, by default the channel."""
         n = next(self._ids)
         fields = {
             "token": VERIFICATION_TOKEN,
@@ -59,7 +62,7 @@ class Signer:
             "text": text,
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": f"{self._response_base}{channel}",  # a reply here means a failure
+            "response_url": f"{self._response_base}{response_key or channel}",  # a reply here: a failure
             "trigger_id": f"trig-{n}",
         }
         return self._signed(urlencode(fields), FORM, channel)

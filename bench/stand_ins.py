@@ -5,7 +5,8 @@ over its standard streams, one JSON object per line:
 
 - out, first line: `{"ready": {"slack_api": ..., "response_base": ..., "zapier": ...}}`;
 - out, then one line per thing the benchmark times or checks: a `chat.postMessage` (`"e": "post"`, with
-  the time it arrived, the channel, the new ts, the thread and the Confirm button's value), a post to a
+  the time it arrived, the channel, the new ts, the thread and the Confirm button's value; `"e": "429"`
+  when the realistic stand-in (`--realistic`) refused one over Slack's per-channel limit), a post to a
   response URL (`"e": "reply"`: something only the user sees, which the benchmark's flows never expect,
   so a failure; the key names the request), and a Zapier
   call (`"e": "zap"`, with its operation, the tag the benchmark put in the instructions, the
@@ -16,8 +17,8 @@ over its standard streams, one JSON object per line:
 
 Times are `time.monotonic()`, the same clock in every process on the machine (CLOCK_MONOTONIC).
 
-The Zapier stand-in checks every exchange against the OpenAPI document, which costs about 20 ms of CPU per
-call (openapi-core): more than the bot spends on a whole command. Here it keeps the first
+The Zapier stand-in checks every exchange against the OpenAPI document, which costs about 10-20 ms of CPU
+per call (openapi-core): more than the bot spends on a whole command. Here it keeps the first
 `--validate-first` calls of each operation and then one in `--validate-every`, and checks them when the
 benchmark asks for its status (untimed), so that the benchmark measures the bot and not the checker; the
 benchmark reports any violation and the run fails.
@@ -36,7 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.support.fakes.slack_server import FakeSlack
-from tests.support.fakes.zapier_server import FakeZapier, ZapierRequest, _SpecRequest
+from tests.support.fakes.zapier_server import ContractCheck, FakeZapier, ZapierRequest
 
 TAG = re.compile(r"\(bench (\w+)\)")
 
@@ -53,10 +54,14 @@ class BenchSlack(FakeSlack):
         emit({"e": "reply", "key": request.match_info["key"], "t": time.monotonic()})
         return response
 
-    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any] | int:
         arrived = time.monotonic()
-        answer = super()._post_message(args)
-        if answer.get("ok"):
+        answer = super()._answer(method, args, token)
+        if method != "chat.postMessage":
+            return answer
+        if isinstance(answer, int):  # refused with 429 (the realistic stand-in's per-channel limit)
+            emit({"e": "429", "t": arrived, "ch": args.get("channel"), "retry_after": answer})
+        elif answer.get("ok"):
             emit(
                 {
                     "e": "post",
@@ -70,12 +75,11 @@ class BenchSlack(FakeSlack):
         return answer
 
 
-class BenchZapier(FakeZapier):
-    """FakeZapier that reports each call with its timing, and checks a sample of calls against the spec.
-
-    The check is deferred until the benchmark asks for the status (between phases, untimed): run inline,
-    openapi-core's ~20 ms per call would stall every other request to the stand-ins behind it.
-    """
+class SampledContract(ContractCheck):
+    """The stand-in's contract check on a sample of the exchanges (the first `validate_first` of each
+    operation, then one in `validate_every`), deferred until the benchmark asks for the status (between
+    phases, untimed): run inline, openapi-core's ~10 ms per exchange made the stand-in, not the bot, the
+    bottleneck of a burst (it then spread 1,000 preview calls over 15 s)."""
 
     def __init__(self, validate_first: int, validate_every: int) -> None:
         super().__init__()
@@ -83,34 +87,49 @@ class BenchZapier(FakeZapier):
         self._validate_every = max(1, validate_every)
         self._seen: dict[str, int] = {}
         self._sampled: set[int] = set()  # id() of the records whose exchange is kept for checking
-        self._deferred: list[tuple[str, Any]] = []
+        self._deferred: list[tuple[str, tuple[Any, ...]]] = []
         self.checked = 0
 
-    def _request_problems(self, spec_request: _SpecRequest, record: ZapierRequest) -> list[str]:
+    def request_problems(self, record: ZapierRequest, raw: bytes) -> list[str]:
         seen = self._seen[record.operation] = self._seen.get(record.operation, 0) + 1
         if seen <= self._validate_first or seen % self._validate_every == 0:
             self._sampled.add(id(record))
-            self._deferred.append(("request", (spec_request, record)))
+            self._deferred.append(("request", (record, raw)))
         return []
 
-    def _check_response(
-        self, spec_request: _SpecRequest, record: ZapierRequest, status: int, data: bytes, content_type: str
-    ) -> None:
+    def answer_problems(
+        self, record: ZapierRequest, raw: bytes, status: int, data: bytes, content_type: str
+    ) -> list[str]:
         if id(record) in self._sampled:
             self._sampled.discard(id(record))
-            self._deferred.append(("response", (spec_request, record, status, data, content_type)))
+            self._deferred.append(("answer", (record, raw, status, data, content_type)))
+        return []
 
-    def check_deferred(self) -> None:
-        """Check the sampled exchanges now; problems land in `violations`, as in the tests."""
+    def check_deferred(self) -> list[str]:
+        """Check the sampled exchanges now; the problems, as FakeZapier words them in `violations`."""
         deferred, self._deferred = self._deferred, []
+        problems: list[str] = []
         for kind, args in deferred:
             if kind == "request":
                 self.checked += 1
-                spec_request, record = args
-                problems = super()._request_problems(spec_request, record)
-                self.violations += [f"{record.method} {record.path}: {p}" for p in problems]
+                record, raw = args
+                found = super().request_problems(record, raw)
+                problems += [f"{record.method} {record.path}: {p}" for p in found]
             else:
-                super()._check_response(*args)
+                problems += super().answer_problems(*args)
+        return problems
+
+
+class BenchZapier(FakeZapier):
+    """FakeZapier that reports each call with its timing, and checks a sample of calls against the spec
+    (`SampledContract`)."""
+
+    def __init__(self, validate_first: int, validate_every: int) -> None:
+        super().__init__()
+        self.contract = self._contract = SampledContract(validate_first, validate_every)
+
+    def check_deferred(self) -> None:
+        self.violations += self.contract.check_deferred()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()
@@ -158,7 +177,7 @@ def _json(raw: bytes) -> Any:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    slack = BenchSlack()
+    slack = BenchSlack(realistic=args.realistic)
     zapier = BenchZapier(args.validate_first, args.validate_every)
     zapier.latency = args.latency
     await slack.start()
@@ -185,10 +204,17 @@ async def serve(args: argparse.Namespace) -> None:
             if command.get("clear"):
                 slack.calls.clear()
                 slack.response_posts.clear()
+                slack.workspace.messages.clear()
                 zapier.requests.clear()
             if command.get("cpu"):
                 zapier.check_deferred()
-                emit({"cpu": time.process_time(), "checked": zapier.checked, "violations": zapier.violations})
+                emit(
+                    {
+                        "cpu": time.process_time(),
+                        "checked": zapier.contract.checked,
+                        "violations": zapier.violations,
+                    }
+                )
     finally:
         flusher.cancel()
         await slack.stop()
@@ -208,6 +234,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--validate-first", type=int, default=50)
     parser.add_argument("--validate-every", type=int, default=50)
+    parser.add_argument("--realistic", action="store_true", help="the Slack stand-in's realistic mode")
     args = parser.parse_args()
     try:
         import uvloop

@@ -15,6 +15,9 @@ function init(args)
   pool_file, per_thread, out_file = args[1], tonumber(args[2]), args[3]
   local nthreads = tonumber(args[4])  -- (setup has not yet run for the threads after this one)
   pool, sent, answered, bad = {}, 0, 0, 0
+  -- wrk calls request() once on the first thread before the run, to check it (script_verify_request): that
+  -- request is never sent, so it must not use up one of the pool's.
+  checking = id == 1
   local index = 0
   for line in io.lines(pool_file) do
     local content_type, timestamp, signature, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
@@ -30,6 +33,10 @@ function init(args)
 end
 
 function request()
+  if checking then
+    checking = false
+    return pool[1]
+  end
   sent = sent + 1
   return pool[(sent - 1) % #pool + 1]
 end

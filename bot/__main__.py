@@ -169,7 +169,7 @@ def serve(*, worker: bool) -> int:
         print=None,
         access_log=None,
         reuse_port=worker or None,  # workers share the port (SO_REUSEPORT); the kernel spreads connections
-        loop=new_event_loop(),
+        # asyncio's own event loop: with uvloop's, acks of a burst waited far longer at p99 (bench/README.md).
     )
     return 0
 
@@ -178,19 +178,6 @@ def shutdown_seconds(zapier_timeout: float) -> float:
     """How long a SIGTERM may take: runs in flight get up to Zapier's timeout (bot/slack/app.py drains them),
     then the margin. Kubernetes' terminationGracePeriodSeconds and Compose's stop_grace_period exceed it."""
     return zapier_timeout + SHUTDOWN_MARGIN_SECONDS
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (Linux, macOS): the same asyncio API, a faster loop (libuv).
-
-    Under load it cuts the bot's CPU per request (socket writes, callbacks, timers); the benchmark in
-    bench/ shows the difference. Without it (e.g. on Windows) the standard loop serves the same way.
-    """
-    try:
-        import uvloop  # noqa: PLC0415 - optional at run time: not on every platform
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def run(argv: list[str]) -> int:

@@ -153,6 +153,7 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         metrics=metrics,
         after_response=give_way.turn if give_way else None,
         aiohttp_pool="transport" in settings.zapbot_fast_paths,
+        max_connections=settings.zapier_max_connections,
     )
     # Before the aiohttp session: a half-configured setting raises AccountsMisconfigured while the clients
     # made so far have not been used yet, so nothing leaks.

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     zapier_provider_id: str | None = None
     # Also how long a shutdown waits for the runs in flight (bot/slack/app.py).
     zapier_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
+    # Zapier calls in flight at once (its connection pool): past it a call waits for a connection. As many as
+    # the background tasks, so that a burst the bot accepts is not spread into waves of Zapier's latency.
+    zapier_max_connections: int = Field(default=1000, ge=1, le=100_000)
     slack_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # any one Slack Web API call
     # How fast the bot posts in one channel: Slack takes about 1 message a second, in short bursts.
     slack_channel_posts_per_second: float = Field(default=1.0, gt=0, le=100)

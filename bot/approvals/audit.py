@@ -114,12 +114,13 @@ class Audit:
 
     async def append(self, step: Step | str, **where: Unpack[Where]) -> None:
         """Add one step to the trail. `who` is a Slack user ID ("" for the bot itself, e.g. expiry)."""
-        write = self.write(step, **where)
+        await self._add(self.write(step, **where), step, where.get("preview_id") or where.get("app", ""))
+
+    async def _add(self, write: AuditWrite, step: Step | str, of: str) -> None:
         try:
             await self._store.audit_add(write)
         except BotError as exc:
-            name = where.get("preview_id") or where.get("app", "")
-            log.warning("could not append %s of %s to the audit trail: %s", step, name, exc)
+            log.warning("could not append %s of %s to the audit trail: %s", step, of, exc)
 
     def write(self, step: Step | str, **where: Unpack[Where]) -> AuditWrite:
         """One entry, stamped now, ready for a Lua script to append (what `append` sends)."""
@@ -132,7 +133,14 @@ class Audit:
         self, step: Step, preview: Preview, *, who: str, execution_log_id: str | None = None, detail: str = ""
     ) -> None:
         """A step of one preview: where, what and its execution_log_id come from the preview."""
-        await self.append(
+        write = self.preview_write(step, preview, who=who, execution_log_id=execution_log_id, detail=detail)
+        await self._add(write, step, preview.id)
+
+    def preview_write(
+        self, step: Step, preview: Preview, *, who: str, execution_log_id: str | None = None, detail: str = ""
+    ) -> AuditWrite:
+        """`preview_step`'s entry, ready for another step to append in its own round trip."""
+        return self.write(
             step,
             who=who,
             team=preview.team,

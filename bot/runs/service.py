@@ -65,14 +65,16 @@ class ZapService:
         self._metrics = metrics or Metrics()
         self.credentials = credentials or Credentials(None)  # whose Zapier account (bot/runs/credentials.py)
 
-    async def preview(self, request: ActionRequest, where: Where) -> Preview:
+    async def preview(self, request: ActionRequest, where: Where, *, redis_checked: bool = False) -> Preview:
         """Ask the backend what would run, and remember it so that any replica can confirm it.
-        Raises `PolicyDenied`, calling nothing, when the channel's policy does not allow the action."""
+        Raises `PolicyDenied`, calling nothing, when the channel's policy does not allow the action.
+        `redis_checked`: the caller has just had an answer from Redis (no need to ask again)."""
         rule = self.policy.rule_for(where.channel, request)
         rule.check_allowed(request)
         try:
             # Without Redis the preview could never be confirmed: say so before spending a Zapier call.
-            await self._store.ping()
+            if not redis_checked:
+                await self._store.ping()
             run_as = self.credentials.mode(rule.run_as)
             account = self.credentials.preview_account(run_as, where.user)
             result = await self.credentials.call(

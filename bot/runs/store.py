@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from bot.approvals.store import AuditWrite, TeamStore
 from bot.runs.records import Preview, PreviewState
@@ -75,6 +75,32 @@ redis.call('DEL', KEYS[2])
 return fields
 """
 
+# Mark a preview being asked for (and append its audit entry, when there is one), in one step.
+# KEYS: the asking record, the asking zset[, audit stream, audit index].
+# ARGV: id, lease deadline, record lifetime, the record's fields (JSON list)[, then the audit write].
+_START_ASKING = (
+    _AUDIT
+    + """
+redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[4])))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+if #KEYS == 4 then audit(KEYS[3], KEYS[4], 5) end
+return 1
+"""
+)
+
+# Clear the marker (and append the preview's audit entry, when there is one), in one step.
+# KEYS: the asking zset, the asking record[, audit stream, audit index]. ARGV: id[, then the audit write].
+_DONE_ASKING = (
+    _AUDIT
+    + """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+if #KEYS == 4 then audit(KEYS[3], KEYS[4], 2) end
+return 1
+"""
+)
+
 ASKING_RECORD_SECONDS = 24 * 3600
 
 
@@ -100,6 +126,8 @@ class RunStore:
         self._finish = redis.register_script(_FINISH)
         self._orphan = redis.register_script(_ORPHAN)
         self._take_asking = redis.register_script(_TAKE_ASKING)
+        self._start_asking = redis.register_script(_START_ASKING)
+        self._done_asking = redis.register_script(_DONE_ASKING)
 
     @property
     def lease_seconds(self) -> float:
@@ -165,18 +193,18 @@ class RunStore:
                 pipe.zadd(self._asking_key(), dict.fromkeys(asking_ids, until), xx=True)
             await self.store.call(pipe.execute())
 
-    async def start_asking(self, asking: Asking, until: float) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._asking_record(asking.id), mapping=cast(dict[Any, Any], asking.fields()))
-            pipe.expire(self._asking_record(asking.id), ASKING_RECORD_SECONDS)
-            pipe.zadd(self._asking_key(), {asking.id: until})
-            await self.store.call(pipe.execute())
+    async def start_asking(self, asking: Asking, until: float, *, audit: AuditWrite | None = None) -> None:
+        """Mark a preview being asked for; with `audit`, its entry is appended in the same step."""
+        keys = [self._asking_record(asking.id), self._asking_key(), *(audit.keys if audit else ())]
+        fields = json.dumps([x for pair in asking.fields().items() for x in pair])
+        args = [asking.id, repr(until), str(ASKING_RECORD_SECONDS), fields, *(audit.args if audit else ())]
+        await self.store.call(cast(Awaitable[int], self._start_asking(keys=keys, args=args)))
 
-    async def done_asking(self, asking_id: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(self._asking_key(), asking_id)
-            pipe.delete(self._asking_record(asking_id))
-            await self.store.call(pipe.execute())
+    async def done_asking(self, asking_id: str, *, audit: AuditWrite | None = None) -> None:
+        """Clear the marker; with `audit`, its entry is appended in the same step."""
+        keys = [self._asking_key(), self._asking_record(asking_id), *(audit.keys if audit else ())]
+        args = [asking_id, *(audit.args if audit else ())]
+        await self.store.call(cast(Awaitable[int], self._done_asking(keys=keys, args=args)))
 
     async def abandoned_asking(self, now: float, *, limit: int = 50) -> list[Asking]:
         """Asking markers whose process stopped renewing them, each taken by exactly one replica."""

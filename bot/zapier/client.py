@@ -57,17 +57,21 @@ def new_http_client(
     metrics: Metrics | None = None,
     after_response: Callable[[], Awaitable[None]] | None = None,
     aiohttp_pool: bool = True,
+    max_connections: int = 200,
 ) -> httpx.AsyncClient:
     """The one shared HTTP client for Zapier (timed into `metrics` when given). Proxies come from the env.
 
     `after_response` is awaited after each answer, before the caller handles it (bot/ops/give_way.py).
-    `aiohttp_pool`: send through aiohttp's pool (bot/zapier/transport.py) instead of httpx's own."""
+    `aiohttp_pool`: send through aiohttp's pool (bot/zapier/transport.py) instead of httpx's own.
+    `max_connections`: calls in flight at once; more wait for a connection (up to the pool timeout)."""
     timeout = httpx.Timeout(
         DEFAULT_TIMEOUT.connect, read=read_timeout, write=DEFAULT_TIMEOUT.write, pool=10.0
     )
-    limits = httpx.Limits(max_connections=200)
+    limits = httpx.Limits(max_connections=max_connections)
     transport = (
-        AiohttpTransport(max_connections=200) if aiohttp_pool else httpx.AsyncHTTPTransport(limits=limits)
+        AiohttpTransport(max_connections=max_connections)
+        if aiohttp_pool
+        else httpx.AsyncHTTPTransport(limits=limits)
     )
     hooks: dict[str, list[Callable[..., Any]]] = {}
     if after_response is not None:

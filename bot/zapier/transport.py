@@ -48,6 +48,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._max_connections = max_connections
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
+        # Made now, not with the session: loading the CA bundle takes ~50 ms, which stalled the event loop
+        # (and every ack behind it) at the first Zapier call.
+        self._ssl = httpx.create_ssl_context()  # the CA bundle httpx would use
         # Proxies from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), read once as httpx
         # reads them when a client is made. (aiohttp's trust_env would read them, and ~/.netrc, in a thread
         # on every request: a tenth of the bot's CPU under load.)
@@ -59,7 +62,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections,
                 keepalive_timeout=self._keepalive_expiry,
-                ssl=httpx.create_ssl_context(),  # the CA bundle httpx would use
+                ssl=self._ssl,
             )
             # auto_decompress off: httpx decodes the body itself, as it does for its own transport.
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
