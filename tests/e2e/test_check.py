@@ -13,7 +13,7 @@ from bot.settings import Settings
 from tests.support.bot_process import start_bot_process
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier
-from tests.support.processes import ROOT, Finished, clean_env, python_bot, run
+from tests.support.processes import ROOT, Finished, bot_command_in_process, clean_env, python_bot, run
 from tests.support.redis_process import free_port
 
 
@@ -33,7 +33,9 @@ def good_env(
 
 
 async def check(env: dict[str, str], cwd: Path, *args: str) -> Finished:
-    return await run(python_bot("check", *args), env=env, cwd=cwd, seconds=60)
+    """`python -m bot check ARGS`, run in this process (the check's verdicts are the subject here; the
+    process itself is proven by the two tests that spawn it: --help, and a configuration that passes)."""
+    return await bot_command_in_process(["check", *args], env=env, cwd=cwd)
 
 
 async def test_help_lists_the_modes_and_every_setting_with_its_default(tmp_path: Path) -> None:
@@ -62,8 +64,9 @@ async def test_a_correct_configuration_passes_after_asking_zapier_and_slack(
     fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_url: str, tmp_path: Path
 ) -> None:
     """Every check passes (exit 0): settings, Redis, Zapier's auth check with the key, Slack's auth.test
-    with the bot token; the output names the account and the bot, and never a secret."""
-    done = await check(good_env(fake_slack, fake_zapier, redis_url), tmp_path)
+    with the bot token; the output names the account and the bot, and never a secret. A real process."""
+    env = good_env(fake_slack, fake_zapier, redis_url)
+    done = await run(python_bot("check"), env=env, cwd=tmp_path, seconds=60)
     assert done.code == 0, done.stdout + done.stderr
     assert "✓ Redis answers" in done.stdout
     assert "✓ Zapier accepts ZAPIER_API_KEY (Ada Lovelace <ada@example.com>)." in done.stdout

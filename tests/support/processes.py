@@ -1,4 +1,5 @@
-"""Running the bot's own commands (`python -m bot ...`, `scripts/run`) as child processes in tests.
+"""Running the bot's own commands (`python -m bot ...`, `scripts/run`) in tests: as child processes, or
+(`bot_command_in_process`) the same module's entry function in this process.
 
 The child gets a clean environment: none of the bot's settings leak in from the developer's shell, no
 proxies, and a working directory of the test's choosing, so no stray `.env` is read either.
@@ -7,10 +8,14 @@ proxies, and a working directory of the test's choosing, so no stray `.env` is r
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import bot.__main__ as bot_module
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTING_PREFIXES = ("SLACK_", "ZAPIER_", "REDIS_", "LOG_", "PREVIEW_", "READINESS_", "ZAPBOT_")
@@ -59,6 +64,29 @@ async def run(
         ) from None
     assert process.returncode is not None
     return Finished(process.returncode, out.decode(), err.decode())
+
+
+async def bot_command_in_process(args: list[str], *, env: dict[str, str], cwd: Path) -> Finished:
+    """What `python -m bot ARGS` does, without starting an interpreter: the module's own `run(argv)` with
+    exactly `env` as the environment, `cwd` as the directory (where `.env` is read) and its output captured.
+    For the short commands (`check`, a refused start) whose subject is what they say, not the process:
+    the tests that need the process itself (exit codes through `sys.exit`, signals, serving) spawn it.
+    It runs in a thread, so that stand-ins on this event loop answer the checks it makes."""
+    out, err = io.StringIO(), io.StringIO()
+
+    def call() -> int:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)
+        try:
+            with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                return bot_module.run(args)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    code = await asyncio.to_thread(call)
+    return Finished(code, out.getvalue(), err.getvalue())
 
 
 def python_bot(*args: str) -> list[str]:
