@@ -3,24 +3,45 @@ stand-in and the test Redis, with no Slack setting at all."""
 
 from __future__ import annotations
 
+import getpass
+import io
 from pathlib import Path
 
 import redis.asyncio
 
+from bot.console.console import run_console
+from bot.settings import ConsoleSettings
 from tests.support.fakes.zapier_server import FakeZapier, Reply
-from tests.support.processes import Finished, clean_env, python_bot, run
+from tests.support.processes import Finished, clean_env, environment, python_bot, run
 from tests.support.redis_process import free_port
 from tests.support.redis_reads import stream_entries
 
 COMMAND = '/zap SlackAPI channel_message channel~="#general" title="<b> & co" Say hi to the team'
 
 
+def console_env(fake_zapier: FakeZapier, redis_url: str, **settings: str) -> dict[str, str]:
+    env = clean_env(ZAPIER_API_KEY="test-zapier-key", ZAPIER_BASE_URL=fake_zapier.url, REDIS_URL=redis_url)
+    return {**env, **settings}
+
+
 async def console(
     stdin: str, fake_zapier: FakeZapier, redis_url: str, cwd: Path, **settings: str
 ) -> Finished:
-    env = clean_env(ZAPIER_API_KEY="test-zapier-key", ZAPIER_BASE_URL=fake_zapier.url, REDIS_URL=redis_url)
-    env.update(settings)
+    """`python -m bot console` as a real process, `stdin` piped in."""
+    env = console_env(fake_zapier, redis_url, **settings)
     return await run(python_bot("console"), env=env, cwd=cwd, stdin=stdin, seconds=30)
+
+
+async def console_in_process(
+    stdin: str, fake_zapier: FakeZapier, redis_url: str, **settings: str
+) -> Finished:
+    """The console's session (`run_console`, what `python -m bot console` runs after reading its
+    settings) in this process: for tests whose subject is the conversation, not the process."""
+    with environment(console_env(fake_zapier, redis_url, **settings)):
+        settings_read, user = ConsoleSettings(_env_file=None), getpass.getuser()  # LOGNAME=ada
+    out = io.StringIO()
+    code = await run_console(settings_read, io.StringIO(stdin), out, user=user)
+    return Finished(code, out.getvalue(), "")
 
 
 async def test_a_command_previews_confirm_runs_it_and_react_records_a_real_rating(
@@ -77,7 +98,7 @@ async def test_cancel_help_and_mistakes_run_nothing_and_explain_themselves(
         "/zap ratings",
         "Slack-API x y",
     ]
-    done = await console("\n".join(lines) + "\n", fake_zapier, redis_url, tmp_path)
+    done = await console_in_process("\n".join(lines) + "\n", fake_zapier, redis_url)
     out = done.stdout
     assert done.code == 0, done.stderr
     assert "Nothing to confirm: send a /zap command first." in out
@@ -109,7 +130,7 @@ async def test_a_preview_zapier_refuses_is_explained(
     """A preview answered with status error shows Zapier's words and that nothing ran; nothing to confirm."""
     refused = {"execution_log_id": "L1", "action_used": "X", "input_params": {}, "status": "error"}
     fake_zapier.script("preview", Reply(json={**refused, "error": "No such app: SlackAPI"}))
-    done = await console(f"{COMMAND}\nconfirm\n", fake_zapier, redis_url, tmp_path)
+    done = await console_in_process(f"{COMMAND}\nconfirm\n", fake_zapier, redis_url)
     assert "Zapier could not preview `SlackAPI channel_message`: No such app: SlackAPI. Nothing was run." in (
         done.stdout
     )
@@ -161,7 +182,7 @@ async def test_the_console_drives_the_same_use_cases_as_slack(
         "audit 20",
         "quit",
     ]
-    done = await console("\n".join(lines) + "\n", fake_zapier, redis_url, tmp_path, POLICY_FILE=str(policy))
+    done = await console_in_process("\n".join(lines) + "\n", fake_zapier, redis_url, POLICY_FILE=str(policy))
     assert done.code == 0, done.stderr
     out = done.stdout
     assert "Looking for the Zapier action that fits" in out and "switched" in out.lower()

@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,19 @@ async def run(
     return Finished(process.returncode, out.decode(), err.decode())
 
 
+@contextlib.contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """This process's environment is exactly `env` inside the block, and what it was again after."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 async def bot_command_in_process(args: list[str], *, env: dict[str, str], cwd: Path) -> Finished:
     """What `python -m bot ARGS` does, without starting an interpreter: the module's own `run(argv)` with
     exactly `env` as the environment, `cwd` as the directory (where `.env` is read) and its output captured.
@@ -75,15 +89,13 @@ async def bot_command_in_process(args: list[str], *, env: dict[str, str], cwd: P
     out, err = io.StringIO(), io.StringIO()
 
     def call() -> int:
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(env)
-        try:
-            with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                return bot_module.run(args)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        with (
+            environment(env),
+            contextlib.chdir(cwd),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            return bot_module.run(args)
 
     code = await asyncio.to_thread(call)
     return Finished(code, out.getvalue(), err.getvalue())
