@@ -319,6 +319,11 @@ def expired_note() -> str:
     return ":hourglass: Expired. Nothing was run; send the command again to get a new preview."
 
 
+def not_posted_note() -> str:
+    """On a preview that landed though Slack never confirmed it: its requester was told it was not posted."""
+    return ":warning: Slack did not confirm this post, so it was taken as not posted. Nothing was run."
+
+
 # results -------------------------------------------------------------------------------------------
 _STATUS_LINE = {
     RunStatus.SUCCESS: ":white_check_mark: *{action}* ran: `success`",
@@ -520,6 +525,12 @@ _POST_ERRORS = {
     ),
     "restricted_action": "A workspace setting stops me from posting here.",
 }
+
+
+LOST_PREVIEW = (
+    "Slack did not confirm that your preview was posted, and I could not find it in the channel, so it "
+    "was taken as not posted (if a copy shows up, it cannot be used)."
+)
 
 
 def delivery_problem(error_code: str) -> str:
