@@ -760,6 +760,12 @@ class Runs:
             )
         except (BotError, DeliveryError) as exc:
             log.warning("could not attach the full result of %s: %s", execution_log_id, exc)
+            if isinstance(exc, DeliveryError) and exc.permanent:  # e.g. the bot was removed from the channel
+                await person.say(
+                    "The full result is too long to send here, and I cannot attach it to the result's "
+                    f"thread in its channel: {delivery_problem(exc.code)}"
+                )
+                return
             await person.say("The full result is too long to send here, and attaching it failed. Try again.")
             return
         await person.say("The full result is long, so it is attached to the result's thread as a file.")
