@@ -290,7 +290,8 @@ class Runs:
                 now=time.time(),
             )
         except BotError as exc:
-            # Redis is down: a click on a copy that landed would find Redis down too (and be refused).
+            # Redis is down: the record stays pending. A copy that landed could still be confirmed once
+            # Redis is back (until it expires); the requester is told what the bot knows now.
             log.warning("could not record preview %s as not posted: %s", preview.id, exc)
             return True
         if claim.outcome in {"claimed", "expired_now", "unposted", "unknown"}:
