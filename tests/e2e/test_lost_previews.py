@@ -131,3 +131,29 @@ async def test_a_preview_that_cannot_be_found_is_reported_and_a_click_on_its_cop
         assert "Slack did not confirm" in await told_at(fake_slack, "cancel")
         assert fake_zapier.of("execute") == []
         assert await redis_client.hget(f"zapbot:preview:{preview_id}", "state") == "unposted"
+
+
+async def test_a_preview_in_a_mentions_thread_whose_answer_was_lost_is_found_in_that_thread(
+    *,
+    bot_settings: Settings,
+    http_session: aiohttp.ClientSession,
+    fake_slack: FakeSlack,
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    """A mention's preview is a thread reply: when its answer is lost, the bot looks in that thread
+    (conversations.replies of the mention) rather than at the top of the channel, and records it."""
+    settings = bot_settings.model_copy(update={"slack_timeout_seconds": 0.5})
+    async with running_bot(settings, http_session, fake_slack.response_url_base) as bot:
+        mention_ts = f"{time.time():.6f}"
+        fake_slack.add_user_message("C7", mention_ts, text="<@UBOT> " + COMMAND)
+        fake_slack.lose_answer("chat.postMessage", how="reset")
+        await bot.slack.mention(COMMAND, ts=mention_ts, channel="C7")
+        [looked] = await fake_slack.wait_for_accepted("conversations.replies", 1, timeout=5)
+        assert looked.args["ts"] == mention_ts and looked.args["include_all_metadata"] in {"1", "true"}
+        assert fake_slack.of("conversations.history") == []
+        [preview] = previews_in(fake_slack, "C7")
+        assert preview.thread_ts == mention_ts
+        key = f"zapbot:preview:{confirm_value(preview).partition(':')[0]}"
+        assert await eventually(lambda: redis_client.hget(key, "message_ts"), timeout=5) == preview.ts
+        assert await redis_client.hget(key, "thread_ts") == mention_ts
+        assert len(fake_slack.of("chat.postMessage")) == 1
