@@ -29,6 +29,7 @@ from bot.ops.give_way import GiveWay
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import AccountsCheck, ZapierCheck, ZapierKeyCheck, describe_zapier_problem
 from bot.ops.routes import register_ops_routes
+from bot.ops.stopping import AFTER_CANCEL_SECONDS, stop_within
 from bot.ops.tasks import BackgroundTasks
 from bot.ratings.delivery import DeliveryTiming, DeliveryWorker
 from bot.ratings.emoji import parse_rating_emoji
@@ -54,6 +55,8 @@ from bot.store import Store, connect
 from bot.zapier.client import ZapierClient, new_http_client
 
 log = logging.getLogger(__name__)
+
+CLOSE_SECONDS = 5.0  # one client's close at shutdown (each is logged and left behind past it)
 
 
 def _runs(
@@ -314,14 +317,16 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
         # A cleanup context: stopped before close_clients runs, so its last calls still have clients.
         worker.start()
         yield
-        await worker.stop(grace=settings.rating_timeout_seconds + 5)
+        grace = settings.rating_timeout_seconds + 5
+        await stop_within("rating delivery", worker.stop(grace=grace), grace + AFTER_CANCEL_SECONDS + 1)
 
     async def close_clients(_: web.Application) -> None:
-        await access.close()
-        await slack_http.close()
-        await zapier_http.aclose()
-        await rating_http.aclose()
-        await redis.aclose()
+        # Each close bounded: a client that does not close in time is named in the log and left behind.
+        await stop_within("the Slack token recheck", access.close(), CLOSE_SECONDS)
+        await stop_within("the Slack HTTP session", slack_http.close(), CLOSE_SECONDS)
+        await stop_within("the Zapier HTTP client", zapier_http.aclose(), CLOSE_SECONDS)
+        await stop_within("the rating HTTP client", rating_http.aclose(), CLOSE_SECONDS)
+        await stop_within("the Redis client", redis.aclose(), CLOSE_SECONDS)
 
     web_app.on_startup.append(check_redis)
     web_app.cleanup_ctx.append(rating_delivery)

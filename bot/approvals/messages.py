@@ -135,6 +135,10 @@ EDIT_OUTCOMES = {
     "cancelled": "This preview was cancelled. Send the command again for a new one.",
     "expired": "This preview has expired. Send the command again for a new one.",
     "expired_now": "This preview has expired. Send the command again for a new one.",
+    "unposted": (
+        "Slack did not confirm that this preview was posted, so it cannot be edited. "
+        "Send the command again for a new one."
+    ),
 }
 UNKNOWN_PREVIEW = "I don't know this preview (it may be too old or from elsewhere)."
 

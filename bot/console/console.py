@@ -112,7 +112,7 @@ class ConsoleSurface:
         self.print(message_to_text(message))
         return ts
 
-    async def find_post(self, channel: str, thread_ts: str, marker: str) -> str | None:
+    async def find_post(self, channel: str, thread_ts: str, marker: str, *, since: float = 0.0) -> str | None:
         return None  # a print to the terminal cannot fail half-way: nothing to look for
 
     async def update(self, channel: str, ts: str, message: Message) -> None:

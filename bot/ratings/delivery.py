@@ -40,6 +40,7 @@ from bot.errors import (
     ZapierStatusError,
 )
 from bot.ops.metrics import Metrics
+from bot.ops.stopping import AFTER_CANCEL_SECONDS, wait_stopped
 from bot.ratings.store import SHARED_ACCOUNT, DeliveryState, Outcome, RatingStore
 from bot.zapier.client import Auth
 
@@ -112,8 +113,7 @@ class DeliveryWorker:
         if pending:
             log.warning("rating delivery stopped mid-call; the lease will run out and it is retried")
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await wait_stopped("rating delivery", task, AFTER_CANCEL_SECONDS)
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():

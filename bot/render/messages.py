@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from bot.accounts.errors import AccountError
 from bot.actions import ActionResult, ParamMode, RunStatus
@@ -319,6 +319,11 @@ def expired_note() -> str:
     return ":hourglass: Expired. Nothing was run; send the command again to get a new preview."
 
 
+def not_posted_note() -> str:
+    """On a preview that landed though Slack never confirmed it: its requester was told it was not posted."""
+    return ":warning: Slack did not confirm this post, so it was taken as not posted. Nothing was run."
+
+
 # results -------------------------------------------------------------------------------------------
 _STATUS_LINE = {
     RunStatus.SUCCESS: ":white_check_mark: *{action}* ran: `success`",
@@ -358,7 +363,7 @@ def fitted_result_message(
     shortened = shortened or len(result.results) > MAX_RESULTS_SHOWN
     if _result_has_hidden(result):
         head.append(_context(HIDDEN_IN_RESULT))
-    footer = f"execution_log_id `{code(result.execution_log_id)}` · react :+1: or :-1: to rate this result"
+    footer = f"execution_log_id `{code(result.execution_log_id)}`{RATE_HINT}"
     # Feedback on every result: its text goes to Zapier with the rating (bot.slack.listeners.feedback).
     feedback = button("Feedback", FEEDBACK, result.execution_log_id[:2000])
     full = button("Show full result", FULL_RESULT, result.execution_log_id[:2000])
@@ -378,6 +383,18 @@ CUT_NOTE = (
     ":scissors: Only part of this result fits in one Slack message. The whole result is attached to this "
     "thread as a file, and *Show full result* sends it to you."
 )
+RATE_HINT = " · react :+1: or :-1: to rate this result"
+TOO_BIG_NOTE = "The result is too big to show here: the whole of it is attached to this thread as a file."
+# The same notes in the private copy of an outcome the channel refused (`undelivered_message`): a DM has
+# no such thread, and a reaction on a DM rates nothing.
+PRIVATE_NOTES = {
+    CUT_NOTE: (
+        ":scissors: Only part of this result fits in one Slack message: *Show full result* sends you "
+        "the whole of it."
+    ),
+    TOO_BIG_NOTE: "The result is too big to show here: *Show full result* sends you the whole of it.",
+    RATE_HINT: "",
+}
 
 
 def _within_budget(
@@ -522,6 +539,12 @@ _POST_ERRORS = {
 }
 
 
+LOST_PREVIEW = (
+    "Slack did not confirm that your preview was posted, and I could not find it in the channel, so it "
+    "was taken as not posted (if a copy shows up, it cannot be used)."
+)
+
+
 def delivery_problem(error_code: str) -> str:
     """Why a message could not be posted, in words a person can act on (`error_code`: Slack's)."""
     return _POST_ERRORS.get(error_code, f"Slack refused the message (`{code(error_code)}`).")
@@ -557,7 +580,7 @@ def short_outcome_message(preview: Preview, result: ActionResult) -> Message:
     action = flat(result.action_used or preview.result.action_used)
     line = _STATUS_LINE.get(result.status, ":warning: *{action}* did not run as expected: `{status}`")
     text = line.format(action=action, status=code(result.status.value))
-    note = "The result is too big to show here: the whole of it is attached to this thread as a file."
+    note = TOO_BIG_NOTE
     full = button("Show full result", FULL_RESULT, result.execution_log_id[:2000])
     blocks = [
         _section(f"{text}\n{note}"),
@@ -576,5 +599,28 @@ def undelivered_message(preview: Preview, outcome: Message) -> Message:
         f":warning: I could not post the outcome of *{flat(preview.request.app)} "
         f"{flat(preview.request.action)}* in {where} (I may have been removed from it). Here it is:"
     )
-    blocks = [head, *[b for b in outcome.get("blocks", []) if b.get("type") != "actions"]][:MAX_BLOCKS]
-    return _message(f"Outcome not posted in the channel: {outcome.get('text', '')}", blocks)
+    blocks = [head, *[_privately(b) for b in outcome.get("blocks", [])]]
+    kept = [b for b in blocks if b is not None][:MAX_BLOCKS]
+    return _message(f"Outcome not posted in the channel: {outcome.get('text', '')}", kept)
+
+
+def _privately(block: dict[str, Any]) -> dict[str, Any] | None:
+    """A block of a channel's outcome as its private copy shows it: notes that name the thread, its file
+    or reactions say what is true in a DM; of the buttons only "Show full result" (it answers wherever it
+    is clicked) is kept."""
+    if block.get("type") == "actions":
+        kept = [e for e in block.get("elements", []) if e.get("action_id") == FULL_RESULT]
+        return {**block, "elements": kept} if kept else None
+    return cast(dict[str, Any], _say_privately(block))
+
+
+def _say_privately(value: Any) -> Any:
+    if isinstance(value, str):
+        for said, instead in PRIVATE_NOTES.items():
+            value = value.replace(said, instead)
+        return value
+    if isinstance(value, dict):
+        return {k: _say_privately(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_say_privately(v) for v in value]
+    return value

@@ -32,6 +32,7 @@ import time
 
 from bot.errors import BotError
 from bot.ops.metrics import Metrics
+from bot.ops.stopping import wait_stopped
 from bot.runs.limits import ChannelPace
 from bot.runs.outbox import ITEM_SECONDS, Item, Outbox
 from bot.runs.ports import Availability, DeliveryError, Surface
@@ -110,10 +111,10 @@ class DeliveryWorker:
             self._task.cancel()
             # Bounded: the loop also ends by itself past the deadline, should a cancellation be lost in a
             # Redis command (redis-py sometimes loses one, bot/runs/keeper.py).
-            await asyncio.wait({self._task}, timeout=1.0)
+            await wait_stopped("the outbox's delivery", self._task, 1.0)
         if self._heart is not None:
             self._heart.cancel()
-            await asyncio.wait({self._heart}, timeout=1.0)
+            await wait_stopped("the outbox's heartbeat", self._heart, 1.0)
         with contextlib.suppress(BotError):  # what it still holds goes to the others now
             await self._outbox.leave(self.holder)
 

@@ -10,10 +10,13 @@ import logging
 import time
 
 from bot.errors import BotError
+from bot.ops.stopping import wait_stopped
 from bot.runs.lifecycle import Runs
 from bot.runs.ports import Availability
 
 log = logging.getLogger(__name__)
+
+STOP_SECONDS = 5.0  # past one Redis command's socket timeout: a lost cancellation ends by then
 
 
 class Keeper:
@@ -33,8 +36,7 @@ class Keeper:
         self._stopping.set()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await wait_stopped("the run keeper", self._task, STOP_SECONDS)
 
     async def tend(self) -> None:
         """One round: renew, record, expire, end orphans."""

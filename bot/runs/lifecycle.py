@@ -40,6 +40,7 @@ from bot.discovery.messages import guessed_preview_message, switched_note
 from bot.errors import BotError
 from bot.ops.metrics import Metrics
 from bot.render.messages import (
+    LOST_PREVIEW,
     cancelled_note,
     confirmed_note,
     connect_message,
@@ -50,6 +51,7 @@ from bot.render.messages import (
     failure_message,
     full_result_messages,
     full_result_text,
+    not_posted_note,
     pretty_json,
     preview_message,
     short_outcome_message,
@@ -64,6 +66,7 @@ from bot.runs.outcomes import (
     EXPIRED,
     INTERNAL,
     MAX_PRIVATE_MESSAGES,
+    NOT_POSTED,
     NOTHING_TO_EDIT,
     STOPPED,
     SWITCH_REFUSED,
@@ -233,15 +236,23 @@ class Runs:
             message = preview_message(preview, closed=note + " · running…")
         try:
             shown = message or preview_message(preview)
+            # A post whose answer is lost may have landed: the marker lets it be found (bot/runs/sending.py).
             ts = await self.sender.post_now(
-                where.channel, shown, thread_ts=thread_ts, before=preview.expires_at
+                where.channel,
+                shown,
+                thread_ts=thread_ts,
+                before=preview.expires_at,
+                marker=f"preview:{preview.id}",
             )
         except DeliveryError as exc:
             log.warning("could not post the preview in %s: %s", where.channel, exc.code)
             if at_once:  # nothing has been sent to Zapier: the run ends here, truthfully
                 self.held.discard(preview.id)
                 await self._record(preview, Ended(PreviewState.FAILED, why="not posted"), preview.decided_by)
-            await person.say(f":warning: {delivery_problem(exc.code)} Nothing was run.")
+            elif not await self._not_posted(preview, person):
+                return
+            said = LOST_PREVIEW if exc.maybe_sent else delivery_problem(exc.code)
+            await person.say(f":warning: {said} Nothing was run.")
             return
         try:
             await self.service.shown(preview, message_ts=ts, thread_ts=thread_ts or "")
@@ -258,6 +269,33 @@ class Runs:
         if at_once:
             await self.audit.preview_step(Step.CONFIRMED, preview, who=where.user, detail="auto_run")
             await self._execute(preview, where.user, note=auto_run_note(preview.request.action_type))
+
+    async def _not_posted(self, preview: Preview, person: Person) -> bool:
+        """Record that a pending preview was never posted, so that a copy that landed unseen cannot be
+        confirmed (its requester is told it was not posted). False when it had been acted on meanwhile (a
+        click proves it was posted after all): the person is told that instead."""
+        try:
+            claim = await self.store.claim_preview(
+                preview.id,
+                team=preview.team,
+                channel=preview.channel,
+                to=PreviewState.UNPOSTED,
+                by="",
+                now=time.time(),
+            )
+        except BotError as exc:
+            # Redis is down: the record stays pending. A copy that landed could still be confirmed once
+            # Redis is back (until it expires); the requester is told what the bot knows now.
+            log.warning("could not record preview %s as not posted: %s", preview.id, exc)
+            return True
+        if claim.outcome in {"claimed", "expired_now", "unposted", "unknown"}:
+            return True
+        log.info("preview %s was not confirmed posted, but was acted on: %s", preview.id, claim.outcome)
+        await person.say(
+            ":warning: Slack did not confirm that your preview was posted, but it was: someone has already "
+            "acted on it in the channel, where its outcome will appear."
+        )
+        return False
 
     # approving, cancelling ------------------------------------------------------------------------------
     async def confirm(self, value: str, where: Where, person: Person) -> None:
@@ -276,7 +314,7 @@ class Runs:
             return
         self.service.decided("confirm", claim.outcome, preview_id, where.user, claim.preview)
         if claim.outcome != "claimed" or claim.preview is None:
-            await self._explain_refusal(claim, person)
+            await self._explain_refusal(claim, person, where)
             return
         preview = claim.preview
         self.held.add(preview.id)
@@ -373,7 +411,7 @@ class Runs:
             await person.say(describe_failure(exc, "preview"))
             return
         if claim.outcome != "claimed" or claim.preview is None:
-            await self._explain_refusal(claim, person)
+            await self._explain_refusal(claim, person, where)
             return
         cancelled = claim.preview
         await self.audit.preview_step(Step.CANCELLED, cancelled, who=where.user)
@@ -381,10 +419,22 @@ class Runs:
             cancelled, preview_message(cancelled, closed=cancelled_note(where.user))
         )
 
-    async def _explain_refusal(self, claim: Claim, person: Person) -> None:
+    async def _explain_refusal(self, claim: Claim, person: Person, where: Where | None = None) -> None:
         preview = claim.preview
         if claim.outcome == "expired_now" and preview is not None:
             await self.sender.update_preview(preview, preview_message(preview, closed=expired_note()))
+        if claim.outcome == "unposted" and preview is not None and where is not None and where.message_ts:
+            # The clicked copy landed although its post seemed to fail: close it, so nobody else tries.
+            closed = preview_message(preview, closed=not_posted_note())
+            await self.sender.deliver(
+                Item(
+                    "update",
+                    closed,
+                    channel=preview.channel,
+                    ts=where.message_ts,
+                    key=f"preview:{preview.id}",
+                )
+            )
         who = user(claim.decided_by) if claim.decided_by else "someone"
         if claim.outcome == "running":
             text = f"{who} already confirmed this; it is running now. The result will appear in the thread."
@@ -396,6 +446,8 @@ class Runs:
             text = f"{who} cancelled this preview, so nothing was run."
         elif claim.outcome in {"expired", "expired_now"}:
             text = EXPIRED
+        elif claim.outcome == "unposted":
+            text = NOT_POSTED
         else:
             text = UNKNOWN
         await person.say(text)
@@ -703,6 +755,12 @@ class Runs:
             )
         except (BotError, DeliveryError) as exc:
             log.warning("could not attach the full result of %s: %s", execution_log_id, exc)
+            if isinstance(exc, DeliveryError) and exc.permanent:  # e.g. the bot was removed from the channel
+                await person.say(
+                    "The full result is too long to send here, and I cannot attach it to the result's "
+                    f"thread in its channel: {delivery_problem(exc.code)}"
+                )
+                return
             await person.say("The full result is too long to send here, and attaching it failed. Try again.")
             return
         await person.say("The full result is long, so it is attached to the result's thread as a file.")

@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 CANDIDATES_FIELD = "candidates"  # the preview hash field holding a guessed preview's `Candidates` as JSON
 EXPIRED = "This preview has expired, so nothing was run. Send the command again for a new preview."
 UNKNOWN = "I don't know this preview (it may be too old or from elsewhere), so nothing was run."
+# A click on a preview the bot recorded as never posted (its post failed and it was not found): a copy
+# that landed after all is not acted on, because its requester was told it was not posted.
+NOT_POSTED = (
+    "Slack did not confirm that this preview was posted, so its requester was told it was not, and it "
+    "cannot be used: nothing was run. Send the command again for a new preview."
+)
 STOPPED = "zapbot stopped while this ran, so it never heard Zapier's answer."
 INTERNAL = "zapbot hit an internal error while this ran."
 NOTHING_TO_EDIT = "This preview shows no params that can be edited here."
@@ -37,6 +43,7 @@ SWITCH_REFUSED = {
     "cancelled": "{who} already cancelled or changed this preview.",
     "expired": "This preview has expired. Send the command again for a new one.",
     "expired_now": "This preview has expired. Send the command again for a new one.",
+    "unposted": NOT_POSTED,
 }
 
 

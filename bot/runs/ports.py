@@ -44,9 +44,10 @@ class Surface(Protocol):
         the message, so that `find_post` can tell whether a post that may have landed did."""
         ...
 
-    async def find_post(self, channel: str, thread_ts: str, marker: str) -> str | None:
-        """The id of the message posted with `marker` in the thread `thread_ts`, or None if there is none.
-        Raises `DeliveryError` when the surface cannot tell (then `permanent` if it never will)."""
+    async def find_post(self, channel: str, thread_ts: str, marker: str, *, since: float = 0.0) -> str | None:
+        """The id of the message posted with `marker` in the thread `thread_ts` (with no `thread_ts`: at the
+        top of `channel`, posted after `since`, a Unix time), or None if there is none. Raises
+        `DeliveryError` when the surface cannot tell (then `permanent` if it never will)."""
         ...
 
     async def update(self, channel: str, ts: str, message: Message) -> None:

@@ -16,7 +16,7 @@ class PreviewState(StrEnum):
     """A run's state. Moves only forward, each move one atomic step in Redis (bot/runs/store.py):
 
         pending -> running -> succeeded | empty | failed | unknown
-        pending -> cancelled | expired
+        pending -> cancelled | expired | unposted
     `unknown`: the execute request may have reached Zapier but the bot cannot know what happened (it
     stopped, or the answer was unreadable); a late answer may still move it to its real outcome."""
 
@@ -28,6 +28,9 @@ class PreviewState(StrEnum):
     UNKNOWN = "unknown"  # the outcome is not known: see above
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # Its post failed and it was not found in the channel: the requester was told it was not posted, so
+    # a copy that landed after all (unrecorded) may not be confirmed, cancelled or edited.
+    UNPOSTED = "unposted"
     DONE = "done"  # records written before the outcome states existed: ran, outcome posted
 
     @property

@@ -52,20 +52,36 @@ class Sender:
             self.watch(preview, ran_for=ran_for)
 
     async def post_now(
-        self, channel: str, message: Message, *, thread_ts: str | None, before: float | None = None
+        self,
+        channel: str,
+        message: Message,
+        *,
+        thread_ts: str | None,
+        before: float | None = None,
+        marker: str = "",
     ) -> str:
         """Post a message the person is waiting for (a preview): in its turn in the channel (Slack's pace),
         waiting out a short rate limit. DeliveryError("ratelimited") when its turn, or the end of the wait
         Slack asks for, would come after `before` (the preview's expiry): a preview nobody could confirm
-        is not posted, and the caller tells the person why."""
+        is not posted, and the caller tells the person why.
+
+        `marker` travels with the post (bot/runs/ports.py). When the answer is lost after the request went
+        out (a timeout, a reset), the post may have landed: it is looked for by its marker, and if found
+        its ts is returned as if Slack had answered. Not found (or the surface cannot look), the
+        DeliveryError stands."""
         while self.pace is not None and (wait := await self.pace.wait(channel)) > 0:
             if before is not None and time.time() + wait > before:
                 raise DeliveryError("ratelimited")
             await asyncio.sleep(wait)
         for attempt in range(POST_ATTEMPTS):
+            sent_at = time.time()
             try:
-                return await self.surface.post(channel, message, thread_ts=thread_ts)
+                return await self.surface.post(channel, message, thread_ts=thread_ts, marker=marker)
             except DeliveryError as exc:
+                if exc.maybe_sent and marker:
+                    if found := await self._look_for(channel, thread_ts or "", marker, since=sent_at):
+                        return found
+                    raise
                 told = exc.retry_after
                 if told is None or told > MAX_RATE_LIMIT_WAIT or attempt == POST_ATTEMPTS - 1:
                     raise
@@ -73,6 +89,17 @@ class Sender:
                     raise
                 await asyncio.sleep(told + random.uniform(0, 0.5))  # noqa: S311 - jitter, not a secret
         raise AssertionError("unreachable")
+
+    async def _look_for(self, channel: str, thread_ts: str, marker: str, *, since: float) -> str:
+        """The ts of a post whose answer was lost, if it landed; "" if it did not, or nobody can tell."""
+        try:
+            found = await self.surface.find_post(channel, thread_ts, marker, since=since)
+        except DeliveryError as exc:
+            log.warning("could not look for a post whose answer was lost (%s): taken as not posted", exc.code)
+            return ""
+        if found:
+            log.info("a post whose answer was lost had landed (%s in %s): taken as posted", found, channel)
+        return found or ""
 
     async def update_preview(self, preview: Preview, message: Message) -> None:
         if preview.message_ts:

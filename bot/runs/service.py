@@ -37,6 +37,7 @@ class Where:
     team: str
     channel: str
     user: str
+    message_ts: str = ""  # a click: the message clicked on (a preview's, as Slack shows it)
 
 
 @dataclass(frozen=True)

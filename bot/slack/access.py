@@ -14,7 +14,6 @@ report each refusal here, bot/slack/metered.py). From then on:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.ops.metrics import Metrics
+from bot.ops.stopping import AFTER_CANCEL_SECONDS, wait_stopped
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,7 @@ class SlackAccess:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await wait_stopped("the Slack token recheck", task, AFTER_CANCEL_SECONDS)
 
     async def _recheck(self) -> None:
         assert self._check is not None

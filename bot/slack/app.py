@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -21,7 +22,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import BotError
 from bot.ops.logs import new_request_id
 from bot.ops.metrics import Metrics
+from bot.ops.stopping import stop_within
 from bot.runs.delivery import DeliveryWorker
+from bot.runs.keeper import STOP_SECONDS as KEEPER_STOP_SECONDS
 from bot.runs.keeper import Keeper
 from bot.settings import FAST_PATHS
 from bot.slack import access as slack_access
@@ -178,8 +181,12 @@ def _run_keeping(deps: Deps, interval: float) -> Any:
         delivery.start()
         keeper.start()
         yield
-        await keeper.stop()
-        await delivery.stop(flush_seconds=OUTBOX_FLUSH_SECONDS)
+        await stop_within("the run keeper", keeper.stop(), KEEPER_STOP_SECONDS + 1)
+        await stop_within(
+            "the outbox's delivery",
+            delivery.stop(flush_seconds=OUTBOX_FLUSH_SECONDS),
+            OUTBOX_FLUSH_SECONDS + 3,
+        )
 
     return keeping
 
@@ -188,10 +195,13 @@ def _drain(deps: Deps, grace: float) -> Any:
     async def drain(_: web.Application) -> None:
         # Runs cut here end as "unknown: zapbot stopped while this ran" (bot/runs/lifecycle.py); if this
         # process is killed first, another replica's keeper ends them the same way when their lease lapses.
-        cut = await deps.tasks.drain(grace)
-        if cut:
+        drained = asyncio.ensure_future(deps.tasks.drain(grace))
+        if await stop_within("the background tasks' drain", drained, grace + 2) and (cut := drained.result()):
             log.warning("shutdown cut %d background tasks short", cut)
-        await deps.extras.drain(EXTRAS_GRACE_SECONDS)  # Home refreshes: the next opening redraws them
+        # Home refreshes: the next opening redraws them.
+        await stop_within(
+            "the Home refreshes' drain", deps.extras.drain(EXTRAS_GRACE_SECONDS), EXTRAS_GRACE_SECONDS + 2
+        )
 
     return drain
 

@@ -23,7 +23,6 @@ a payload. Only a handler's failure (Bolt's 500) goes unacked, as over HTTP, so 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -41,9 +40,11 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import BotError
+from bot.ops.stopping import AFTER_CANCEL_SECONDS, stop_within, wait_stopped
 from bot.slack.request import well_formed
 
 log = logging.getLogger(__name__)
+CLOSE_SECONDS = 5.0  # closing the socket at shutdown
 
 CONNECTIONS_OPEN_TIMEOUT_SECONDS = 10
 SOCKET_PING_SECONDS = 10.0  # slack-sdk's ping interval, also its wait between two connection attempts
@@ -164,17 +165,13 @@ class SocketModeConnection:
             return
         if self._watching is not None:
             self._watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watching
+            await wait_stopped("the Socket Mode watch", self._watching, AFTER_CANCEL_SECONDS)
         if self._connecting is not None:
             self._connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connecting
-        try:
-            await handler.close_async()  # type: ignore[no-untyped-call]  # slack-bolt leaves it untyped
-        except Exception:
-            log.exception("closing the Socket Mode connection failed")
-        log.info("Socket Mode connection closed")
+            await wait_stopped("the Socket Mode connect", self._connecting, AFTER_CANCEL_SECONDS)
+        closing = handler.close_async()  # type: ignore[no-untyped-call]  # slack-bolt leaves it untyped
+        if await stop_within("the Socket Mode connection", closing, CLOSE_SECONDS):
+            log.info("Socket Mode connection closed")
 
     # ---- reconnecting with a fresh URL, and readiness --------------------------------------------------
 

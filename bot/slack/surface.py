@@ -27,8 +27,11 @@ TOO_BIG = frozenset({"msg_blocks_too_long", "invalid_blocks", "msg_too_long", "t
 # Answers of conversations.replies that mean the bot can never look (an install without the history
 # scopes, a token type without them).
 CANNOT_LOOK = frozenset({"missing_scope", "not_allowed_token_type", "no_permission"})
-DELIVERY_EVENT = "zapbot_delivery"  # the metadata event_type of a post sent from the outbox
-MAX_REPLY_PAGES = 10  # of 200 replies: a thread longer than 2,000 replies is not searched further
+DELIVERY_EVENT = "zapbot_delivery"  # the metadata event_type of a post that may need looking for
+# Its payload's key: the id of what was posted (an outbox item's id, or `preview:` and a preview's id).
+MARKER_KEY = "delivery_id"
+MAX_PAGES = 10  # of 200 messages: a thread (or a channel's last minute) longer than 2,000 is not searched
+CLOCK_SLACK = 60.0  # seconds before a top-level post was sent that its search starts (clocks differ)
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +57,7 @@ class SlackSurface:
         message = within_total(message)
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
         if marker:  # Slack message metadata: not shown to people, read back by `find_post`
-            kwargs["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": {"outbox_id": marker}}
+            kwargs["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": {MARKER_KEY: marker}}
         response = await self._call(
             self._client.chat_postMessage(
                 channel=channel,
@@ -67,19 +70,22 @@ class SlackSurface:
         )
         return str(response["ts"])
 
-    async def find_post(self, channel: str, thread_ts: str, marker: str) -> str | None:
-        # conversations.replies (scopes channels:history, groups:history): the thread's messages with
-        # their metadata, page by page; the bot's own post carries the marker.
+    async def find_post(self, channel: str, thread_ts: str, marker: str, *, since: float = 0.0) -> str | None:
+        # The bot's own post carries the marker in its metadata. A thread reply: conversations.replies of
+        # that thread; a top-level message: conversations.history from a little before `since` (Slack's
+        # clock may differ from ours). Both page by cursor; scopes channels:history, groups:history.
+        oldest = f"{max(0.0, since - CLOCK_SLACK):.6f}"
         cursor = ""
-        for _ in range(MAX_REPLY_PAGES):
+        for _ in range(MAX_PAGES):
+            c, after = self._client, cursor or None
             try:
                 page = await self._call(
-                    self._client.conversations_replies(
-                        channel=channel,
-                        ts=thread_ts,
-                        include_all_metadata=True,
-                        limit=200,
-                        cursor=cursor or None,
+                    c.conversations_replies(
+                        channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=after
+                    )
+                    if thread_ts
+                    else c.conversations_history(
+                        channel=channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=after
                     )
                 )
             except DeliveryError as exc:
@@ -88,11 +94,11 @@ class SlackSurface:
                 if exc.code in CANNOT_LOOK:
                     raise DeliveryError(exc.code, permanent=True) from exc
                 raise
-            for reply in page.get("messages") or []:
-                metadata = reply.get("metadata") or {}
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == DELIVERY_EVENT and payload.get("outbox_id") == marker:
-                    return str(reply["ts"])
+                if metadata.get("event_type") == DELIVERY_EVENT and payload.get(MARKER_KEY) == marker:
+                    return str(message["ts"])
             cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
                 return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from tests.support.bot_server import RunningBot
+from tests.support.fakes._http import wait_until
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_server import FakeZapier, Reply
 from tests.support.helpers import buttons, command_to_preview, text_of
@@ -72,3 +73,34 @@ async def test_show_full_result_longer_than_a_response_url_takes_is_attached(
     assert uploaded.content is not None
     assert uploaded.thread_ts == previewed.ts and len(uploaded.content) > 4 * 49 * 2900
     assert len(fake_slack.of("files.completeUploadExternal")) == 1
+
+
+async def test_a_cut_result_the_channel_refuses_reaches_people_by_dm_saying_only_what_is_true_there(
+    bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier
+) -> None:
+    """The bot is removed from the channel while a 5x20 search runs: the file cannot go into the thread and
+    the result is refused (`not_in_channel`), so it goes to the requester by DM. The DM copy names no
+    thread, no file attached to it and no reaction to rate it; it keeps Show full result, and that button,
+    clicked in the DM, sends the whole result."""
+    fake_zapier.script("preview", Reply(json=PREVIEW))
+    fake_zapier.script("execute", Reply(json=big_result(5, 20, 140)))
+    previewed = await command_to_preview(bot, fake_slack, COMMAND)
+    fake_slack.channels.remove_bot("C1")
+    await bot.slack.block_action("zap_confirm", previewed.confirm_value, message_ts=previewed.ts)
+    posts = await fake_slack.wait_for_accepted("chat.postMessage", 2, timeout=10)
+    [dm] = [p for p in posts if p.args["channel"] == "U1"]
+    said = text_of(dm)
+    assert "could not post the outcome" in said and "`success`" in said and "01HBIGRUN" in said
+    assert "Show full result* sends you the whole of it" in said
+    assert "thread" not in said and "attached" not in said and "react" not in said, said
+    assert list(buttons(dm)) == ["zap_full_result"]
+    assert not [f for f in fake_slack.files.values() if f.completed]  # the file went nowhere
+
+    await bot.slack.block_action(
+        "zap_full_result", buttons(dm)["zap_full_result"], message_ts=dm.answer["ts"], channel="U1"
+    )
+
+    def whole() -> list[str]:  # the whole result, in as many private messages as it takes
+        return ["r4f19"] if "r4f19" in "".join(text_of(t.json) for t in fake_slack.response_posts) else []
+
+    await wait_until(whole, 1, 10.0, lambda: repr(fake_slack.response_posts))

@@ -6,6 +6,7 @@ sleeping, and a slow machine cannot refill a bucket in the middle of a count.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import aiohttp
@@ -434,7 +435,7 @@ async def test_conversations_replies_lists_a_thread_with_metadata_only_when_aske
     thread is thread_not_found; without channels:history it is missing_scope."""
     slack = client(fake_slack)
     root = (await slack.chat_postMessage(channel="C1", text="root"))["ts"]
-    marker = {"event_type": "zapbot_delivery", "event_payload": {"outbox_id": "i1"}}
+    marker = {"event_type": "zapbot_delivery", "event_payload": {"delivery_id": "i1"}}
     for n in range(3):
         fake_slack.clock.advance(1)  # one post a second in a channel
         await slack.chat_postMessage(
@@ -462,6 +463,45 @@ async def test_conversations_replies_lists_a_thread_with_metadata_only_when_aske
     unscoped = await refused(slack.conversations_replies(channel="C1", ts=root))
     assert malformed.response["error"] == "invalid_metadata_format"
     assert unknown.response["error"] == "thread_not_found"
+    assert unscoped.response["error"] == "missing_scope"
+
+
+async def test_conversations_history_lists_top_level_messages_newest_first_after_oldest(
+    fake_slack: FakeSlack,
+) -> None:
+    """conversations.history as Slack documents it: the channel's top-level messages only (no thread
+    replies), newest first, with ts strictly after `oldest` (Slack's clock: Unix time), paged by cursor,
+    metadata only with include_all_metadata; a malformed `oldest` is invalid_ts_oldest, another channel's
+    messages are not listed, a channel the bot is not in is not_in_channel, and without channels:history
+    it is missing_scope."""
+    slack = client(fake_slack)
+    early = (await slack.chat_postMessage(channel="C1", text="early"))["ts"]
+    marker = {"event_type": "zapbot_delivery", "event_payload": {"delivery_id": "preview:p1"}}
+    await slack.chat_postMessage(channel="C1", text="reply", thread_ts=early)
+    await slack.chat_postMessage(channel="C2", text="elsewhere")
+    fake_slack.clock.advance(1)
+    await slack.chat_postMessage(channel="C1", text="marked", metadata=marker)
+    fake_slack.clock.advance(1)
+    await slack.chat_postMessage(channel="C1", text="last")
+    assert abs(float(early) - time.time()) < 60  # Slack's ts is its Unix time
+
+    first = await slack.conversations_history(channel="C1", include_all_metadata=True, limit=2)
+    rest = await slack.conversations_history(
+        channel="C1", include_all_metadata=True, limit=2, cursor=first["response_metadata"]["next_cursor"]
+    )
+    after = await slack.conversations_history(channel="C1", oldest=early)
+    assert [m["text"] for m in [*first["messages"], *rest["messages"]]] == ["last", "marked", "early"]
+    assert first["has_more"] and not rest["has_more"] and rest["response_metadata"]["next_cursor"] == ""
+    assert first["messages"][1]["metadata"] == marker
+    assert [m["text"] for m in after["messages"]] == ["last", "marked"]
+    assert all("metadata" not in m for m in after["messages"])
+    malformed = await refused(slack.conversations_history(channel="C1", oldest="yesterday"))
+    fake_slack.channels.remove_bot("C3")
+    outside = await refused(slack.conversations_history(channel="C3"))
+    fake_slack.scopes.discard("channels:history")
+    unscoped = await refused(slack.conversations_history(channel="C1"))
+    assert malformed.response["error"] == "invalid_ts_oldest"
+    assert outside.response["error"] == "not_in_channel"
     assert unscoped.response["error"] == "missing_scope"
 
 

@@ -17,6 +17,12 @@ from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.slack_requests import SlackSender
+from tests.support.stopping import stopped_within
+
+TEST_DRAIN_SECONDS = 3.0
+# The whole of a test bot's shutdown (its drain, the outbox's flush, the rating worker's grace, every close
+# bounded: bot/ops/stopping.py) ends well within this; past it the teardown fails with what still runs.
+TEARDOWN_SECONDS = 45.0
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -78,6 +84,10 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     build.setdefault("expiry_interval", 0.1)
     build.setdefault("zapier_retry_backoff", 0.01)
+    # The drain at shutdown waits for work in flight up to Zapier's timeout by default (90 s): longer than
+    # pytest's timeout, for a preview still waiting its turn in a channel when a test ends. A test bot
+    # drains for TEST_DRAIN_SECONDS unless its test asks for more.
+    build.setdefault("drain_seconds", TEST_DRAIN_SECONDS)
     runner = web.AppRunner(await build_app(settings, **build), access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -89,4 +99,4 @@ async def running_bot(
             url, SlackSender(http, url + "/slack/events", SIGNING_SECRET, response_url_base), settings
         )
     finally:
-        await runner.cleanup()
+        await stopped_within("the bot", runner.cleanup(), TEARDOWN_SECONDS)

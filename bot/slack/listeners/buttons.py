@@ -35,7 +35,8 @@ def clicked(body: dict[str, Any]) -> tuple[Where, Privately]:
         # A click on the App Home: its block names the preview's channel (bot/slack/listeners/home.py).
         channel = home_click_channel(str((body.get("actions") or [{}])[0].get("block_id", "")))
     team = (body.get("team") or {}).get("id") or person.get("team_id", "")
-    where = Where(team=team, channel=channel, user=person.get("id", ""))
+    message_ts = str((body.get("container") or {}).get("message_ts") or "")
+    where = Where(team=team, channel=channel, user=person.get("id", ""), message_ts=message_ts)
     return where, Privately(user=where.user, channel=channel, response_url=body.get("response_url"))
 
 

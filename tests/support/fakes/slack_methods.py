@@ -8,6 +8,8 @@ succeeds, as before. Either way the workspace records what was posted, so thread
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,14 +24,15 @@ Answer = dict[str, Any]
 
 
 class _Timestamps:
-    """Slack-like message timestamps, unique and increasing: 1700000000.000100, ...000200, ..."""
+    """Slack's message timestamps: its clock's Unix time when the message was stored, in microseconds,
+    unique and increasing (conversations.history's ``oldest``/``latest`` compare them with times)."""
 
     def __init__(self) -> None:
-        self.count = 0
+        self._last = 0
 
     def next_ts(self) -> str:
-        self.count += 1
-        return f"1700000000.{self.count * 100:06d}"
+        self._last = max(int(time.time() * 1_000_000), self._last + 1)
+        return f"{self._last // 1_000_000}.{self._last % 1_000_000:06d}"
 
 
 class WebApi:
@@ -49,6 +52,7 @@ class WebApi:
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
             "conversations.replies": self._replies,
+            "conversations.history": self._history,
             "views.open": self._view_with_trigger,
             "views.push": self._view_with_trigger,
             "views.update": self._view,
@@ -166,13 +170,48 @@ class WebApi:
             limit = int(str(args.get("limit") or "1000"))
         except ValueError:
             return {"ok": False, "error": "invalid_cursor"}
-        with_metadata = str(args.get("include_all_metadata", "")).lower() in {"true", "1"}
+        with_metadata = _flag(args.get("include_all_metadata"))
         page = thread[start : start + max(1, limit)]
         more = start + len(page) < len(thread)
         return {
             "ok": True,
             "messages": [m.as_reply(with_metadata=with_metadata) for m in page],
             "has_more": more,
+            "response_metadata": {"next_cursor": str(start + len(page)) if more else ""},
+        }
+
+    def _history(self, args: dict[str, Any]) -> Answer:
+        """conversations.history: a channel's top-level messages (thread replies are not in it), newest
+        first, strictly after ``oldest`` and before ``latest`` (both ends with ``inclusive``), ``limit`` a
+        page (default 100, at most 999) with a ``cursor`` to the next; ``metadata`` only with
+        ``include_all_metadata``. Malformed times are ``invalid_ts_oldest`` / ``invalid_ts_latest``."""
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if self.realistic and (error := self.workspace.channels.error_for_reading(channel)):
+            return {"ok": False, "error": error}
+        oldest, latest = _ts_arg(args.get("oldest"), 0.0), _ts_arg(args.get("latest"), time.time() + 1)
+        start, limit = _page_args(args, default_limit=100)
+        if oldest is None or latest is None or start is None:
+            error = "invalid_ts_oldest" if oldest is None else "invalid_ts_latest" if latest is None else ""
+            return {"ok": False, "error": error or "invalid_cursor"}
+        inclusive = _flag(args.get("inclusive"))
+        listed = [
+            m
+            for m in self.workspace.messages
+            if m.channel == channel
+            and not m.is_reply
+            and (oldest <= float(m.ts) <= latest if inclusive else oldest < float(m.ts) < latest)
+        ]
+        listed.sort(key=lambda m: float(m.ts), reverse=True)
+        page = listed[start : start + min(999, limit)]
+        more = start + len(page) < len(listed)
+        with_metadata = _flag(args.get("include_all_metadata"))
+        return {
+            "ok": True,
+            "messages": [m.as_reply(with_metadata=with_metadata) for m in page],
+            "has_more": more,
+            "pin_count": 0,
             "response_metadata": {"next_cursor": str(start + len(page)) if more else ""},
         }
 
@@ -259,6 +298,32 @@ def _metadata_well_formed(metadata: Any) -> bool:
         and bool(metadata["event_type"])
         and isinstance(metadata.get("event_payload"), dict)
     )
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument as slack-sdk sends it (``true``/``1`` in a form, or JSON ``true``)."""
+    return str(value).lower() in {"true", "1"}
+
+
+def _page_args(args: dict[str, Any], *, default_limit: int) -> tuple[int | None, int]:
+    """``cursor`` (None when it is not one this stand-in gave) and ``limit`` (at least 1)."""
+    try:
+        start = int(str(args.get("cursor") or "0"))
+        limit = int(str(args.get("limit") or default_limit))
+    except ValueError:
+        return None, 1
+    return (start if start >= 0 else None), max(1, limit)
+
+
+def _ts_arg(value: Any, default: float) -> float | None:
+    """A message-timestamp argument (``oldest``, ``latest``): a decimal number of seconds, or None when
+    it is not one."""
+    if value is None or value == "":
+        return default
+    text = str(value)
+    if not re.fullmatch(r"\d{1,12}(\.\d{1,6})?", text):
+        return None
+    return float(text)
 
 
 def _thread(args: dict[str, Any]) -> str | None:

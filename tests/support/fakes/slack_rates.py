@@ -81,6 +81,7 @@ METHOD_TIERS: dict[str, Rate] = {
     "users.info": TIER_4,
     "conversations.info": TIER_3,
     "conversations.replies": TIER_3,
+    "conversations.history": TIER_3,
     "files.getUploadURLExternal": TIER_4,
     "files.completeUploadExternal": TIER_4,
     "files.info": TIER_4,

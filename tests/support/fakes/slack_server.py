@@ -43,7 +43,7 @@ SCOPES = (
     "groups:history"
 )
 # The scope each method needs beyond chat:write (Slack's method reference), where a test takes it away.
-NEEDS_SCOPE = {"conversations.replies": "channels:history"}
+NEEDS_SCOPE = {"conversations.replies": "channels:history", "conversations.history": "channels:history"}
 
 
 @dataclass

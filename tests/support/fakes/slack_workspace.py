@@ -70,6 +70,11 @@ class Channels:
             Membership.UNKNOWN: "channel_not_found",
         }[self.state(channel)]
 
+    def error_for_reading(self, channel: str) -> str | None:
+        """Slack's error for reading ``channel``'s history; None if it may (an archived one may be read)."""
+        error = self.error_for_posting(channel)
+        return None if error == "is_archived" else error
+
 
 @dataclass
 class Message:
@@ -86,7 +91,8 @@ class Message:
     metadata: dict[str, Any] | None = None  # Slack message metadata: event_type and event_payload
 
     def as_reply(self, *, with_metadata: bool) -> dict[str, Any]:
-        """The message as ``conversations.replies`` lists it (``metadata`` only when asked for)."""
+        """The message as ``conversations.replies`` and ``conversations.history`` list it (``metadata``
+        only when asked for)."""
         shown: dict[str, Any] = {"type": "message", "user": self.user, "text": self.text, "ts": self.ts}
         if self.blocks:
             shown["blocks"] = self.blocks
