@@ -2,7 +2,7 @@
 
 The best guess is previewed at once (still only a preview: the same Confirm/Cancel path follows) with the
 next few candidates as buttons. The candidates are kept with the preview in Redis, so a click on any replica
-can switch (bot/runs/lifecycle.py `switch`).
+can switch (bot/runs/changes.py `switch`).
 """
 
 from __future__ import annotations

@@ -242,7 +242,7 @@ class Console:
         if self._preview is None:
             self.say("Nothing to switch: ask in plain words first.")
             return
-        new = await self._runs.switch(f"{self._preview.id}:{index - 1}", self._where, self._person)
+        new = await self._runs.changes.switch(f"{self._preview.id}:{index - 1}", self._where, self._person)
         self._keep(new)
 
     async def _edit(self) -> None:
@@ -250,7 +250,7 @@ class Console:
         if preview is None or self._ask is None:
             self.say("Nothing to edit: send a /zap command first.")
             return
-        editable = await self._runs.editable(preview.id, self._where, self._person)
+        editable = await self._runs.changes.editable(preview.id, self._where, self._person)
         if editable is None:
             return
         values = {}
@@ -260,7 +260,7 @@ class Console:
                 self.say("Edit abandoned: nothing changed.")
                 return
             values[key] = answer.strip() or current
-        await self._runs.edit(
+        await self._runs.changes.edit(
             editable.id, self._where, self._person, seen=editable.fingerprint, values=values
         )
         latest = await self._runs.store.get_preview(editable.id)

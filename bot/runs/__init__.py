@@ -7,7 +7,8 @@
     limits.py    how fast one person or channel may ask (token buckets shared by replicas)
     outbox.py    durable delivery: what must reach people is queued in Redis until the surface takes it
     delivery.py  the outbox's worker: paced retries, fallbacks when Slack refuses, undeliverable reports
-    lifecycle.py the use cases every surface calls: preview, confirm, cancel, switch, edit, run, expire
+    lifecycle.py the use cases every surface calls: preview, confirm, cancel, run, record, deliver, expire
+    changes.py   changing a pending preview: switch to another candidate, edit its params (`runs.changes`)
     keeper.py    leases kept alive while this process runs; orphans (a dead process's runs) ended as unknown
 
 Surfaces (bot/slack/listeners/, bot/console/) translate input into these calls and render what comes

@@ -130,9 +130,11 @@ async def test_every_change_of_a_preview_passes_the_policy(
     elif action == "cancel":
         await runs.cancel(preview.id, where, person)
     elif action == "edit":
-        await runs.edit(preview.id, where, person, seen=preview.fingerprint, values={"text": "changed"})
+        await runs.changes.edit(
+            preview.id, where, person, seen=preview.fingerprint, values={"text": "changed"}
+        )
     else:
-        await runs.switch(f"{preview.id}:1", where, person)
+        await runs.changes.switch(f"{preview.id}:1", where, person)
 
     stored = await redis_client.hgetall(f"zapbot:preview:{preview.id}")
     changed = {

@@ -51,7 +51,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         team = (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
         values = submitted_values((view.get("state") or {}).get("values") or {})
         privately = Privately(user, channel)
-        job = deps.runs.edit(
+        job = deps.runs.changes.edit(
             preview_id, Where(team, channel, user), SlackPerson(deps, privately), seen=seen, values=values
         )
         start_click(deps, privately, job, "edit-apply")
@@ -61,7 +61,7 @@ async def open_editor(
     deps: Deps, preview_id: str, where: Where, trigger_id: str, privately: Privately
 ) -> None:
     """Open the form first (a trigger_id is valid 3 s, once), then check, with the same policy check as
-    Cancel (`Runs.editable`, bot/runs/lifecycle.py), whether this person may edit; a refusal is shown in
+    Cancel (`Changes.editable`, bot/runs/changes.py), whether this person may edit; a refusal is shown in
     the form itself, which a slow check (a user group looked up in Slack) can no longer keep from opening."""
     try:
         opened = await deps.slack.views_open(trigger_id=trigger_id, view=notice_view(CHECKING))
@@ -75,7 +75,7 @@ async def open_editor(
         return
     view_id = str((opened.get("view") or {}).get("id", ""))
     in_form = InTheForm(where.user)
-    preview = await deps.runs.editable(preview_id, where, in_form)
+    preview = await deps.runs.changes.editable(preview_id, where, in_form)
     refusal = in_form.text() or NOT_EDITABLE
     view = edit_modal(preview) if preview is not None else notice_view(refusal)
     try:

@@ -1,5 +1,5 @@
 """The "Not this? …" buttons of a plain-English preview (bot/commands/english.py made it): a click switches
-to another candidate through the run lifecycle (bot/runs/lifecycle.py `switch`), with the same policy check
+to another candidate through the run lifecycle (bot/runs/changes.py `switch`), with the same policy check
 as Cancel and Edit."""
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from bot.slack.surface import SlackPerson
 log = logging.getLogger(__name__)
 
 
-# switching to another candidate: the run lifecycle's (bot/runs/lifecycle.py `switch`) -------------------
+# switching to another candidate: the run lifecycle's (bot/runs/changes.py `switch`) -------------------
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(re.compile(rf"^{SWITCH}\d+$"))
     async def on_switch(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         where, privately = clicked(body)
-        job = deps.runs.switch(clicked_value(body), where, SlackPerson(deps, privately))
+        job = deps.runs.changes.switch(clicked_value(body), where, SlackPerson(deps, privately))
         start_click(deps, privately, job, "switch")
