@@ -34,7 +34,7 @@ from bot.approvals.messages import (
 )
 from bot.approvals.policy import PolicyDenied
 from bot.approvals.rules import Approvals, editable_params
-from bot.approvals.store import ApproveResult, AuditWrite, TeamStore
+from bot.approvals.store import ApproveResult, TeamStore
 from bot.discovery.finder import Candidates, candidates_from_json, candidates_to_json
 from bot.discovery.messages import guessed_preview_message, switched_note
 from bot.errors import BotError
@@ -142,7 +142,13 @@ class Runs:
         title = escape(title or f"{request.app} {request.action}")
         what = {"who": where.user, "team": where.team, "channel": where.channel}
         asking = Asking(secrets.token_hex(8), where.team, where.channel, where.user, title)
-        previewed = None  # the audit entry, appended as the asking marker is cleared (one round trip)
+
+        async def save(preview: Preview) -> None:
+            # The preview, the end of its asking and its audit entry: one step, one round trip.
+            previewed = self.audit.preview_write(Step.PREVIEWED, preview, who=where.user)
+            await self.runs.previewed(asking.id, preview, audit=previewed)
+            self.asking.discard(asking.id)
+
         try:
             if not await self._within_limits(where, person):
                 return None
@@ -151,13 +157,12 @@ class Runs:
             requested = self.audit.write(Step.REQUESTED, **what, app=request.app, action=request.action)
             await self.runs.start_asking(asking, time.time() + self.runs.lease_seconds, audit=requested)
             self.asking.add(asking.id)
-            preview = await self.service.preview(request, where, redis_checked=True)
-            previewed = self.audit.preview_write(Step.PREVIEWED, preview, who=where.user)
+            preview = await self.service.preview(request, where, redis_checked=True, save=save)
         except Exception as exc:  # each kind is told in its own words (`_no_preview`)
             await self._no_preview(exc, request, where, person, title=title, hint=hint)
             return None
         finally:
-            await self._done_asking(asking.id, audit=previewed)
+            await self._done_asking(asking.id)  # unless `save` cleared it
         return preview
 
     async def _within_limits(self, where: Where, person: Person) -> bool:
@@ -207,14 +212,14 @@ class Runs:
             url = None
         await person.send(connect_message(url, why))
 
-    async def _done_asking(self, asking_id: str, *, audit: AuditWrite | None = None) -> None:
+    async def _done_asking(self, asking_id: str) -> None:
         if asking_id not in self.asking:
             return
         self.asking.discard(asking_id)
         try:
-            await self.runs.done_asking(asking_id, audit=audit)
+            await self.runs.done_asking(asking_id)
         except BotError as exc:  # the sweeper may tell the person later; better than nothing
-            log.warning("could not clear asking marker %s (nor audit the preview): %s", asking_id, exc)
+            log.warning("could not clear asking marker %s: %s", asking_id, exc)
 
     async def show(
         self,
