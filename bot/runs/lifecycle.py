@@ -150,12 +150,18 @@ class Runs:
             self.asking.discard(asking.id)
 
         try:
-            if not await self._within_limits(where, person):
-                return None
-            # Marks the asking so that, if this process dies before Zapier answers, another replica tells
-            # the person; it also proves Redis answers before a Zapier call is spent. With the audit entry.
+            # Takes the person's and the channel's allowance and marks the asking, so that, if this process
+            # dies before Zapier answers, another replica tells the person; it also proves Redis answers
+            # before a Zapier call is spent. With the audit entry; one step.
             requested = self.audit.write(Step.REQUESTED, **what, app=request.app, action=request.action)
-            await self.runs.start_asking(asking, time.time() + self.runs.lease_seconds, audit=requested)
+            limits = (
+                self.limits.buckets(where.team, where.channel, where.user) if self.limits else ([], ["0"])
+            )
+            until = time.time() + self.runs.lease_seconds
+            wait = await self.runs.start_asking(asking, until, audit=requested, limits=limits)
+            if wait > 0:
+                await self._over_limit(where, person, wait)
+                return None
             self.asking.add(asking.id)
             preview = await self.service.preview(request, where, redis_checked=True, save=save)
         except Exception as exc:  # each kind is told in its own words (`_no_preview`)
@@ -173,10 +179,15 @@ class Runs:
         wait = await self.limits.wait_for(where.team, where.channel, where.user)
         if wait <= 0:
             return True
+        await self._over_limit(where, person, wait)
+        return False
+
+    async def _over_limit(self, where: Where, person: Person, wait: float) -> None:
+        """This person or this channel has no allowance left: tell them when to try again (nothing went
+        to Zapier)."""
         self.metrics.refused_busy("flood")
         log.info("%s in %s is over the request limit; told to wait %.0f s", where.user, where.channel, wait)
         await person.say(slow_down_text(wait))
-        return False
 
     async def _no_preview(
         self, exc: Exception, request: ActionRequest, where: Where, person: Person, *, title: str, hint: str

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from bot.approvals.store import AuditWrite, TeamStore
+from bot.runs.limits import TAKE_FUNCTION
 from bot.runs.records import Preview, PreviewState
 from bot.store import preview_record_seconds
 
@@ -76,17 +77,23 @@ redis.call('DEL', KEYS[2])
 return fields
 """
 
-# Mark a preview being asked for (and append its audit entry, when there is one), in one step.
-# KEYS: the asking record, the asking zset[, audit stream, audit index].
-# ARGV: id, lease deadline, record lifetime, the record's fields (JSON list)[, then the audit write].
+# Take the request's allowance (bot/runs/limits.py) and, when there is one, mark a preview being asked for
+# and append its audit entry, in one step. Returns 0, or the seconds until the allowance is free (nothing
+# marked).
+# KEYS: the asking record, the asking zset, audit stream, audit index, then the limit's buckets.
+# ARGV: id, lease deadline, record lifetime, the record's fields (JSON list), the audit write (4), then the
+# buckets' now, capacities and rates.
 _START_ASKING = (
     _AUDIT
+    + TAKE_FUNCTION
     + """
+local wait = take(5, #KEYS - 4, 9)
+if wait > 0 then return tostring(wait) end
 redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[4])))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-if #KEYS == 4 then audit(KEYS[3], KEYS[4], 5) end
-return 1
+audit(KEYS[3], KEYS[4], 5)
+return '0'
 """
 )
 
@@ -208,12 +215,22 @@ class RunStore:
                 pipe.zadd(self._asking_key(), dict.fromkeys(asking_ids, until), xx=True)
             await self.store.call(pipe.execute())
 
-    async def start_asking(self, asking: Asking, until: float, *, audit: AuditWrite | None = None) -> None:
-        """Mark a preview being asked for; with `audit`, its entry is appended in the same step."""
-        keys = [self._asking_record(asking.id), self._asking_key(), *(audit.keys if audit else ())]
+    async def start_asking(
+        self,
+        asking: Asking,
+        until: float,
+        *,
+        audit: AuditWrite,
+        limits: tuple[list[str], list[str]] | None = None,
+    ) -> float:
+        """Take the allowance (`limits`: `Limits.buckets`; None: no limit) and mark a preview being asked
+        for, with its audit entry: 0; or, over the limit, the seconds until the allowance is free (nothing
+        marked)."""
+        buckets, taking = limits or ([], ["0"])
+        keys = [self._asking_record(asking.id), self._asking_key(), *audit.keys, *buckets]
         fields = json.dumps([x for pair in asking.fields().items() for x in pair])
-        args = [asking.id, repr(until), str(ASKING_RECORD_SECONDS), fields, *(audit.args if audit else ())]
-        await self.store.call(cast(Awaitable[int], self._start_asking(keys=keys, args=args)))
+        args = [asking.id, repr(until), str(ASKING_RECORD_SECONDS), fields, *audit.args, *taking]
+        return float(await self.store.call(cast(Awaitable[str], self._start_asking(keys=keys, args=args))))
 
     async def done_asking(self, asking_id: str) -> None:
         """Clear the marker of an asking that ended without a preview (one with a preview: `previewed`)."""
