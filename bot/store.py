@@ -143,15 +143,19 @@ class Store:
     # previews --------------------------------------------------------------------------------------
     async def save_preview(self, preview: Preview) -> None:
         key = self.preview_key(preview.id)
-        ttl = max(1, int(preview.expires_at - time.time()) + PREVIEW_GRACE_SECONDS)
+        zset, score = self.preview_index(preview)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=_hash(preview.to_fields()))
-            pipe.expire(key, ttl)
-            if preview.state is PreviewState.RUNNING:  # auto_run: it runs at once, under a lease
-                pipe.zadd(self.leases_key(), {preview.id: time.time() + self.lease_seconds})
-            else:
-                pipe.zadd(self.expiring_key(), {preview.id: preview.expires_at})
+            pipe.expire(key, preview_record_seconds(preview))
+            pipe.zadd(zset, {preview.id: score})
             await self.call(pipe.execute())
+
+    def preview_index(self, preview: Preview) -> tuple[str, float]:
+        """Where a new preview is indexed, and its score: a pending one by its expiry; an auto_run one,
+        which runs at once, under a lease. (bot/runs/store.py saves a preview in a step of its own.)"""
+        if preview.state is PreviewState.RUNNING:
+            return self.leases_key(), time.time() + self.lease_seconds
+        return self.expiring_key(), preview.expires_at
 
     async def get_preview(self, preview_id: str) -> Preview | None:
         fields = await self.call(
@@ -291,6 +295,11 @@ class Store:
             return await awaitable
         except RedisError as exc:
             raise StoreError(f"Redis did not answer ({type(exc).__name__}).") from exc
+
+
+def preview_record_seconds(preview: Preview) -> int:
+    """How long a new preview's record lives: past its expiry, so that a late click hears "expired"."""
+    return max(1, int(preview.expires_at - time.time()) + PREVIEW_GRACE_SECONDS)
 
 
 def _hash(fields: dict[str, str]) -> dict[Any, Any]:

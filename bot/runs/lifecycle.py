@@ -31,7 +31,7 @@ from bot.approvals.messages import (
 )
 from bot.approvals.policy import PolicyDenied
 from bot.approvals.rules import Approvals
-from bot.approvals.store import ApproveResult, AuditWrite, TeamStore
+from bot.approvals.store import ApproveResult, TeamStore
 from bot.errors import BotError
 from bot.ops.metrics import Metrics
 from bot.render.messages import (
@@ -139,22 +139,33 @@ class Runs:
         title = escape(title or f"{request.app} {request.action}")
         what = {"who": where.user, "team": where.team, "channel": where.channel}
         asking = Asking(secrets.token_hex(8), where.team, where.channel, where.user, title)
-        previewed = None  # the audit entry, appended as the asking marker is cleared (one round trip)
-        try:
-            if not await self._within_limits(where, person):
-                return None
-            # Marks the asking so that, if this process dies before Zapier answers, another replica tells
-            # the person; it also proves Redis answers before a Zapier call is spent. With the audit entry.
-            requested = self.audit.write(Step.REQUESTED, **what, app=request.app, action=request.action)
-            await self.runs.start_asking(asking, time.time() + self.runs.lease_seconds, audit=requested)
-            self.asking.add(asking.id)
-            preview = await self.service.preview(request, where, redis_checked=True)
+
+        async def save(preview: Preview) -> None:
+            # The preview, the end of its asking and its audit entry: one step, one round trip.
             previewed = self.audit.preview_write(Step.PREVIEWED, preview, who=where.user)
+            await self.runs.previewed(asking.id, preview, audit=previewed)
+            self.asking.discard(asking.id)
+
+        try:
+            # Takes the person's and the channel's allowance and marks the asking, so that, if this process
+            # dies before Zapier answers, another replica tells the person; it also proves Redis answers
+            # before a Zapier call is spent. With the audit entry; one step.
+            requested = self.audit.write(Step.REQUESTED, **what, app=request.app, action=request.action)
+            limits = (
+                self.limits.buckets(where.team, where.channel, where.user) if self.limits else ([], ["0"])
+            )
+            until = time.time() + self.runs.lease_seconds
+            wait = await self.runs.start_asking(asking, until, audit=requested, limits=limits)
+            if wait > 0:
+                await self._over_limit(where, person, wait)
+                return None
+            self.asking.add(asking.id)
+            preview = await self.service.preview(request, where, redis_checked=True, save=save)
         except Exception as exc:  # each kind is told in its own words (`_no_preview`)
             await self._no_preview(exc, request, where, person, title=title, hint=hint)
             return None
         finally:
-            await self._done_asking(asking.id, audit=previewed)
+            await self._done_asking(asking.id)  # unless `save` cleared it
         return preview
 
     async def _within_limits(self, where: Where, person: Person) -> bool:
@@ -165,10 +176,15 @@ class Runs:
         wait = await self.limits.wait_for(where.team, where.channel, where.user)
         if wait <= 0:
             return True
+        await self._over_limit(where, person, wait)
+        return False
+
+    async def _over_limit(self, where: Where, person: Person, wait: float) -> None:
+        """This person or this channel has no allowance left: tell them when to try again (nothing went
+        to Zapier)."""
         self.metrics.refused_busy("flood")
         log.info("%s in %s is over the request limit; told to wait %.0f s", where.user, where.channel, wait)
         await person.say(slow_down_text(wait))
-        return False
 
     async def _no_preview(
         self, exc: Exception, request: ActionRequest, where: Where, person: Person, *, title: str, hint: str
@@ -204,14 +220,14 @@ class Runs:
             url = None
         await person.send(connect_message(url, why))
 
-    async def _done_asking(self, asking_id: str, *, audit: AuditWrite | None = None) -> None:
+    async def _done_asking(self, asking_id: str) -> None:
         if asking_id not in self.asking:
             return
         self.asking.discard(asking_id)
         try:
-            await self.runs.done_asking(asking_id, audit=audit)
+            await self.runs.done_asking(asking_id)
         except BotError as exc:  # the sweeper may tell the person later; better than nothing
-            log.warning("could not clear asking marker %s (nor audit the preview): %s", asking_id, exc)
+            log.warning("could not clear asking marker %s: %s", asking_id, exc)
 
     async def show(
         self,

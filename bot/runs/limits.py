@@ -17,31 +17,36 @@ from typing import cast
 
 from bot.store import Store
 
-# Take one token from each bucket, or none: returns 0 when taken, else the seconds until one is free.
-# KEYS: the buckets. ARGV: now, then per bucket: capacity, refill per second.
-_TAKE = """
-local now = tonumber(ARGV[1])
-local wait = 0
-local levels = {}
-for i, key in ipairs(KEYS) do
-  local cap = tonumber(ARGV[2 * i])
-  local rate = tonumber(ARGV[2 * i + 1])
-  local b = redis.call('HMGET', key, 'tokens', 'at')
-  local tokens = tonumber(b[1]) or cap
-  local at = tonumber(b[2]) or now
-  tokens = math.min(cap, tokens + math.max(0, now - at) * rate)
-  levels[i] = tokens
-  if tokens < 1 then wait = math.max(wait, (1 - tokens) / rate) end
+# Take one token from each bucket, or none: returns 0 when taken, else the seconds until one is free. A Lua
+# function, so that another step can take its allowance in the same round trip (bot/runs/store.py).
+# take(k, n, a): the buckets are KEYS[k .. k + n - 1]; ARGV[a] is now, then per bucket: capacity, refill per
+# second.
+TAKE_FUNCTION = """
+local function take(k, n, a)
+  local now = tonumber(ARGV[a])
+  local wait = 0
+  local levels = {}
+  for i = 1, n do
+    local cap = tonumber(ARGV[a - 1 + 2 * i])
+    local rate = tonumber(ARGV[a + 2 * i])
+    local b = redis.call('HMGET', KEYS[k - 1 + i], 'tokens', 'at')
+    local tokens = tonumber(b[1]) or cap
+    local at = tonumber(b[2]) or now
+    tokens = math.min(cap, tokens + math.max(0, now - at) * rate)
+    levels[i] = tokens
+    if tokens < 1 then wait = math.max(wait, (1 - tokens) / rate) end
+  end
+  if wait > 0 then return wait end
+  for i = 1, n do
+    local cap = tonumber(ARGV[a - 1 + 2 * i])
+    local rate = tonumber(ARGV[a + 2 * i])
+    redis.call('HSET', KEYS[k - 1 + i], 'tokens', tostring(levels[i] - 1), 'at', ARGV[a])
+    redis.call('EXPIRE', KEYS[k - 1 + i], math.ceil(cap / rate) + 1)
+  end
+  return 0
 end
-if wait > 0 then return tostring(wait) end
-for i, key in ipairs(KEYS) do
-  local cap = tonumber(ARGV[2 * i])
-  local rate = tonumber(ARGV[2 * i + 1])
-  redis.call('HSET', key, 'tokens', tostring(levels[i] - 1), 'at', ARGV[1])
-  redis.call('EXPIRE', key, math.ceil(cap / rate) + 1)
-end
-return '0'
 """
+_TAKE = TAKE_FUNCTION + "return tostring(take(1, #KEYS, 1))"
 
 
 @dataclass(frozen=True)
@@ -86,20 +91,26 @@ class Limits:
         self._person = person
         self._channel = channel
 
-    async def wait_for(self, team: str, channel: str, user: str) -> float:
-        """Take one preview or run for this person in this channel: 0 when allowed, else how many
-        seconds until they may (nothing was taken). Raises StoreError when Redis does not answer."""
+    def buckets(self, team: str, channel: str, user: str) -> tuple[list[str], list[str]]:
+        """The buckets one preview or run takes from, as `take` reads them: their keys, and for ARGV now,
+        then each one's capacity and refill per second."""
         buckets = [
             (f"{self._store.prefix}:limit:person:{team}:{user}", self._person),
             (f"{self._store.prefix}:limit:channel:{team}:{channel}", self._channel),
         ]
-        buckets = [(key, rate) for key, rate in buckets if rate.on]
-        if not buckets:
+        keys, args = [], [repr(time.time())]
+        for key, rate in buckets:
+            if rate.on:
+                keys.append(key)
+                args += [str(rate.per_minute), repr(rate.per_minute / 60.0)]
+        return keys, args
+
+    async def wait_for(self, team: str, channel: str, user: str) -> float:
+        """Take one preview or run for this person in this channel: 0 when allowed, else how many
+        seconds until they may (nothing was taken). Raises StoreError when Redis does not answer."""
+        keys, args = self.buckets(team, channel, user)
+        if not keys:
             return 0.0
-        args = [repr(time.time())]
-        for _, rate in buckets:
-            args += [str(rate.per_minute), repr(rate.per_minute / 60.0)]
-        keys = [key for key, _ in buckets]
         wait = await self._store.call(cast(Awaitable[str], self._take(keys=keys, args=args)))
         return float(wait)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -66,10 +66,18 @@ class ZapService:
         self._metrics = metrics or Metrics()
         self.credentials = credentials or Credentials(None)  # whose Zapier account (bot/runs/credentials.py)
 
-    async def preview(self, request: ActionRequest, where: Where, *, redis_checked: bool = False) -> Preview:
+    async def preview(
+        self,
+        request: ActionRequest,
+        where: Where,
+        *,
+        redis_checked: bool = False,
+        save: Callable[[Preview], Awaitable[None]] | None = None,
+    ) -> Preview:
         """Ask the backend what would run, and remember it so that any replica can confirm it.
         Raises `PolicyDenied`, calling nothing, when the channel's policy does not allow the action.
-        `redis_checked`: the caller has just had an answer from Redis (no need to ask again)."""
+        `redis_checked`: the caller has just had an answer from Redis (no need to ask again). `save`: how
+        to remember it, when the caller saves it in a step of its own (with its asking marker)."""
         rule = self.policy.rule_for(where.channel, request)
         rule.check_allowed(request)
         try:
@@ -106,7 +114,7 @@ class ZapService:
             request_id=current_request_id(),
             run_as=run_as,
         )
-        await self._store.save_preview(preview)
+        await (save or self._store.save_preview)(preview)
         self._metrics.preview("ok")
         log.info(
             "preview %s: %s %s -> %s (log %s)",

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import cast
 
 from bot.approvals.store import AuditWrite, TeamStore
+from bot.runs.limits import TAKE_FUNCTION
 from bot.runs.records import Preview, PreviewState
+from bot.store import preview_record_seconds
 
 _AUDIT = """
 local function audit(k1, k2, a)
@@ -75,28 +77,47 @@ redis.call('DEL', KEYS[2])
 return fields
 """
 
-# Mark a preview being asked for (and append its audit entry, when there is one), in one step.
-# KEYS: the asking record, the asking zset[, audit stream, audit index].
-# ARGV: id, lease deadline, record lifetime, the record's fields (JSON list)[, then the audit write].
+# Take the request's allowance (bot/runs/limits.py) and, when there is one, mark a preview being asked for
+# and append its audit entry, in one step. Returns 0, or the seconds until the allowance is free (nothing
+# marked).
+# KEYS: the asking record, the asking zset, audit stream, audit index, then the limit's buckets.
+# ARGV: id, lease deadline, record lifetime, the record's fields (JSON list), the audit write (4), then the
+# buckets' now, capacities and rates.
 _START_ASKING = (
     _AUDIT
+    + TAKE_FUNCTION
     + """
+local wait = take(5, #KEYS - 4, 9)
+if wait > 0 then return tostring(wait) end
 redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[4])))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-if #KEYS == 4 then audit(KEYS[3], KEYS[4], 5) end
-return 1
+audit(KEYS[3], KEYS[4], 5)
+return '0'
 """
 )
 
-# Clear the marker (and append the preview's audit entry, when there is one), in one step.
-# KEYS: the asking zset, the asking record[, audit stream, audit index]. ARGV: id[, then the audit write].
-_DONE_ASKING = (
-    _AUDIT
-    + """
+# Clear the marker of an asking that ended without a preview.
+# KEYS: the asking zset, the asking record. ARGV: id.
+_DONE_ASKING = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
-if #KEYS == 4 then audit(KEYS[3], KEYS[4], 2) end
+return 1
+"""
+
+# Save the preview Zapier answered, clear the asking marker and append the preview's audit entry, in one
+# step: one round trip where a preview took two, and no moment with the preview saved and still "asking".
+# KEYS: preview, its index (expiring or leases), asking zset, asking record, audit stream, audit index.
+# ARGV: the preview's fields (JSON list), record lifetime, index score, preview id, asking id, audit write.
+_PREVIEWED = (
+    _AUDIT
+    + """
+redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[1])))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('ZREM', KEYS[3], ARGV[5])
+redis.call('DEL', KEYS[4])
+audit(KEYS[5], KEYS[6], 6)
 return 1
 """
 )
@@ -128,6 +149,7 @@ class RunStore:
         self._take_asking = redis.register_script(_TAKE_ASKING)
         self._start_asking = redis.register_script(_START_ASKING)
         self._done_asking = redis.register_script(_DONE_ASKING)
+        self._previewed = redis.register_script(_PREVIEWED)
 
     @property
     def lease_seconds(self) -> float:
@@ -193,18 +215,37 @@ class RunStore:
                 pipe.zadd(self._asking_key(), dict.fromkeys(asking_ids, until), xx=True)
             await self.store.call(pipe.execute())
 
-    async def start_asking(self, asking: Asking, until: float, *, audit: AuditWrite | None = None) -> None:
-        """Mark a preview being asked for; with `audit`, its entry is appended in the same step."""
-        keys = [self._asking_record(asking.id), self._asking_key(), *(audit.keys if audit else ())]
+    async def start_asking(
+        self,
+        asking: Asking,
+        until: float,
+        *,
+        audit: AuditWrite,
+        limits: tuple[list[str], list[str]] | None = None,
+    ) -> float:
+        """Take the allowance (`limits`: `Limits.buckets`; None: no limit) and mark a preview being asked
+        for, with its audit entry: 0; or, over the limit, the seconds until the allowance is free (nothing
+        marked)."""
+        buckets, taking = limits or ([], ["0"])
+        keys = [self._asking_record(asking.id), self._asking_key(), *audit.keys, *buckets]
         fields = json.dumps([x for pair in asking.fields().items() for x in pair])
-        args = [asking.id, repr(until), str(ASKING_RECORD_SECONDS), fields, *(audit.args if audit else ())]
-        await self.store.call(cast(Awaitable[int], self._start_asking(keys=keys, args=args)))
+        args = [asking.id, repr(until), str(ASKING_RECORD_SECONDS), fields, *audit.args, *taking]
+        return float(await self.store.call(cast(Awaitable[str], self._start_asking(keys=keys, args=args))))
 
-    async def done_asking(self, asking_id: str, *, audit: AuditWrite | None = None) -> None:
-        """Clear the marker; with `audit`, its entry is appended in the same step."""
-        keys = [self._asking_key(), self._asking_record(asking_id), *(audit.keys if audit else ())]
-        args = [asking_id, *(audit.args if audit else ())]
-        await self.store.call(cast(Awaitable[int], self._done_asking(keys=keys, args=args)))
+    async def done_asking(self, asking_id: str) -> None:
+        """Clear the marker of an asking that ended without a preview (one with a preview: `previewed`)."""
+        keys = [self._asking_key(), self._asking_record(asking_id)]
+        await self.store.call(cast(Awaitable[int], self._done_asking(keys=keys, args=[asking_id])))
+
+    async def previewed(self, asking_id: str, preview: Preview, *, audit: AuditWrite) -> None:
+        """Save a new preview, clear its asking marker and append its audit entry, in one step."""
+        s = self.store
+        index, score = s.preview_index(preview)
+        asking = [self._asking_key(), self._asking_record(asking_id)]
+        keys = [s.preview_key(preview.id), index, *asking, *audit.keys]
+        fields = json.dumps([x for pair in preview.to_fields().items() for x in pair])
+        args = [fields, str(preview_record_seconds(preview)), repr(score), preview.id, asking_id, *audit.args]
+        await s.call(cast(Awaitable[int], self._previewed(keys=keys, args=args)))
 
     async def abandoned_asking(self, now: float, *, limit: int = 50) -> list[Asking]:
         """Asking markers whose process stopped renewing them, each taken by exactly one replica."""

@@ -23,6 +23,9 @@ async def test_a_full_run_leaves_every_step_in_the_audit_stream(
     channel, app, action and the execution_log_id of the preview or of the run."""
     started = time.time()
     previewed = await command_to_preview(bot, fake_slack, WRITE, user="U1", channel="C1")
+    # One step (bot/runs/store.py `_PREVIEWED`) saved the preview in its index and ended its asking.
+    assert await redis_client.zscore("zapbot:previews:expiring", previewed.preview_id) is not None
+    assert await redis_client.zcard("zapbot:runs:asking") == 0
     await bot.slack.block_action("zap_confirm", previewed.confirm_value, user="U2", message_ts=previewed.ts)
     await fake_slack.wait_for("chat.postMessage", 2)
     await fake_slack.wait_for("chat.update", 2)
