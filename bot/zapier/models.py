@@ -1,4 +1,4 @@
-"""Pydantic models mirroring ../shared/spec/zapier-ai-actions-v2.openapi.yaml (the parts we use)."""
+"""Pydantic models mirroring the parts we use of the AI Actions OpenAPI file (tests/spec/)."""
 
 from __future__ import annotations
 
