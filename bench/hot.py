@@ -46,6 +46,9 @@ class Config:
     warmup: int = 200
     memory_commands: int = 10_000
     memory_batch: int = 500
+    # 0: each command of the memory phase by a new person in a new channel (per-person caches fill to their
+    # bounds as they would with that many people); N: N people in N channels, in turn (a team's steady state).
+    memory_people: int = 0
     reactions: int = 3000
     # "all", or a comma list of: floor, on, off, -acks, -give_way, ... (on without X); each may end with
     # @NAME=VALUE settings for that server, e.g. on@WORKERS=2 or on@ZAPIER_MAX_CONNECTIONS=200.
@@ -96,16 +99,18 @@ class Bench:
         name = re.sub(r"[^\w@=.,+-]", "_", f"bot{variant}")  # the log file's name
         return ServerProcess(name, "bot", env, self.log_dir, port=self.port)
 
-    def commands(self, count: int, channel: str = "") -> list[Signed]:
+    def commands(self, count: int, channel: str = "", people: int = 0) -> list[Signed]:
         """`count` /zap, each by a person of its own in a channel of its own (its preview is posted there),
-        or all in `channel`: a burst from many people, each within the bot's per-person request limit."""
+        or all in `channel`: a burst from many people, each within the bot's per-person request limit.
+        With `people`, they come from that many people in as many channels, in turn."""
         signed = []
         for _ in range(count):
             self.tags += 1
             tag = f"C{self.tags:08d}"
+            who = f"C{self.tags % people:08d}" if people else tag
             text = COMMAND.format(tag=tag)
             key = f"{channel}-{tag}" if channel else tag  # one response URL per command
-            signed.append(self.signer.command(text, channel=channel or tag, user=f"U{tag}", response_key=key))
+            signed.append(self.signer.command(text, channel=channel or who, user=f"U{who}", response_key=key))
         return signed
 
     def wrk(self, requests: list[Signed], answers: int) -> dict[str, Any]:
@@ -153,10 +158,10 @@ class Bench:
             await asyncio.sleep(0.05)
         return None
 
-    async def burst(self, server: ServerProcess, count: int, *, bot: bool) -> dict[str, Any]:
+    async def burst(self, server: ServerProcess, count: int, *, bot: bool, people: int = 0) -> dict[str, Any]:
         """`count` /zap (plus the few wrk sends in flight when it stops), acked; for the bot, every
         acked command's preview posted."""
-        signed = self.commands(count + self.config.concurrency)
+        signed = self.commands(count + self.config.concurrency, people=people)
         pids = server.pids()
         cpu_before = cpu_seconds(pids)
         started = time.monotonic()
@@ -219,7 +224,8 @@ class Bench:
             before = rss_mb(server.pid)
             done, after_each = 0, []
             while done < self.config.memory_commands:
-                figures = await self.burst(server, self.config.memory_batch, bot=True)
+                people = self.config.memory_people
+                figures = await self.burst(server, self.config.memory_batch, bot=True, people=people)
                 done += figures["answered"]
                 if figures["previews_within_s"] is None:
                     return {"error": "a preview never came"}
