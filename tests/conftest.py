@@ -19,9 +19,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bot.accounts import Accounts, build_accounts
 from bot.settings import Settings
+from bot.store import connect
+from bot.zapier.client import new_http_client
 from tests.support import fast_paths
-from tests.support.bot_server import RunningBot, running_bot, settings_for
+from tests.support.accounts import ACCOUNTS_KEY
+from tests.support.bot_server import RunningBot, running_bot, settings_for, settings_with_accounts
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth
 from tests.support.fakes.zapier_server import FakeZapier
@@ -208,3 +212,24 @@ def env(fake_slack: FakeSlack, fake_zapier: FakeZapier, redis_url: str) -> dict[
 def oauth(fake_zapier: FakeZapier) -> FakeZapierOAuth:
     """Zapier's OAuth endpoints on the Zapier stand-in (tests/support/fakes/zapier_oauth.py)."""
     return FakeZapierOAuth(fake_zapier)
+
+
+@pytest.fixture
+def accounts_settings(
+    fake_slack: FakeSlack, fake_zapier: FakeZapier, oauth: FakeZapierOAuth, redis_url: str
+) -> Settings:
+    """The bot's settings with per-user accounts on (the OAuth stand-in's client, ACCOUNTS_KEY)."""
+    return settings_with_accounts(fake_slack, fake_zapier, oauth, redis_url, key=ACCOUNTS_KEY)
+
+
+@pytest.fixture
+async def replica_accounts(accounts_settings: Settings) -> AsyncIterator[Accounts]:
+    """The account layer as another replica of the bot has it (same settings, same Redis)."""
+    redis, http = connect(accounts_settings.redis_url), new_http_client()
+    built = build_accounts(accounts_settings, redis, http)
+    assert built is not None
+    try:
+        yield built
+    finally:
+        await http.aclose()
+        await redis.aclose()

@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import aiohttp
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot.accounts import (
@@ -29,7 +28,6 @@ from bot.accounts import (
     GrantRejected,
     NotConnected,
     account_setting_problems,
-    build_accounts,
 )
 from bot.accounts.config import oauth_config
 from bot.accounts.crypto import TokenCipher
@@ -39,35 +37,14 @@ from bot.actions import ActionRequest
 from bot.runtime import build_app
 from bot.settings import Settings, ValidationError, describe_settings_error
 from bot.store import connect
-from bot.zapier.client import ZapierClient, new_http_client
-from tests.support.bot_server import PUBLIC_URL, RunningBot, running_bot, settings_for, settings_with_accounts
+from bot.zapier.client import ZapierClient
+from tests.support.accounts import ACCOUNTS_KEY as KEY
+from tests.support.bot_server import PUBLIC_URL, RunningBot, running_bot, settings_for
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth, follow_authorize
 from tests.support.fakes.zapier_server import FakeZapier
 
-KEY = Fernet.generate_key().decode()
 TEAM, USER = "T0TEAM", "U0ADA"
-
-
-@pytest.fixture
-def settings(
-    fake_slack: FakeSlack, fake_zapier: FakeZapier, oauth: FakeZapierOAuth, redis_url: str
-) -> Settings:
-    """The bot's settings with per-user accounts on."""
-    return settings_with_accounts(fake_slack, fake_zapier, oauth, redis_url, key=KEY)
-
-
-@pytest.fixture
-async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
-    """The account layer as another replica of the bot has it: same settings, same Redis."""
-    redis, http = connect(settings.redis_url), new_http_client()
-    built = build_accounts(settings, redis, http)
-    assert built is not None
-    try:
-        yield built
-    finally:
-        await http.aclose()
-        await redis.aclose()
 
 
 @dataclass
@@ -91,8 +68,8 @@ class Flow:
 
 @pytest.fixture
 async def flow(
-    settings: Settings,
-    accounts: Accounts,
+    accounts_settings: Settings,
+    replica_accounts: Accounts,
     oauth: FakeZapierOAuth,
     http_session: aiohttp.ClientSession,
     fake_slack: FakeSlack,
@@ -104,9 +81,9 @@ async def flow(
         told.append(connected)
 
     async with running_bot(
-        settings, http_session, fake_slack.response_url_base, account_connected=notify
+        accounts_settings, http_session, fake_slack.response_url_base, account_connected=notify
     ) as running:
-        yield Flow(running, accounts, oauth, http_session, told)
+        yield Flow(running, replica_accounts, oauth, http_session, told)
 
 
 async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, str]:
@@ -119,16 +96,16 @@ def s256(verifier: str) -> str:
 
 
 async def test_connect_link_is_an_authorization_code_request_with_pkce_s256(
-    accounts: Accounts, settings: Settings, fake_zapier: FakeZapier, redis_url: str
+    replica_accounts: Accounts, accounts_settings: Settings, fake_zapier: FakeZapier, redis_url: str
 ) -> None:
     """The connect link goes to ZAPIER_BASE_URL/oauth/authorize/ with response_type=code, the client id,
     the redirect URI under PUBLIC_URL, both scopes, a random state that names no Slack id, and an S256
     challenge of the verifier stored (encrypted, for 10 minutes) under that state."""
-    url = urlsplit(await accounts.connect_url(TEAM, USER))
+    url = urlsplit(await replica_accounts.connect_url(TEAM, USER))
     query = {name: values[0] for name, values in parse_qs(url.query).items()}
     assert f"{url.scheme}://{url.netloc}{url.path}" == fake_zapier.url + "/oauth/authorize/"
     assert query["response_type"] == "code"
-    assert query["client_id"] == settings.zapier_oauth_client_id
+    assert query["client_id"] == accounts_settings.zapier_oauth_client_id
     assert query["redirect_uri"] == PUBLIC_URL + "/zapier/oauth/callback"
     assert query["scope"] == "openid nla:exposed_actions:execute"
     assert query["code_challenge_method"] == "S256"
@@ -225,11 +202,11 @@ async def test_a_code_from_another_flow_fails_the_pkce_check(flow: Flow) -> None
 
 
 async def test_the_token_endpoint_checks_the_verifier_and_the_redirect_uri(
-    settings: Settings, oauth: FakeZapierOAuth, http_session: aiohttp.ClientSession
+    accounts_settings: Settings, oauth: FakeZapierOAuth, http_session: aiohttp.ClientSession
 ) -> None:
     """The stand-in holds the exchange to PKCE: the right verifier gets tokens, a wrong verifier or a
     different redirect_uri gets invalid_grant (GrantRejected), and a code works once only."""
-    config = oauth_config(settings)
+    config = oauth_config(accounts_settings)
     assert config is not None
     async with httpx.AsyncClient() as http:
         endpoint = TokenEndpoint(http, config)
@@ -338,8 +315,8 @@ async def test_two_simultaneous_callbacks_with_one_state_connect_once(flow: Flow
 
 
 async def test_a_failing_notifier_does_not_spoil_the_connection(
-    settings: Settings,
-    accounts: Accounts,
+    accounts_settings: Settings,
+    replica_accounts: Accounts,
     http_session: aiohttp.ClientSession,
     fake_slack: FakeSlack,
     caplog: pytest.LogCaptureFixture,
@@ -351,10 +328,10 @@ async def test_a_failing_notifier_does_not_spoil_the_connection(
         raise RuntimeError("slack is down")
 
     async with running_bot(
-        settings, http_session, fake_slack.response_url_base, account_connected=notify
+        accounts_settings, http_session, fake_slack.response_url_base, account_connected=notify
     ) as bot:
-        callback = await follow_authorize(http_session, await accounts.connect_url(TEAM, USER))
+        callback = await follow_authorize(http_session, await replica_accounts.connect_url(TEAM, USER))
         status, page = await get(http_session, bot.url + callback)
     assert status == 200 and "Connected" in page
-    assert await accounts.connected(TEAM, USER)
+    assert await replica_accounts.connected(TEAM, USER)
     assert any("they connected failed" in r.getMessage() for r in caplog.records)

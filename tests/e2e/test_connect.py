@@ -13,49 +13,24 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from cryptography.fernet import Fernet
 
-from bot.accounts import Accounts, build_accounts
+from bot.accounts import Accounts
 from bot.settings import Settings
-from bot.store import connect
-from bot.zapier.client import new_http_client
-from tests.support.bot_server import PUBLIC_URL, RunningBot, running_bot, settings_with_accounts
+from tests.support.bot_server import PUBLIC_URL, RunningBot, running_bot
 from tests.support.fakes.slack_server import FakeSlack
-from tests.support.fakes.zapier_oauth import FakeZapierOAuth, follow_authorize
+from tests.support.fakes.zapier_oauth import follow_authorize
 from tests.support.fakes.zapier_server import FakeZapier
 from tests.support.helpers import text_of
 
-KEY = Fernet.generate_key().decode()
 TEAM, ADA = "T0TEAM", "U0ADA"
 
 
 @pytest.fixture
-def settings(
-    fake_slack: FakeSlack, fake_zapier: FakeZapier, oauth: FakeZapierOAuth, redis_url: str
-) -> Settings:
-    """The bot's settings with per-user accounts on."""
-    return settings_with_accounts(fake_slack, fake_zapier, oauth, redis_url, key=KEY)
-
-
-@pytest.fixture
-async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
-    """The account layer as another replica has it (same settings and Redis): to look, not to act."""
-    redis, http = connect(settings.redis_url), new_http_client()
-    built = build_accounts(settings, redis, http)
-    assert built is not None
-    try:
-        yield built
-    finally:
-        await http.aclose()
-        await redis.aclose()
-
-
-@pytest.fixture
 async def bot(
-    settings: Settings, http_session: aiohttp.ClientSession, fake_slack: FakeSlack
+    accounts_settings: Settings, http_session: aiohttp.ClientSession, fake_slack: FakeSlack
 ) -> AsyncIterator[RunningBot]:
     """The real bot with per-user accounts on and its own Slack notifier (no test hook)."""
-    async with running_bot(settings, http_session, fake_slack.response_url_base) as running:
+    async with running_bot(accounts_settings, http_session, fake_slack.response_url_base) as running:
         yield running
 
 
@@ -83,7 +58,11 @@ def link_button(message: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.realistic_slack
 async def test_connect_answers_privately_with_a_button_to_zapiers_authorize_page(
-    bot: RunningBot, fake_slack: FakeSlack, fake_zapier: FakeZapier, accounts: Accounts, http_session: Any
+    bot: RunningBot,
+    fake_slack: FakeSlack,
+    fake_zapier: FakeZapier,
+    replica_accounts: Accounts,
+    http_session: Any,
 ) -> None:
     """`/zap connect` answers only the person who asked (an ephemeral on the command's response URL) with a
     button whose link is Zapier's authorize page for them (code flow, PKCE S256, a state naming no Slack
@@ -98,24 +77,24 @@ async def test_connect_answers_privately_with_a_button_to_zapiers_authorize_page
     assert query["response_type"] == "code" and query["code_challenge_method"] == "S256"
     assert query["redirect_uri"] == PUBLIC_URL + "/zapier/oauth/callback"
     assert ADA not in button["url"] and TEAM not in button["url"]
-    assert not await accounts.connected(TEAM, ADA)
+    assert not await replica_accounts.connected(TEAM, ADA)
 
     callback = await follow_authorize(http_session, button["url"])
     async with http_session.get(bot.url + callback) as page:
         assert page.status == 200, await page.text()
-    assert await accounts.connected(TEAM, ADA)
+    assert await replica_accounts.connected(TEAM, ADA)
     assert fake_slack.of("chat.postEphemeral") == []
     assert [c.args["channel"] for c in fake_slack.of("chat.postMessage")] == [ADA]  # the DM, below
 
 
 @pytest.mark.realistic_slack
 async def test_connecting_tells_the_person_in_a_dm_and_refreshes_their_home(
-    bot: RunningBot, fake_slack: FakeSlack, accounts: Accounts, http_session: Any
+    bot: RunningBot, fake_slack: FakeSlack, replica_accounts: Accounts, http_session: Any
 ) -> None:
     """After the OAuth callback, the person gets a DM from zapbot (chat.postMessage to their user id)
     saying their Zapier account is connected, and their Home is re-published showing it, with a
     Disconnect button."""
-    callback = await follow_authorize(http_session, await accounts.connect_url(TEAM, ADA))
+    callback = await follow_authorize(http_session, await replica_accounts.connect_url(TEAM, ADA))
     async with http_session.get(bot.url + callback) as page:
         assert page.status == 200
     [dm] = await fake_slack.wait_for_accepted("chat.postMessage")
@@ -129,33 +108,33 @@ async def test_connecting_tells_the_person_in_a_dm_and_refreshes_their_home(
 
 @pytest.mark.realistic_slack
 async def test_disconnect_deletes_the_tokens_and_says_so(
-    bot: RunningBot, fake_slack: FakeSlack, accounts: Accounts, http_session: Any
+    bot: RunningBot, fake_slack: FakeSlack, replica_accounts: Accounts, http_session: Any
 ) -> None:
     """`/zap disconnect` deletes the person's tokens and tells them (privately) that it did, and how to
     cut zapbot off at Zapier's side; a second one says there was nothing to disconnect."""
-    callback = await follow_authorize(http_session, await accounts.connect_url(TEAM, ADA))
+    callback = await follow_authorize(http_session, await replica_accounts.connect_url(TEAM, ADA))
     async with http_session.get(bot.url + callback) as page:
         assert page.status == 200
-    assert await accounts.connected(TEAM, ADA)
+    assert await replica_accounts.connected(TEAM, ADA)
 
     answer = await ask(bot, fake_slack, "disconnect", "d1")
     assert answer["response_type"] == "ephemeral"
     assert "disconnected" in text_of(answer) and "deleted your tokens" in text_of(answer)
-    assert not await accounts.connected(TEAM, ADA)
+    assert not await replica_accounts.connected(TEAM, ADA)
     again = await ask(bot, fake_slack, "disconnect", "d2")
     assert "nothing to disconnect" in text_of(again)
 
 
 async def test_another_persons_disconnect_leaves_your_account_alone(
-    bot: RunningBot, fake_slack: FakeSlack, accounts: Accounts, http_session: Any
+    bot: RunningBot, fake_slack: FakeSlack, replica_accounts: Accounts, http_session: Any
 ) -> None:
     """`/zap disconnect` acts on the person who typed it only: Bob's disconnect keeps Ada connected."""
-    callback = await follow_authorize(http_session, await accounts.connect_url(TEAM, ADA))
+    callback = await follow_authorize(http_session, await replica_accounts.connect_url(TEAM, ADA))
     async with http_session.get(bot.url + callback) as page:
         assert page.status == 200
     answer = await ask(bot, fake_slack, "disconnect", "d1", user="U0BOB")
     assert "nothing to disconnect" in text_of(answer)
-    assert await accounts.connected(TEAM, ADA)
+    assert await replica_accounts.connected(TEAM, ADA)
 
 
 @pytest.mark.parametrize("word", ["connect", "disconnect"])

@@ -4,11 +4,16 @@ everything Redis holds (to prove no token is kept in clear)."""
 from __future__ import annotations
 
 import aiohttp
+from cryptography.fernet import Fernet
 
 from bot.accounts import Accounts
 from bot.store import connect
 from tests.support.bot_server import RunningBot
 from tests.support.fakes.zapier_oauth import FakeZapierOAuth, follow_authorize
+
+ACCOUNTS_KEY = (
+    Fernet.generate_key().decode()
+)  # TOKEN_ENCRYPTION_KEY of `accounts_settings` (tests/conftest.py)
 
 
 async def connect_person(
