@@ -125,12 +125,24 @@ async def _spawn(env: Mapping[str, str], directory: Path, port: int, attempt: in
     return BotProcess(process, f"http://127.0.0.1:{port}", log_path)
 
 
+def _ours(bot: BotProcess, pid: int) -> bool:
+    if pid == bot.process.pid:
+        return True
+    try:  # a worker of ours: its parent is our process (Linux's /proc; elsewhere, trust the answer)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()
+    return int(stat.rsplit(")", 1)[1].split()[1]) == bot.process.pid
+
+
 async def _healthy(bot: BotProcess, http: aiohttp.ClientSession) -> bool:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline and bot.running:
         try:
             async with http.get(bot.url + "/healthz") as response:
-                if response.status == 200:
+                # Another test's bot may hold the port a moment ago free (ours then fails to bind and
+                # exits): only an answer from our own process, or from one of its WORKERS, counts.
+                if response.status == 200 and _ours(bot, (await response.json())["pid"]):
                     return True
         except aiohttp.ClientError:
             pass
