@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from bot.ops.give_way import GiveWay
 
@@ -17,15 +17,26 @@ class TooBusy(Exception):
     """More background tasks are in flight than the bound allows."""
 
 
+class Hold(Protocol):
+    """What keeps work a person asked for known outside this process while it waits its turn
+    (bot/runs/held.py): told when the work is queued, and when it starts."""
+
+    def held(self) -> None: ...
+
+    def started(self) -> None: ...
+
+
 class _Queued:
     """Work waiting in `give_way` during a burst, started when called. One object per command: a burst of
     1,000 commands keeps 1,000 of these alive, and every object alive is one the garbage collector's
     passes walk during the burst (a closure and a pair cost four more each)."""
 
-    __slots__ = ("context", "coro", "name", "tasks")
+    __slots__ = ("context", "coro", "hold", "name", "tasks")
 
-    def __init__(self, tasks: BackgroundTasks, coro: Coroutine[Any, Any, object], name: str) -> None:
-        self.tasks, self.coro, self.name = tasks, coro, name
+    def __init__(
+        self, tasks: BackgroundTasks, coro: Coroutine[Any, Any, object], name: str, hold: Hold | None
+    ) -> None:
+        self.tasks, self.coro, self.name, self.hold = tasks, coro, name, hold
         # The context of the request that queued it (its request id), not of whoever starts it later.
         self.context = contextvars.copy_context()
 
@@ -56,14 +67,18 @@ class BackgroundTasks:
     def accepting(self) -> bool:
         return not self._closing and self.in_flight < self._limit
 
-    def spawn(self, coro: Coroutine[Any, Any, object], *, name: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, object], *, name: str, hold: Hold | None = None) -> None:
+        """Start `coro`, or queue it during a burst. `hold`: work a person asked for, which is marked
+        outside this process while it is queued (bot/runs/held.py)."""
         if not self.accepting:
             coro.close()
             raise TooBusy(name)
         if self.give_way is not None:
-            queued = _Queued(self, coro, name)
+            queued = _Queued(self, coro, name, hold)
             if self.give_way.defer(queued):
                 self._queued.add(queued)
+                if hold is not None:
+                    hold.held()
                 return
         self._start(coro, name, give_way=self.give_way is not None)
 
@@ -75,6 +90,8 @@ class BackgroundTasks:
     def start_queued(self, queued: _Queued) -> None:
         if queued in self._queued:  # else a drain closed it
             self._queued.remove(queued)
+            if queued.hold is not None:
+                queued.hold.started()
             self._start(queued.coro, queued.name, give_way=False, context=queued.context)
 
     def _start(

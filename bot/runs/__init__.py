@@ -10,6 +10,7 @@
     lifecycle.py the use cases every surface calls: preview, confirm, cancel, run, record, deliver, expire
     changes.py   changing a pending preview: switch to another candidate, edit its params (`runs.changes`)
     keeper.py    leases kept alive while this process runs; orphans (a dead process's runs) ended as unknown
+    held.py      work people asked for, held back during a burst: marked in Redis until it starts
 
 Surfaces (bot/slack/listeners/, bot/console/) translate input into these calls and render what comes
 back; none of them changes a run's state itself.

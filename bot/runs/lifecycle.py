@@ -54,6 +54,7 @@ from bot.render.messages import (
 )
 from bot.runs import sweeps
 from bot.runs.changes import Changes
+from bot.runs.held import Held, HeldWork
 from bot.runs.limits import ChannelPace, Limits, slow_down_text
 from bot.runs.outbox import Item, Outbox
 from bot.runs.outcomes import (
@@ -110,10 +111,17 @@ class Runs:
         # Leases this process holds and renews (bot/runs/keeper.py): runs it executes, previews it asks for.
         self.held: set[str] = set()
         self.asking: set[str] = set()
+        # Work people asked for, held back during a burst: marked in Redis until it starts.
+        self.held_work = HeldWork(self.runs, self.asking)
         # Outcomes Zapier gave while Redis was down: delivered already, recorded when Redis is back.
         self.unrecorded: list[Unrecorded] = []
         # Switching a guessed preview to another candidate, and editing one (bot/runs/changes.py).
         self.changes = Changes(service, store, audit, approvals, self.sender, may_change=self.may_change)
+
+    def hold(self, where: Where, what: str) -> Held:
+        """What keeps work `where.user` asked for (`what`, as they typed it) known to every replica while
+        it waits its turn in a burst (bot/runs/held.py): pass it to `BackgroundTasks.spawn`."""
+        return self.held_work.hold(where, what)
 
     # asking for a preview -------------------------------------------------------------------------------
     async def request(

@@ -134,9 +134,11 @@ class Asking:
     channel: str
     user: str
     what: str  # "SlackAPI channel_message", as the person asked for it
+    held: bool = False  # work held back during a burst, not yet started (bot/runs/held.py)
 
     def fields(self) -> dict[str, str]:
-        return {"team": self.team, "channel": self.channel, "user": self.user, "what": self.what}
+        fields = {"team": self.team, "channel": self.channel, "user": self.user, "what": self.what}
+        return fields | {"held": "1"} if self.held else fields
 
 
 class RunStore:
@@ -155,10 +157,10 @@ class RunStore:
     def lease_seconds(self) -> float:
         return self.store.lease_seconds
 
-    def _asking_key(self) -> str:
+    def asking_key(self) -> str:
         return f"{self.store.prefix}:runs:asking"
 
-    def _asking_record(self, asking_id: str) -> str:
+    def asking_record(self, asking_id: str) -> str:
         return f"{self.store.prefix}:runs:asking:{asking_id}"
 
     async def finish(
@@ -212,7 +214,7 @@ class RunStore:
             if run_ids:
                 pipe.zadd(self.store.leases_key(), dict.fromkeys(run_ids, until), xx=True)
             if asking_ids:
-                pipe.zadd(self._asking_key(), dict.fromkeys(asking_ids, until), xx=True)
+                pipe.zadd(self.asking_key(), dict.fromkeys(asking_ids, until), xx=True)
             await self.store.call(pipe.execute())
 
     async def start_asking(
@@ -227,21 +229,21 @@ class RunStore:
         for, with its audit entry: 0; or, over the limit, the seconds until the allowance is free (nothing
         marked)."""
         buckets, taking = limits or ([], ["0"])
-        keys = [self._asking_record(asking.id), self._asking_key(), *audit.keys, *buckets]
+        keys = [self.asking_record(asking.id), self.asking_key(), *audit.keys, *buckets]
         fields = json.dumps([x for pair in asking.fields().items() for x in pair])
         args = [asking.id, repr(until), str(ASKING_RECORD_SECONDS), fields, *audit.args, *taking]
         return float(await self.store.call(cast(Awaitable[str], self._start_asking(keys=keys, args=args))))
 
     async def done_asking(self, asking_id: str) -> None:
         """Clear the marker of an asking that ended without a preview (one with a preview: `previewed`)."""
-        keys = [self._asking_key(), self._asking_record(asking_id)]
+        keys = [self.asking_key(), self.asking_record(asking_id)]
         await self.store.call(cast(Awaitable[int], self._done_asking(keys=keys, args=[asking_id])))
 
     async def previewed(self, asking_id: str, preview: Preview, *, audit: AuditWrite) -> None:
         """Save a new preview, clear its asking marker and append its audit entry, in one step."""
         s = self.store
         index, score = s.preview_index(preview)
-        asking = [self._asking_key(), self._asking_record(asking_id)]
+        asking = [self.asking_key(), self.asking_record(asking_id)]
         keys = [s.preview_key(preview.id), index, *asking, *audit.keys]
         fields = json.dumps([x for pair in preview.to_fields().items() for x in pair])
         args = [fields, str(preview_record_seconds(preview)), repr(score), preview.id, asking_id, *audit.args]
@@ -249,18 +251,18 @@ class RunStore:
 
     async def abandoned_asking(self, now: float, *, limit: int = 50) -> list[Asking]:
         """Asking markers whose process stopped renewing them, each taken by exactly one replica."""
-        key = self._asking_key()
+        key = self.asking_key()
         due = await self.store.call(
             cast(Awaitable[list[str]], self._redis.zrangebyscore(key, "-inf", now, start=0, num=limit))
         )
         taken = []
         for asking_id in due:
-            keys = [key, self._asking_record(asking_id)]
+            keys = [key, self.asking_record(asking_id)]
             flat = await self.store.call(
                 cast(Awaitable[list[str]], self._take_asking(keys=keys, args=[asking_id, repr(now)]))
             )
             if flat:
                 f = dict(zip(flat[::2], flat[1::2], strict=True))
                 taken.append(Asking(asking_id, f.get("team", ""), f.get("channel", ""), f.get("user", ""),
-                                    f.get("what", "")))  # fmt: skip
+                                    f.get("what", ""), held=f.get("held") == "1"))  # fmt: skip
         return taken

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.approvals.audit import Step
 from bot.render.messages import (
     confirmed_note,
+    escape,
     expired_note,
     notice_message,
     outcome_unknown_message,
@@ -75,10 +76,16 @@ async def end_orphans(runs: Runs) -> int:
         if asking.id in runs.asking:
             continue
         ended += 1
-        text = (
-            f":warning: zapbot stopped while asking Zapier for a preview of `{asking.what}`. "
-            "Nothing was run (a preview never runs the action). Send the command again."
-        )
+        if asking.held:  # it never started (bot/runs/held.py): nothing reached Zapier
+            what = escape(asking.what.replace("`", "'"))
+            text = (
+                f":warning: zapbot stopped before it could start this: `{what}`. Nothing was run; try again."
+            )
+        else:
+            text = (
+                f":warning: zapbot stopped while asking Zapier for a preview of `{asking.what}`. "
+                "Nothing was run (a preview never runs the action). Send the command again."
+            )
         await runs.sender.deliver(
             Item("whisper", notice_message(text), channel=asking.channel, user=asking.user)
         )

@@ -5,6 +5,7 @@ Each test checks what a person sees in Slack and what Redis holds afterwards."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -118,6 +119,55 @@ async def test_a_bot_killed_while_asking_for_a_preview_tells_the_requester(
         assert whisper.args["user"] == "U5"
         assert "stopped while asking Zapier for a preview" in text_of(whisper)
         assert "Nothing was run" in text_of(whisper)
+
+
+@pytest.mark.fast_paths("on")  # holding work back during a burst is a burst behaviour (give_way)
+async def test_a_bot_killed_in_a_burst_leaves_nobody_it_acked_without_an_answer(
+    *,
+    env: dict[str, str],
+    tmp_path: Path,
+    http_session: aiohttp.ClientSession,
+    fake_slack: FakeSlack,
+    fake_zapier: FakeZapier,
+) -> None:
+    """A burst of requests keeps the bot's work held back behind its acks (bot/ops/give_way.py); five
+    people's `/zap` are acked "Asking Zapier…" in it, and the bot is killed (-9) while the burst goes on.
+    Each of the five hears from the other replica that nothing was run and to try again: work that never
+    started ("before it could start", bot/runs/held.py), or a preview being asked for."""
+    leased = {**env, "RUN_LEASE_SECONDS": "1"}
+    people = [f"U{n}" for n in range(10, 15)]
+    async with bot_processes(leased, [tmp_path / "a", tmp_path / "b"], http_session) as (a, _):
+        to_a = sender(a, http_session, fake_slack)
+        fake_zapier.latency = 6.0  # a preview that did start is still being asked for at the kill
+        burst = True
+
+        async def keep_bursting() -> None:  # `/zap help` is acked with no work: only keeps the burst on
+            with contextlib.suppress(aiohttp.ClientError):
+                while burst:
+                    await to_a.command("help", user="U99")
+
+        streams = [asyncio.create_task(keep_bursting()) for _ in range(8)]
+        try:
+            await asyncio.sleep(0.05)
+            acks = await asyncio.gather(*(to_a.command(COMMAND, user=person) for person in people))
+            assert all("Asking Zapier" in ack.text for ack in acks)
+            await asyncio.sleep(0.1)  # the marks land (written after the acks, never before them)
+            a.process.kill()
+            await a.process.wait()
+        finally:
+            burst = False
+            await asyncio.gather(*streams, return_exceptions=True)
+        told = await fake_slack.wait_for("chat.postEphemeral", len(people), timeout=15)
+        by_person = {call.args["user"]: text_of(call) for call in told}
+        assert sorted(by_person) == people, [text_of(call) for call in told]
+        for text in by_person.values():
+            assert "Nothing was run" in text
+            assert "before it could start this: `/zap SlackAPI channel_message" in text or (
+                "stopped while asking Zapier for a preview" in text
+            )
+        held = [text for text in by_person.values() if "before it could start" in text]
+        # Work that started asked Zapier; work still held never did.
+        assert len(fake_zapier.of("preview")) == len(people) - len(held)
 
 
 async def test_redis_stopped_after_zapier_answered_still_delivers_and_records_later(

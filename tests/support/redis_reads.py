@@ -6,6 +6,8 @@ that the reply is text and give the tests plain ``str`` values.
 
 from __future__ import annotations
 
+from typing import cast
+
 import redis.asyncio
 
 
@@ -22,3 +24,14 @@ async def stream_entries(client: redis.asyncio.Redis, key: str) -> list[tuple[st
         (_text(entry_id), {_text(k): _text(v) for k, v in (fields or {}).items()})
         for entry_id, fields in entries
     ]
+
+
+async def zset_scores(client: redis.asyncio.Redis, key: str) -> list[tuple[str, float]]:
+    """Every member of the sorted set ``key`` with its score, lowest first."""
+    pairs = cast(list[tuple[object, float]], await client.zrange(key, 0, -1, withscores=True))
+    return [(_text(member), float(score)) for member, score in pairs]
+
+
+async def hash_fields(client: redis.asyncio.Redis, key: str) -> dict[str, str]:
+    """Every field of the hash ``key`` (empty when there is none)."""
+    return {_text(k): _text(v) for k, v in (await client.hgetall(key)).items()}

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.ops.tasks import TooBusy
+from bot.ops.tasks import Hold, TooBusy
 from bot.render.messages import CANCEL, CONFIRM, FULL_RESULT
 from bot.runs.service import Where
 from bot.slack.deps import Deps
@@ -60,9 +60,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack()
             note_clicker(deps, body)
             where, privately = clicked(body)
-            start_click(
-                deps, privately, use_case(clicked_value(body), where, SlackPerson(deps, privately)), name
-            )
+            job = use_case(clicked_value(body), where, SlackPerson(deps, privately))
+            start_click(deps, privately, job, name, hold=deps.runs.hold(where, f"your {name.title()} click"))
 
         return on_click
 
@@ -77,10 +76,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         start_click(deps, privately, job, "full-result")
 
 
-def start_click(deps: Deps, privately: Privately, job: Coroutine[Any, Any, object], name: str) -> None:
-    """Start a click's work; at the task limit, tell the person it was not taken (never drop it silently)."""
+def start_click(
+    deps: Deps, privately: Privately, job: Coroutine[Any, Any, object], name: str, *, hold: Hold | None = None
+) -> None:
+    """Start a click's work; at the task limit, tell the person it was not taken (never drop it silently).
+    `hold`: marks the work while a burst holds it back (bot/runs/held.py)."""
     try:
-        deps.tasks.spawn(job, name=name)
+        deps.tasks.spawn(job, name=name, hold=hold)
     except TooBusy:
         deps.metrics.refused_busy("click")
         log.warning("refused a %s click: too many tasks in flight", name)

@@ -41,12 +41,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
         # Events are acked by Bolt when this returns; everything slow happens in the task.
+        where, _ = _mentioned(body, event)
+        hold = deps.runs.hold(where, "your mention: " + strip_bot_mention(str(event.get("text", ""))))
         try:
-            deps.tasks.spawn(_handle_mention(deps, body, event), name="mention")
+            deps.tasks.spawn(_handle_mention(deps, body, event), name="mention", hold=hold)
         except TooBusy:
             deps.metrics.refused_busy("mention")
             log.warning("refused a mention: too many tasks in flight")
-            where, _ = _mentioned(body, event)
             # In the channel, not the mention's thread: Slack shows an ephemeral in a thread only when the
             # thread already has replies.
             deps.tasks.spawn_reply(Privately(where.user, where.channel).say(deps, BUSY), name="mention-busy")
@@ -99,8 +100,9 @@ def start(deps: Deps, text: str, context: CommandContext, *, thread_ts: str | No
         person = SlackPerson(deps, context.privately)
         job = deps.runs.request(request, context.where, person, thread_ts=thread_ts)
         note = f"Asking Zapier for a preview of `{escape(request.app)} {escape(request.action)}`…"
+    what = f"/zap {text}" if thread_ts is None else f"your mention: {text}"
     try:
-        deps.tasks.spawn(job, name=type(parsed).__name__)
+        deps.tasks.spawn(job, name=type(parsed).__name__, hold=deps.runs.hold(context.where, what))
     except TooBusy:
         deps.metrics.command("busy")
         deps.metrics.refused_busy("command")

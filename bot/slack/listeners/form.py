@@ -164,7 +164,8 @@ def register(app: AsyncApp, deps: Deps, finder: Finder, *, options_wait: float) 
         job = deps.runs.request(
             read.request, where, SlackPerson(deps, privately), thread_ts=read.place.thread_ts
         )
-        start_click(deps, privately, job, "form-preview")
+        what = f"the form for {read.request.app} {read.request.action}"
+        start_click(deps, privately, job, "form-preview", hold=deps.runs.hold(where, what))
 
 
 def _typing(body: dict[str, Any]) -> tuple[str, str]:

@@ -1,0 +1,131 @@
+"""Work a person asked for that waits its turn during a burst, marked in Redis until it starts.
+
+While Slack's requests arrive in a burst, the bot acks each at once and holds the work back until the acks
+are done (bot/ops/give_way.py): up to 0.6 s, then its turn in the queue. Held work exists only in this
+process's memory, so a process killed then (`kill -9`, a node lost) would leave people with "Asking Zapier
+for a preview…" and nothing after. Each piece of held work is therefore marked like a preview being asked
+for (bot/runs/store.py: the asking zset and record), renewed by this process's keeper while it waits, and
+cleared when the work starts; the work's own steps (the preview's asking marker, a run's lease) take over
+from there. If the process dies first, another replica's sweep (bot/runs/sweeps.py) tells the person that
+nothing was run and to send it again.
+
+The marks are not awaited by the ack: the acks of a burst are the one thing that must stay fast. All the
+marks and clears of one turn of the event loop go to Redis as one script call, one at a time in order, so
+that a clear never overtakes its mark. Work that starts at once (no burst) is never marked: it costs a
+normal request nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable
+from typing import cast
+
+from bot.errors import BotError
+from bot.runs.service import Where
+from bot.runs.store import ASKING_RECORD_SECONDS, Asking, RunStore
+
+log = logging.getLogger(__name__)
+
+# Mark held work and clear work that started, in one step.
+# KEYS: the asking zset, the records of the marks, then the records of the clears.
+# ARGV: lease deadline, record lifetime, the number of marks, then per mark its id and its record's fields
+# (a JSON list), then the ids to clear.
+_HOLD = """
+local marks = tonumber(ARGV[3])
+for i = 1, marks do
+  redis.call('HSET', KEYS[1 + i], unpack(cjson.decode(ARGV[3 + 2 * i])))
+  redis.call('EXPIRE', KEYS[1 + i], ARGV[2])
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2 + 2 * i])
+end
+for i = 4 + 2 * marks, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('DEL', KEYS[i - 2 - marks])
+end
+return marks
+"""
+
+WHAT_CHARACTERS = 150  # of what the person typed, in the message that tells them
+
+
+class Held:
+    """One piece of work a person asked for (bot/ops/tasks.py `Hold`): marked while it waits, cleared when
+    it starts. Cheap to make: nothing happens unless the work is held."""
+
+    __slots__ = ("_asking", "_what", "_where", "_work")
+
+    def __init__(self, work: HeldWork, where: Where, what: str) -> None:
+        self._work, self._where, self._what = work, where, what
+        self._asking: Asking | None = None
+
+    def held(self) -> None:
+        where, what = self._where, self._what
+        if len(what) > WHAT_CHARACTERS:
+            what = what[: WHAT_CHARACTERS - 1] + "…"
+        self._asking = Asking(secrets.token_hex(8), where.team, where.channel, where.user, what, held=True)
+        self._work.mark(self._asking)
+
+    def started(self) -> None:
+        if self._asking is not None:
+            self._work.clear(self._asking.id)
+
+
+class HeldWork:
+    def __init__(self, runs: RunStore, asking: set[str]) -> None:
+        self._runs = runs
+        self._asking = asking  # the ids this process renews (bot/runs/keeper.py), shared with `Runs`
+        self._marks: dict[str, Asking] = {}
+        self._clears: list[str] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._script = runs.store.redis.register_script(_HOLD)
+
+    def hold(self, where: Where, what: str) -> Held:
+        """The hold for work `where.user` asked for as `what` (e.g. "/zap SlackAPI channel_message")."""
+        return Held(self, where, what)
+
+    def mark(self, asking: Asking) -> None:
+        self._asking.add(asking.id)
+        self._marks[asking.id] = asking
+        self._wake()
+
+    def clear(self, asking_id: str) -> None:
+        self._asking.discard(asking_id)
+        if self._marks.pop(asking_id, None) is None:  # else it was never written: nothing to clear
+            self._clears.append(asking_id)
+            self._wake()
+
+    async def flushed(self) -> None:
+        """Until every mark and clear asked for so far has been sent (tests, and a clean stop)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    def _wake(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="held-work")
+
+    async def _write(self) -> None:
+        await asyncio.sleep(0)  # the rest of this turn's acks first: one call for all of them
+        while self._marks or self._clears:
+            marks, self._marks = self._marks, {}
+            clears, self._clears = self._clears, []
+            try:
+                await self._send(list(marks.values()), clears)
+            except BotError as exc:
+                # The work will meet Redis's failure at its own first step, and tell the person then.
+                log.warning(
+                    "could not mark %d held and %d started pieces of work: %s", len(marks), len(clears), exc
+                )
+
+    async def _send(self, marks: list[Asking], clears: list[str]) -> None:
+        runs = self._runs
+        keys = [runs.asking_key(), *(runs.asking_record(a.id) for a in marks)]
+        keys += [runs.asking_record(asking_id) for asking_id in clears]
+        args = [repr(time.time() + runs.lease_seconds), str(ASKING_RECORD_SECONDS), str(len(marks))]
+        for asking in marks:
+            args += [asking.id, json.dumps([x for pair in asking.fields().items() for x in pair])]
+        args += clears
+        await runs.store.call(cast(Awaitable[int], self._script(keys=keys, args=args)))
