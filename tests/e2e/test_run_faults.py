@@ -166,8 +166,8 @@ async def test_a_bot_killed_in_a_burst_leaves_nobody_it_acked_without_an_answer(
                 "stopped while asking Zapier for a preview" in text
             )
         held = [text for text in by_person.values() if "before it could start" in text]
-        # Work that started asked Zapier; work still held never did.
-        assert len(fake_zapier.of("preview")) == len(people) - len(held)
+        # Work still held never asked Zapier (work that started may have died before its call left).
+        assert len(fake_zapier.of("preview")) <= len(people) - len(held)
 
 
 async def test_redis_stopped_after_zapier_answered_still_delivers_and_records_later(
