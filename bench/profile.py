@@ -73,6 +73,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="on")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rate", type=int, default=200, help="py-spy's samples a second")
     parser.add_argument("--match", action="append", default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "profile.txt")
     args = parser.parse_args(argv)
@@ -88,7 +89,7 @@ def main(argv: list[str]) -> int:
         )  # fmt: skip
         pid = bot_pid(logs, time.monotonic() + 120)
         subprocess.run(  # noqa: S603 - py-spy from this venv
-            [str(py_spy), "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(args.out),
+            [str(py_spy), "record", "-p", str(pid), "-r", str(args.rate), "-f", "raw", "-o", str(args.out),
              "--nonblocking"],
             check=True,
         )  # fmt: skip

@@ -9,16 +9,15 @@ cleared when the work starts; the work's own steps (the preview's asking marker,
 from there. If the process dies first, another replica's sweep (bot/runs/sweeps.py) tells the person that
 nothing was run and to send it again.
 
-The marks are not awaited by the ack: the acks of a burst are the one thing that must stay fast. All the
-marks and clears of one turn of the event loop go to Redis as one script call, one at a time in order, so
-that a clear never overtakes its mark. Work that starts at once (no burst) is never marked: it costs a
+The marks are not awaited by the ack: the acks of a burst are the one thing that must stay fast. The marks
+and clears of each `WRITE_EVERY_SECONDS` go to Redis as one script call, one call at a time and in order,
+so that a clear never overtakes its mark. Work that starts at once (no burst) is never marked: it costs a
 normal request nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
@@ -33,21 +32,27 @@ log = logging.getLogger(__name__)
 
 # Mark held work and clear work that started, in one step.
 # KEYS: the asking zset, the records of the marks, then the records of the clears.
-# ARGV: lease deadline, record lifetime, the number of marks, then per mark its id and its record's fields
-# (a JSON list), then the ids to clear.
+# ARGV: lease deadline, record lifetime, the number of marks, then per mark its id, team, channel, user and
+# what (5 values), then the ids to clear.
 _HOLD = """
 local marks = tonumber(ARGV[3])
 for i = 1, marks do
-  redis.call('HSET', KEYS[1 + i], unpack(cjson.decode(ARGV[3 + 2 * i])))
+  local a = 4 + 5 * (i - 1)
+  redis.call('HSET', KEYS[1 + i], 'team', ARGV[a + 1], 'channel', ARGV[a + 2], 'user', ARGV[a + 3],
+             'what', ARGV[a + 4], 'held', '1')
   redis.call('EXPIRE', KEYS[1 + i], ARGV[2])
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2 + 2 * i])
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[a])
 end
-for i = 4 + 2 * marks, #ARGV do
+for i = 4 + 5 * marks, #ARGV do
   redis.call('ZREM', KEYS[1], ARGV[i])
-  redis.call('DEL', KEYS[i - 2 - marks])
+  redis.call('DEL', KEYS[i - 2 - 4 * marks])
 end
 return marks
 """
+
+# How long marks and clears gather before they go to Redis as one call: a burst's acks arrive a few hundred
+# microseconds apart, and a call per turn of the event loop took CPU from the acks (bench/README.md).
+WRITE_EVERY_SECONDS = 0.05
 
 WHAT_CHARACTERS = 150  # of what the person typed, in the message that tells them
 
@@ -108,7 +113,7 @@ class HeldWork:
             self._writer = asyncio.create_task(self._write(), name="held-work")
 
     async def _write(self) -> None:
-        await asyncio.sleep(0)  # the rest of this turn's acks first: one call for all of them
+        await asyncio.sleep(WRITE_EVERY_SECONDS)  # the rest of the burst's acks first, then one call
         while self._marks or self._clears:
             marks, self._marks = self._marks, {}
             clears, self._clears = self._clears, []
@@ -125,7 +130,7 @@ class HeldWork:
         keys = [runs.asking_key(), *(runs.asking_record(a.id) for a in marks)]
         keys += [runs.asking_record(asking_id) for asking_id in clears]
         args = [repr(time.time() + runs.lease_seconds), str(ASKING_RECORD_SECONDS), str(len(marks))]
-        for asking in marks:
-            args += [asking.id, json.dumps([x for pair in asking.fields().items() for x in pair])]
+        for a in marks:
+            args += [a.id, a.team, a.channel, a.user, a.what]
         args += clears
         await runs.store.call(cast(Awaitable[int], self._script(keys=keys, args=args)))

@@ -42,6 +42,7 @@ MAX_BODY_BYTES = 256 * 1024  # Slack's payloads are far smaller; anything bigger
 SHUTDOWN_GRACE_SECONDS = 90.0  # the default; `python -m bot` passes ZAPIER_TIMEOUT_SECONDS
 EXTRAS_GRACE_SECONDS = 1.0  # best-effort work (Deps.extras) left at shutdown
 OUTBOX_FLUSH_SECONDS = 5.0  # after the drain: deliver what the last runs queued (the rest stays queued)
+HELD_FLUSH_SECONDS = 3.0  # after the drain: clear the marks of held work that started (bot/runs/held.py)
 
 
 def create_bolt_app(deps: Deps, *, signing_secret: str) -> AsyncApp:
@@ -198,6 +199,9 @@ def _drain(deps: Deps, grace: float) -> Any:
         drained = asyncio.ensure_future(deps.tasks.drain(grace))
         if await stop_within("the background tasks' drain", drained, grace + 2) and (cut := drained.result()):
             log.warning("shutdown cut %d background tasks short", cut)
+        # Held work that started: its marks cleared before Redis is closed, or another replica would tell
+        # its people it never started. Work cut before it started keeps its mark: they are told so.
+        await stop_within("the held work's marks", deps.runs.held_work.flushed(), HELD_FLUSH_SECONDS)
         # Home refreshes: the next opening redraws them.
         await stop_within(
             "the Home refreshes' drain", deps.extras.drain(EXTRAS_GRACE_SECONDS), EXTRAS_GRACE_SECONDS + 2
