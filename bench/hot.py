@@ -55,6 +55,19 @@ class Config:
     variants: str = "all"
     reaction_rounds: int = 3
     memory_variants: str = "on,off"
+    # "": every process shares every core. "1" (a list, as taskset takes it): the server under test (the
+    # floor or the bot) runs on those cores alone and the rest (wrk, the stand-ins, Redis, this driver) on
+    # the others, as in production, where Slack and Zapier do not share the bot's cores.
+    server_cpus: str = ""
+
+
+def cpu_set(cpus: str) -> set[int]:
+    """ "0,2-3" -> {0, 2, 3}."""
+    found: set[int] = set()
+    for part in filter(None, cpus.split(",")):
+        first, _, last = part.partition("-")
+        found.update(range(int(first), int(last or first) + 1))
+    return found
 
 
 def variants(config: Config) -> list[str]:
@@ -93,11 +106,12 @@ class Bench:
         }
         behaviours, *settings = variant.split("@")
         env.update(setting.split("=", 1) for setting in settings)  # e.g. on@WORKERS=2
+        cpus = cpu_set(self.config.server_cpus)
         if behaviours == "floor":
-            return ServerProcess("floor", "bench.floor", env, self.log_dir, port=self.port)
+            return ServerProcess("floor", "bench.floor", env, self.log_dir, port=self.port, cpus=cpus)
         env["ZAPBOT_FAST_PATHS"] = fast_paths(behaviours)
         name = re.sub(r"[^\w@=.,+-]", "_", f"bot{variant}")  # the log file's name
-        return ServerProcess(name, "bot", env, self.log_dir, port=self.port)
+        return ServerProcess(name, "bot", env, self.log_dir, port=self.port, cpus=cpus)
 
     def commands(self, count: int, channel: str = "", people: int = 0) -> list[Signed]:
         """`count` /zap, each by a person of its own in a channel of its own (its preview is posted there),
@@ -282,6 +296,11 @@ def median(rows: list[dict[str, Any]], key: str) -> float | None:
 async def run(config: Config, log_dir: Path) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("the benchmark needs wrk: apt-get install -y wrk")
+    if config.server_cpus:  # this driver and every process it starts (but the servers) on the other cores
+        others = os.sched_getaffinity(0) - cpu_set(config.server_cpus)
+        if not others:
+            raise SystemExit(f"--server-cpus {config.server_cpus} leaves no core for wrk and the stand-ins")
+        os.sched_setaffinity(0, others)
     async with contextlib.AsyncExitStack() as stack:
         redis_server = RedisProcess(log_dir / "redis")
         stack.callback(redis_server.stop)

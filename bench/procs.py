@@ -76,8 +76,10 @@ class ServerProcess:
         *,
         args: tuple[str, ...] = (),
         port: int | None = None,
+        cpus: set[int] | None = None,
     ) -> None:
         self.name = name
+        self.cpus = cpus  # the cores it may run on (None or empty: the driver's)
         self.module = module
         self.args = args
         self.stop_grace = 5.0  # seconds between SIGTERM and SIGKILL
@@ -123,6 +125,7 @@ class ServerProcess:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=log,
+            preexec_fn=self._pin if self.cpus else None,
         )
         log.close()
         deadline = time.monotonic() + wait_s
@@ -138,6 +141,9 @@ class ServerProcess:
         tail = self._log_path.read_text(errors="replace").splitlines()[-15:]
         await self.stop()
         raise RuntimeError(f"{self.name} did not start on port {self.port}:\n" + "\n".join(tail))
+
+    def _pin(self) -> None:
+        os.sched_setaffinity(0, self.cpus or set())
 
     async def stop(self) -> None:
         process, self._process = self._process, None

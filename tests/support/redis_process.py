@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import random
 import shutil
 import socket
 import subprocess
@@ -15,12 +18,31 @@ class RedisNotFoundError(RuntimeError):
     """``redis-server`` is not on PATH."""
 
 
+# Ports handed to child processes (redis-server, `python -m bot`) come from a slice of their own per xdist
+# worker, below the kernel's ephemeral range. A port from that range (bind to port 0), free a moment ago,
+# could be taken by any socket of any test before the child bound it: a stand-in of another test then got
+# this test's health checks (and failed its contract check), or this test's bot failed to bind.
+PORTS_FROM, PORTS_PER_WORKER = 20000, 500
+_next_port = itertools.count(random.randrange(PORTS_PER_WORKER))
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # "gw3"
+    return int(worker[2:]) if worker[2:].isdigit() else 0
+
+
 def free_port() -> int:
-    """A port that was free a moment ago on 127.0.0.1 (redis-server cannot take port 0 itself)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port free on 127.0.0.1 now, from this test worker's own slice (redis-server cannot take port 0)."""
+    first = PORTS_FROM + (_worker_index() % 20) * PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        port = first + next(_next_port) % PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use (a child still holding it, or another program)
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + PORTS_PER_WORKER - 1}")
 
 
 class RedisProcess:
