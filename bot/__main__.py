@@ -143,7 +143,7 @@ def serve(*, worker: bool) -> int:
     except ValidationError as exc:
         print(describe_settings_error(exc), file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    configure_logging(settings.log_format, settings.log_level, redact=secret_values(settings), threaded=True)
+    configure_logging(settings.log_format, settings.log_level, redact=secret_values(settings))
     skip_unlogged_fields()
     try:
         policy = load_policy_file(settings.policy_file)

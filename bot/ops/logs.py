@@ -12,16 +12,13 @@ handler writes it.
 
 from __future__ import annotations
 
-import atexit
 import contextvars
 import json
 import logging
-import queue
 import secrets
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
 from typing import IO, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
@@ -150,50 +147,22 @@ def secret_values(*sources: BaseModel | str) -> list[str]:
     return [v for v in values if v]
 
 
-class ToLoggingThread(QueueHandler):
-    """The event loop's side of logging: fixes what only the logging call knows (the request id, the
-    message with its arguments, the traceback as text) and queues the record. Redaction, formatting and the
-    write to stderr happen on the listener's thread: a write to a slow pipe never blocks the event loop, and
-    a burst's acks do not wait on a log line each (bench/README.md has the figure)."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        try:
-            record.msg = record.getMessage()
-        except (TypeError, ValueError):  # bad %-args: keep the raw text, as SecretsFilter does
-            record.msg = f"{record.msg} {record.args}"
-        record.args = None
-        if record.exc_info:
-            record.exc_text = record.exc_text or logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None  # a traceback holds frames: never across threads
-        return record
-
-
 def configure_logging(
     log_format: LogFormat,
     level: str | int = logging.INFO,
     *,
     redact: Iterable[str] = (),
     stream: IO[str] | None = None,
-    threaded: bool = False,
 ) -> logging.Handler:
-    """Send all logging to `stream` (stderr) in `log_format`, with request ids and secrets redacted.
-    `threaded` (the serving bot): formatted and written by a thread of its own (`ToLoggingThread`), which
-    writes what is queued before the process exits."""
+    """Send all logging to `stream` (stderr) in `log_format`, with request ids and secrets redacted."""
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RequestIdFilter())
     handler.addFilter(SecretsFilter(redact))
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    front: logging.Handler = handler
-    if threaded:
-        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        front = ToLoggingThread(records)
-        listener = QueueListener(records, handler)
-        listener.start()
-        atexit.register(listener.stop)  # before logging's own shutdown (atexit runs last-registered first)
-    front.addFilter(RequestIdFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(front)
+    root.addHandler(handler)
     root.setLevel(level)
     # httpx logs each request at INFO; ours are measured in /metrics, so only its warnings are worth a line.
     logging.getLogger("httpx").setLevel(logging.WARNING)

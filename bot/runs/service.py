@@ -94,7 +94,10 @@ class ZapService:
             raise
         if result.status not in (RunStatus.PREVIEW, RunStatus.SUCCESS):
             self._metrics.preview("refused")
-            log.info("preview of %s %s refused: %s", request.app, request.action, result.status.value)
+            log.info(
+                "preview of %s %s refused: %s (for %s in %s)",
+                request.app, request.action, result.status.value, where.user, where.channel,
+            )  # fmt: skip
             raise PreviewRefused(result)
         now = self._clock()
         at_once = rule.runs_at_once(request.action_type)  # auto_run: claimed for the requester already
@@ -117,8 +120,9 @@ class ZapService:
         await (save or self._store.save_preview)(preview)
         self._metrics.preview("ok")
         log.info(
-            "preview %s: %s %s -> %s (log %s)",
+            "preview %s: %s %s -> %s (log %s) for %s in %s",
             preview.id, request.app, request.action, result.action_used, result.execution_log_id,
+            where.user, where.channel,
         )  # fmt: skip
         return preview
 

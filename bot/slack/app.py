@@ -84,7 +84,10 @@ async def _request_id(body: dict[str, Any], next: Any) -> None:
     kind = body.get("command") or event.get("type") or body.get("type") or "request"
     action = f" {actions[0].get('action_id')}" if actions and isinstance(actions[0], dict) else ""
     user = body.get("user_id") or (who.get("id") if isinstance(who, dict) else None) or event.get("user")
-    log.info("slack %s%s from %s", kind, action, user or "?")
+    # DEBUG, not INFO: what each request did is logged at INFO where it happens (a preview, a decision, a
+    # run, a refusal, with the who and this id), and a line per request cost a burst's acks a fifth of their
+    # CPU (bench/README.md). Slack's requests are counted in /metrics and recorded in the audit stream.
+    log.debug("slack %s%s from %s", kind, action, user or "?")
     await next()
 
 
