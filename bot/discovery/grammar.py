@@ -42,6 +42,10 @@ SHORTCUT_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 MAX_SHORTCUT_NAME_CHARS = 32
 _ACTION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _PARAM_HEAD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*)(~=|=)")
+# A word after any whitespace. `\s` in a str pattern is exactly `str.isspace()` (both Py_UNICODE_ISSPACE);
+# one regex step instead of a loop over characters (parsing is on every /zap's ack).
+_WORD_RE = re.compile(r"\s*(\S*)")
+_SPACE_RE = re.compile(r"\s*")
 _SLACK_REF_RE = re.compile(r"<([^<>]*)>")
 _QUOTES = {'"': '"”“', "“": '”"“', "”": '”"“', "„": '“”"'}
 _BOT_MENTION_RE = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
@@ -159,12 +163,15 @@ def parse_action(text: str) -> ActionRequest:
 
 
 def _next_word(text: str, pos: int) -> tuple[str, int]:
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    end = pos
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    return text[pos:end], end
+    word = _WORD_RE.match(text, pos)
+    assert word is not None  # both parts may match nothing
+    return word.group(1), word.end()
+
+
+def _after_space(text: str, pos: int) -> int:
+    space = _SPACE_RE.match(text, pos)
+    assert space is not None  # it matches the empty string
+    return space.end()
 
 
 def _split_action(word: str) -> tuple[str, ActionType]:
@@ -183,8 +190,7 @@ def _split_action(word: str) -> tuple[str, ActionType]:
 def _parse_params(text: str, pos: int) -> tuple[dict[str, Param], int]:
     params: dict[str, Param] = {}
     while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
+        pos = _after_space(text, pos)
         head = _PARAM_HEAD_RE.match(text, pos)
         if head is None:
             return params, pos
