@@ -27,8 +27,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from bot.ops.gc_pause import GcPause
-
 
 class GiveWay:
     def __init__(
@@ -37,7 +35,6 @@ class GiveWay:
         quiet: float = 0.005,
         max_wait: float = 0.6,
         clock: Callable[[], float] = time.monotonic,
-        gc_pause: GcPause | None = None,
     ) -> None:
         self._quiet = quiet
         self._max_wait = max_wait
@@ -48,7 +45,6 @@ class GiveWay:
         # (`defer`) when its turn comes.
         self._waiting: deque[tuple[float, asyncio.Future[None] | Callable[[], None]]] = deque()
         self._scheduled = False
-        self._gc_pause = gc_pause  # the collector waits while work does (bot/ops/gc_pause.py)
 
     def request_arrived(self) -> None:
         """Called for each request from Slack, as it arrives."""
@@ -67,7 +63,8 @@ class GiveWay:
         if not self._waiting and not self._in_burst(now):
             return
         turn = asyncio.get_running_loop().create_future()
-        self._wait(now, turn)
+        self._waiting.append((now, turn))
+        self._schedule(0.0)
         await turn
 
     def defer(self, start: Callable[[], None]) -> bool:
@@ -77,14 +74,9 @@ class GiveWay:
         now = self._clock()
         if not self._waiting and not self._in_burst(now):
             return False
-        self._wait(now, start)
-        return True
-
-    def _wait(self, now: float, waiter: asyncio.Future[None] | Callable[[], None]) -> None:
-        self._waiting.append((now, waiter))
-        if self._gc_pause is not None:
-            self._gc_pause.pause()
+        self._waiting.append((now, start))
         self._schedule(0.0)
+        return True
 
     def _schedule(self, delay: float) -> None:
         if not self._scheduled:
@@ -95,14 +87,11 @@ class GiveWay:
         self._scheduled = False
         while self._waiting and _cancelled(self._waiting[0][1]):  # cancelled while waiting (a drain)
             self._waiting.popleft()
-        now = self._clock()
-        in_burst = self._in_burst(now)
-        if self._gc_pause is not None and not (in_burst and self._waiting):
-            self._gc_pause.resume()
         if not self._waiting:
             return
+        now = self._clock()
         since_request = now - self._last_request
-        if not in_burst or now - self._waiting[0][0] >= self._max_wait:
+        if not self._in_burst(now) or now - self._waiting[0][0] >= self._max_wait:
             waiter = self._waiting.popleft()[1]
             if isinstance(waiter, asyncio.Future):
                 waiter.set_result(None)

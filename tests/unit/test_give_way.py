@@ -6,12 +6,9 @@ The gate's clock is a value the tests move by hand, so nothing here depends on h
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Callable, Iterator
 
 import pytest
 
-from bot.ops.gc_pause import GcPause
 from bot.ops.give_way import GiveWay
 from bot.ops.tasks import BackgroundTasks, TooBusy
 
@@ -160,75 +157,3 @@ async def test_queued_work_counts_against_the_bound() -> None:
 
     assert tasks.in_flight == 2
     assert await tasks.drain(0.01) == 2
-
-
-# The garbage collector waits with the work (bot/ops/gc_pause.py) -----------------------------------------
-
-
-@pytest.fixture
-def collector_on() -> Iterator[None]:
-    """Every test here starts with the collector on and leaves it on, whatever it asserts."""
-    was = gc.isenabled()
-    gc.enable()
-    yield
-    if was:
-        gc.enable()
-    else:
-        gc.disable()
-
-
-async def test_the_collector_waits_while_a_burst_holds_work_and_runs_once_it_ends(collector_on: None) -> None:
-    clock = Clock()
-    pause = GcPause(longest=30)
-    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, gc_pause=pause)
-    gate.request_arrived()
-    assert gate.defer(lambda: None) is False  # one request alone is no burst: the collector stays on
-    assert gc.isenabled()
-
-    gate.request_arrived()  # a burst
-    started: list[int] = []
-    assert gate.defer(lambda: started.append(1))
-    await asyncio.sleep(0.02)  # the gate's clock stands still: the burst goes on
-    assert (gc.isenabled(), pause.paused, started) == (False, True, [])
-
-    clock.now += 1  # the requests paused: the work goes on, and so does the collector
-    await wait_until(lambda: bool(started))
-    assert gc.isenabled() and not pause.paused
-
-
-async def test_the_pause_lasts_at_most_longest_even_if_the_burst_never_ends(collector_on: None) -> None:
-    clock = Clock()
-    pause = GcPause(longest=0.05)
-    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, gc_pause=pause)
-    gate.request_arrived()
-    gate.request_arrived()
-    assert gate.defer(lambda: None)
-    assert not gc.isenabled()
-
-    await wait_until(gc.isenabled)  # the burst is still on (the gate's clock stands still)
-    assert gate.defer(lambda: None)  # more work queued in the same burst: no second pause
-    assert gc.isenabled() and not pause.paused
-
-    clock.now += 1  # the burst ends; the next one may pause the collector again
-    await wait_until(lambda: gate.defer(lambda: None) is False)
-    gate.request_arrived()
-    gate.request_arrived()
-    assert gate.defer(lambda: None)
-    assert not gc.isenabled()
-    pause.resume()
-    assert gc.isenabled()
-
-
-async def test_a_collector_someone_else_turned_off_is_left_off(collector_on: None) -> None:
-    pause = GcPause(longest=30)
-    gc.disable()
-    pause.pause()
-    assert not pause.paused
-    pause.resume()
-    assert not gc.isenabled()  # not ours to turn on
-
-
-async def wait_until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 - the collector and the gate have no event to wait on
-            await asyncio.sleep(0.005)
