@@ -31,7 +31,7 @@ SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
 ZAPIER_KEY = "test-zapier-key"
 COMMAND = 'SlackAPI channel_message channel~="#general" Say good morning (bench {tag})'
-BEHAVIOURS = ("acks", "give_way", "transport")  # those a /zap burst meets
+BEHAVIOURS = ("acks", "give_way", "gc_pause", "transport")  # those a /zap burst meets
 LUA = ROOT / "bench" / "wrk.lua"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 

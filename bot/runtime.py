@@ -25,6 +25,7 @@ from bot.errors import BotError, ZapierAuthError, ZapierConnectionError
 from bot.home.presence import Presence
 from bot.home.queries import HomeQueries
 from bot.home.refresh import HomeRefresher
+from bot.ops.gc_pause import GcPause
 from bot.ops.give_way import GiveWay
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import AccountsCheck, ZapierCheck, ZapierKeyCheck, describe_zapier_problem
@@ -149,8 +150,10 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     # Whether Slack accepts the bot token; every Slack client below reports refusals to it.
     access = SlackAccess(metrics, recheck_seconds=slack_recheck_seconds)
     # Burst behaviours, each on unless ZAPBOT_FAST_PATHS leaves it out (bench/README.md): background
-    # work waits for the acks of a burst (bot/ops/give_way.py).
-    give_way = GiveWay() if "give_way" in settings.zapbot_fast_paths else None
+    # work waits for the acks of a burst (bot/ops/give_way.py), and so does the garbage collector
+    # (bot/ops/gc_pause.py).
+    fast = settings.zapbot_fast_paths
+    give_way = GiveWay(gc_pause=GcPause() if "gc_pause" in fast else None) if "give_way" in fast else None
     zapier_http = new_http_client(
         settings.zapier_timeout_seconds,
         metrics=metrics,

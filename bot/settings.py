@@ -26,7 +26,7 @@ __all__ = [
 
 # What ZAPBOT_FAST_PATHS switches: every behaviour that exists only for bursts (bench/README.md has each
 # one's figure, on and off). Off, the bot is plain Bolt behind aiohttp.
-FAST_PATHS = frozenset({"acks", "reactions", "give_way", "transport"})
+FAST_PATHS = frozenset({"acks", "reactions", "give_way", "gc_pause", "transport"})
 
 
 class Settings(BaseSettings):

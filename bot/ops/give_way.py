@@ -27,6 +27,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from bot.ops.gc_pause import GcPause
+
 
 class GiveWay:
     def __init__(
@@ -35,6 +37,7 @@ class GiveWay:
         quiet: float = 0.005,
         max_wait: float = 0.6,
         clock: Callable[[], float] = time.monotonic,
+        gc_pause: GcPause | None = None,
     ) -> None:
         self._quiet = quiet
         self._max_wait = max_wait
@@ -45,10 +48,13 @@ class GiveWay:
         # (`defer`) when its turn comes.
         self._waiting: deque[tuple[float, asyncio.Future[None] | Callable[[], None]]] = deque()
         self._scheduled = False
+        self._gc_pause = gc_pause  # the garbage collector waits during a burst too (bot/ops/gc_pause.py)
 
     def request_arrived(self) -> None:
         """Called for each request from Slack, as it arrives."""
         self._previous_request, self._last_request = self._last_request, self._clock()
+        if self._gc_pause is not None and self._last_request - self._previous_request < self._quiet:
+            self._gc_pause.burst_request()
 
     def _in_burst(self, now: float) -> bool:
         return (

@@ -6,9 +6,12 @@ The gate's clock is a value the tests move by hand, so nothing here depends on h
 from __future__ import annotations
 
 import asyncio
+import gc
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from bot.ops.gc_pause import GcPause
 from bot.ops.give_way import GiveWay
 from bot.ops.tasks import BackgroundTasks, TooBusy
 
@@ -157,3 +160,75 @@ async def test_queued_work_counts_against_the_bound() -> None:
 
     assert tasks.in_flight == 2
     assert await tasks.drain(0.01) == 2
+
+
+# The garbage collector waits during a burst (bot/ops/gc_pause.py) ----------------------------------------
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    """Each test here starts with the collector on, and leaves it as it found it."""
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+async def test_the_collector_is_off_during_a_burst_and_on_once_requests_pause(collector_on: None) -> None:
+    clock = Clock()
+    pause = GcPause(settle=0.02, longest=30, clock=clock)
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, gc_pause=pause)
+    gate.request_arrived()
+    assert gc.isenabled()  # one request alone is no burst
+
+    gate.request_arrived()  # the second at the same moment: a burst
+    assert not gc.isenabled() and pause.paused
+    await asyncio.sleep(0.1)  # the gate's clock stands still: requests are "still arriving"
+    assert not gc.isenabled()
+
+    clock.now += 0.05  # no request for longer than `settle`
+    await wait_until(gc.isenabled)
+    assert not pause.paused
+
+
+async def test_a_burst_that_never_pauses_gets_the_collector_back_after_longest(collector_on: None) -> None:
+    clock = Clock()
+    pause = GcPause(settle=0.02, longest=0.5, clock=clock)
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, gc_pause=pause)
+    gate.request_arrived()
+    gate.request_arrived()
+    assert not gc.isenabled()
+
+    for _ in range(60):  # a request every 10 ms of the gate's clock, for 0.6 s: longer than `longest`
+        clock.now += 0.01
+        gate.request_arrived()
+        await asyncio.sleep(0.002)
+    await wait_until(gc.isenabled)
+    clock.now += 0.005
+    gate.request_arrived()  # the same load goes on: the collector stays on
+    assert gc.isenabled() and not pause.paused
+
+    clock.now += 1  # requests paused; the next burst pauses the collector again
+    gate.request_arrived()
+    gate.request_arrived()
+    assert not gc.isenabled()
+
+
+async def test_a_collector_someone_else_turned_off_is_left_alone(collector_on: None) -> None:
+    clock = Clock()
+    pause = GcPause(settle=0.02, longest=30, clock=clock)
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, gc_pause=pause)
+    gc.disable()
+    gate.request_arrived()
+    gate.request_arrived()
+    assert not pause.paused
+    clock.now += 1
+    await asyncio.sleep(0.05)
+    assert not gc.isenabled()  # not ours to turn on
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 - the collector has no event to wait on
+            await asyncio.sleep(0.005)
