@@ -48,6 +48,12 @@ class GcPause:
         self._since = now
         asyncio.get_running_loop().call_later(self._settle, self._check)
 
+    def stop(self) -> None:
+        """The collector on again now, if this turned it off (a shutdown: no burst is coming)."""
+        if self._since is not None:
+            self._since = None
+            gc.enable()
+
     def _check(self) -> None:
         if self._since is None:
             return
@@ -58,5 +64,4 @@ class GcPause:
             next_look = min(self._last + self._settle, self._since + self._longest) - now
             asyncio.get_running_loop().call_later(max(next_look, 0.001), self._check)
             return
-        self._since = None
-        gc.enable()
+        self.stop()

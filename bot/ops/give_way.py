@@ -56,6 +56,11 @@ class GiveWay:
         if self._gc_pause is not None and self._last_request - self._previous_request < self._quiet:
             self._gc_pause.burst_request()
 
+    def stop(self) -> None:
+        """No more requests are coming (a shutdown): nothing waits for a burst to end any more."""
+        if self._gc_pause is not None:
+            self._gc_pause.stop()
+
     def _in_burst(self, now: float) -> bool:
         return (
             now - self._last_request < self._quiet

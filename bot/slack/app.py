@@ -199,6 +199,8 @@ def _drain(deps: Deps, grace: float) -> Any:
     async def drain(_: web.Application) -> None:
         # Runs cut here end as "unknown: zapbot stopped while this ran" (bot/runs/lifecycle.py); if this
         # process is killed first, another replica's keeper ends them the same way when their lease lapses.
+        if deps.tasks.give_way is not None:
+            deps.tasks.give_way.stop()
         drained = asyncio.ensure_future(deps.tasks.drain(grace))
         if await stop_within("the background tasks' drain", drained, grace + 2) and (cut := drained.result()):
             log.warning("shutdown cut %d background tasks short", cut)

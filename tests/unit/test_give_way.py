@@ -167,18 +167,24 @@ async def test_queued_work_counts_against_the_bound() -> None:
 
 @pytest.fixture
 def collector_on() -> Iterator[None]:
-    """Each test here starts with the collector on, and leaves it as it found it."""
+    """Each test here starts with the collector on, and leaves it as it found it, whatever it asserts."""
     was = gc.isenabled()
     gc.enable()
     yield
-    if not was:
+    if was:
+        gc.enable()
+    else:
         gc.disable()
 
 
-async def test_the_collector_is_off_during_a_burst_and_on_once_requests_pause(collector_on: None) -> None:
+def gate_with_pause(longest: float = 30) -> tuple[Clock, GcPause, GiveWay]:
     clock = Clock()
-    pause = GcPause(settle=0.02, longest=30, clock=clock)
-    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, gc_pause=pause)
+    pause = GcPause(settle=0.02, longest=longest, clock=clock)
+    return clock, pause, GiveWay(quiet=0.01, max_wait=30, clock=clock, gc_pause=pause)
+
+
+async def test_the_collector_is_off_during_a_burst_and_on_once_requests_pause(collector_on: None) -> None:
+    clock, pause, gate = gate_with_pause()
     gate.request_arrived()
     assert gc.isenabled()  # one request alone is no burst
 
@@ -192,10 +198,19 @@ async def test_the_collector_is_off_during_a_burst_and_on_once_requests_pause(co
     assert not pause.paused
 
 
+async def test_a_stop_turns_the_collector_back_on_at_once(collector_on: None) -> None:
+    _, pause, gate = gate_with_pause()
+    gate.request_arrived()
+    gate.request_arrived()
+    assert not gc.isenabled()
+
+    gate.stop()  # a shutdown, in the middle of a burst
+
+    assert gc.isenabled() and not pause.paused
+
+
 async def test_a_burst_that_never_pauses_gets_the_collector_back_after_longest(collector_on: None) -> None:
-    clock = Clock()
-    pause = GcPause(settle=0.02, longest=0.5, clock=clock)
-    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, gc_pause=pause)
+    clock, pause, gate = gate_with_pause(longest=0.5)
     gate.request_arrived()
     gate.request_arrived()
     assert not gc.isenabled()
@@ -216,9 +231,7 @@ async def test_a_burst_that_never_pauses_gets_the_collector_back_after_longest(c
 
 
 async def test_a_collector_someone_else_turned_off_is_left_alone(collector_on: None) -> None:
-    clock = Clock()
-    pause = GcPause(settle=0.02, longest=30, clock=clock)
-    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock, gc_pause=pause)
+    clock, pause, gate = gate_with_pause()
     gc.disable()
     gate.request_arrived()
     gate.request_arrived()
