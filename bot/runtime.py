@@ -216,7 +216,9 @@ async def build_app(  # noqa: PLR0915 - the composition root: a statement for ea
     approvals = Approvals(store, groups)
     # The App Home (bot/home/, bot/slack/listeners/home.py): re-published when a connection changes, and for
     # the people a preview concerns when it appears or changes (bot/home/refresh.py, bounded).
-    presence = Presence(store, window=settings.home_seen_days * 86400)
+    presence = Presence(
+        store, window=settings.home_seen_days * 86400, turn=give_way.turn if give_way else None
+    )
     home_queries = HomeQueries(
         store, approvals, rating_store, accounts, presence=presence, known_members=store.cached_group
     )

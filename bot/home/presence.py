@@ -22,11 +22,16 @@ Keys (beside bot.store's, under the same prefix `{p}`):
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
+from bot.errors import BotError
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 MAX_PEOPLE = 1000  # per channel: the most recently seen
 REWRITE_SECONDS = 60.0  # an act within this long of the last one recorded (in this process) writes nothing
@@ -45,12 +50,23 @@ return 1
 class Presence:
     """Who has been seen acting with zapbot in which channel, within `window` seconds."""
 
-    def __init__(self, store: Store, *, window: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        window: float,
+        clock: Callable[[], float] = time.time,
+        turn: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._store = store
         self._window = window
         self._clock = clock
+        self._turn = turn  # waits out the acks of a burst (bot/ops/give_way.py `GiveWay.turn`)
         self._saw = store.redis.register_script(_SAW)
         self._written: dict[tuple[str, str], float] = {}
+        # Acts seen and not written yet, and the one task that writes them (`saw_soon`).
+        self._pending: dict[tuple[str, str], float] = {}
+        self._writer: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"Presence(window={self._window:.0f}s)"
@@ -65,10 +81,39 @@ class Presence:
         """True when this process recorded `user` in `channel` moments ago: no need to write it again."""
         return self._fresh(self.key(channel), user)
 
-    async def saw(self, channel: str, user: str) -> None:
-        """Record that `user` acted with zapbot in `channel` now (Slack named the channel, not us)."""
-        if channel and user:
-            await self._record(self.key(channel), user)
+    def saw_soon(self, channel: str, user: str) -> None:
+        """Record that `user` acted with zapbot in `channel` now (Slack named the channel, not us): in the
+        background, after the acks of a burst, with every other act of the moment in one round trip. A
+        burst of a thousand people costs each ack a dict entry, and none of them is dropped (up to
+        `_REMEMBERED` waiting; past that, a person's next act records them)."""
+        if not channel or not user:
+            return
+        key = self.key(channel)
+        if (key, user) in self._pending or self._fresh(key, user) or len(self._pending) >= _REMEMBERED:
+            return
+        self._pending[(key, user)] = self._clock()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending(), name="presence")
+
+    async def written(self) -> None:
+        """Until every act seen so far has been written, or has failed to be (tests, and a clean stop)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _write_pending(self) -> None:
+        if self._turn is not None:
+            await self._turn()
+        while self._pending:
+            acts, self._pending = self._pending, {}
+            results = await asyncio.gather(
+                *(self._record(key, user, at) for (key, user), at in acts.items()), return_exceptions=True
+            )
+            if failed := [r for r in results if isinstance(r, BaseException)]:
+                # Best effort: a Home shows a little less until the person's next act. Redis's failures are
+                # expected now and then; anything else is a bug worth a warning.
+                level = logging.INFO if all(isinstance(f, BotError) for f in failed) else logging.WARNING
+                what = type(failed[0]).__name__
+                log.log(level, "did not record %d of %d acts seen: %s", len(failed), len(acts), what)
 
     async def opened_home(self, team: str, user: str) -> None:
         """Record that `user` opened zapbot's Home tab now."""
@@ -93,10 +138,10 @@ class Presence:
         at = self._written.get((key, user))
         return at is not None and self._clock() - at < REWRITE_SECONDS
 
-    async def _record(self, key: str, user: str) -> None:
+    async def _record(self, key: str, user: str, now: float | None = None) -> None:
         if self._fresh(key, user):
             return
-        now = self._clock()
+        now = self._clock() if now is None else now
         args = [user, f"{now:.3f}", repr(self._window), str(MAX_PEOPLE)]
         await self._store.call(self._store.batched.script(self._saw, [key], args))
         if len(self._written) >= _REMEMBERED:

@@ -207,6 +207,9 @@ def _drain(deps: Deps, grace: float) -> Any:
         # Held work that started: its marks cleared before Redis is closed, or another replica would tell
         # its people it never started. Work cut before it started keeps its mark: they are told so.
         await stop_within("the held work's marks", deps.runs.held_work.flushed(), HELD_FLUSH_SECONDS)
+        # Who was seen where (bot/home/presence.py): best effort, but written if Redis answers in time.
+        if deps.presence is not None:
+            await stop_within("the presence records", deps.presence.written(), EXTRAS_GRACE_SECONDS)
         # Home refreshes: the next opening redraws them.
         await stop_within(
             "the Home refreshes' drain", deps.extras.drain(EXTRAS_GRACE_SECONDS), EXTRAS_GRACE_SECONDS + 2

@@ -5,6 +5,7 @@ per-change bound."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from functools import partial
@@ -125,6 +126,23 @@ async def test_homes_are_republished_when_a_preview_appears_and_when_it_is_confi
         listing = partial(listing_the_run, fake_slack, shown, user, role)
         await wait_until(listing, 1, 5.0, lambda: repr(fake_slack.of("views.publish")))
     assert {call.args["user_id"] for call in fake_slack.of("views.publish")[before:]} == {"U1", "U2"}
+
+
+async def test_a_burst_of_people_in_one_channel_is_recorded_whole(
+    bot: RunningBot, redis_client: redis.asyncio.Redis
+) -> None:
+    """300 people type `/zap help` in C9 at once: every one of them is recorded as seen there (once the
+    burst's acks are done), none dropped at a bound of background work (there were 200 such tasks once)."""
+    people = [f"U{n}" for n in range(300)]
+    responses = await asyncio.gather(*(bot.slack.command("help", user=u, channel="C9") for u in people))
+    assert {r.status for r in responses} == {200}
+
+    async def everyone_seen() -> int | None:
+        count = await redis_client.zcard("zapbot:seen:C9")
+        return count if count == len(people) else None
+
+    assert await eventually(everyone_seen) == 300
+    assert set(await redis_client.zrange("zapbot:seen:C9", 0, -1)) == set(people)
 
 
 async def test_one_change_republishes_at_most_the_bound_of_homes(

@@ -11,7 +11,6 @@ lifecycle still checks that channel against the preview's own, as for any click.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Coroutine
@@ -114,19 +113,8 @@ def connected_notifier(slack: AsyncWebClient, home: HomePublisher) -> ConnectedN
 def note_presence(deps: Deps, channel: str, user: str) -> None:
     """Record, in the background, that `user` acted with zapbot in `channel` (bot/home/presence.py): only
     with a channel Slack itself named in the request (a command's, a message's), never one of ours."""
-    presence = deps.presence
-    if presence is None or not channel or not user or presence.recent(channel, user):
-        return
-
-    async def record() -> None:
-        try:
-            await presence.saw(channel, user)
-        except BotError as exc:
-            log.info("did not record %s in %s: %s", user, channel, type(exc).__name__)
-
-    # Refused at the task limit: a Home shows a little less until their next act; nobody waits for it.
-    with contextlib.suppress(TooBusy):
-        deps.extras.spawn(record(), name="presence")
+    if deps.presence is not None:
+        deps.presence.saw_soon(channel, user)
 
 
 def register(app: AsyncApp, deps: Deps, home: HomePublisher) -> None:
