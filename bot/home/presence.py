@@ -26,6 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import Context
 from typing import Any, cast
 
 from bot.errors import BotError
@@ -37,13 +38,16 @@ MAX_PEOPLE = 1000  # per channel: the most recently seen
 REWRITE_SECONDS = 60.0  # an act within this long of the last one recorded (in this process) writes nothing
 _REMEMBERED = 10_000  # (key, user) pairs this process remembers writing, for REWRITE_SECONDS
 
-# One act: the person's time, the channel's list cut to the newest MAX_PEOPLE, the key kept a window.
-# KEYS: the channel's zset. ARGV: user, now, window seconds, max people.
+# Acts, each: the person's time in the channel's list, the list cut to the newest MAX_PEOPLE, the key kept
+# a window. KEYS: each act's channel zset. ARGV: window seconds, max people, then each act's time and user.
 _SAW = """
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[4]) - 1)
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])))
-return 1
+local window, most = math.ceil(tonumber(ARGV[1])), tonumber(ARGV[2])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[1 + 2 * i], ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -most - 1)
+  redis.call('EXPIRE', KEYS[i], window)
+end
+return #KEYS
 """
 
 
@@ -93,7 +97,8 @@ class Presence:
             return
         self._pending[(key, user)] = self._clock()
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_pending(), name="presence")
+            # Many requests' acts in one write: it belongs to none of their contexts (request ids).
+            self._writer = asyncio.create_task(self._write_pending(), name="presence", context=Context())
 
     async def written(self) -> None:
         """Until every act seen so far has been written, or has failed to be (tests, and a clean stop)."""
@@ -101,24 +106,20 @@ class Presence:
             await asyncio.shield(self._writer)
 
     async def _write_pending(self) -> None:
-        if self._turn is not None:
-            await self._turn()
         while self._pending:
+            if self._turn is not None:
+                await self._turn()  # each batch after the acks of a burst that may have begun meanwhile
             acts, self._pending = self._pending, {}
-            results = await asyncio.gather(
-                *(self._record(key, user, at) for (key, user), at in acts.items()), return_exceptions=True
-            )
-            if failed := [r for r in results if isinstance(r, BaseException)]:
-                # Best effort: a Home shows a little less until the person's next act. Redis's failures are
-                # expected now and then; anything else is a bug worth a warning.
-                level = logging.INFO if all(isinstance(f, BotError) for f in failed) else logging.WARNING
-                what = type(failed[0]).__name__
-                log.log(level, "did not record %d of %d acts seen: %s", len(failed), len(acts), what)
+            try:
+                await self._record(acts)
+            except BotError as exc:
+                # Best effort: a Home shows a little less until the person's next act.
+                log.info("did not record %d acts seen: %s", len(acts), type(exc).__name__)
 
     async def opened_home(self, team: str, user: str) -> None:
         """Record that `user` opened zapbot's Home tab now."""
         if user:
-            await self._record(self.home_key(team), user)
+            await self._record({(self.home_key(team), user): self._clock()})
 
     async def home_openers(self, team: str, users: Sequence[str]) -> list[str]:
         """Those of `users` (in their order) who opened the Home tab within the window."""
@@ -138,15 +139,18 @@ class Presence:
         at = self._written.get((key, user))
         return at is not None and self._clock() - at < REWRITE_SECONDS
 
-    async def _record(self, key: str, user: str, now: float | None = None) -> None:
-        if self._fresh(key, user):
+    async def _record(self, acts: dict[tuple[str, str], float]) -> None:
+        """Write `acts` ((key, user) -> when) in one script call, but for those written moments ago."""
+        acts = {act: at for act, at in acts.items() if not self._fresh(*act)}
+        if not acts:
             return
-        now = self._clock() if now is None else now
-        args = [user, f"{now:.3f}", repr(self._window), str(MAX_PEOPLE)]
-        await self._store.call(self._store.batched.script(self._saw, [key], args))
-        if len(self._written) >= _REMEMBERED:
+        args = [repr(self._window), str(MAX_PEOPLE)]
+        for (_, user), at in acts.items():
+            args += [f"{at:.3f}", user]
+        await self._store.call(self._store.batched.script(self._saw, [key for key, _ in acts], args))
+        if len(self._written) + len(acts) > _REMEMBERED:
             self._written.clear()
-        self._written[(key, user)] = now
+        self._written.update(acts)
 
     async def seen_in(self, user: str, channels: Sequence[str]) -> set[str]:
         """Those of `channels` where `user` was seen within the window (one round trip)."""
