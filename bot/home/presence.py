@@ -81,10 +81,6 @@ class Presence:
     def home_key(self, team: str) -> str:
         return f"{self._store.prefix}:seen:home:{team}"
 
-    def recent(self, channel: str, user: str) -> bool:
-        """True when this process recorded `user` in `channel` moments ago: no need to write it again."""
-        return self._fresh(self.key(channel), user)
-
     def saw_soon(self, channel: str, user: str) -> None:
         """Record that `user` acted with zapbot in `channel` now (Slack named the channel, not us): in the
         background, after the acks of a burst, with every other act of the moment in one round trip. A
