@@ -23,7 +23,8 @@ class Hold(Protocol):
 
     def held(self) -> None: ...
 
-    def started(self) -> None: ...
+    async def started(self) -> None:
+        """Until what marked the work as held is undone: the work's own steps begin only then."""
 
 
 class _Queued:
@@ -90,9 +91,7 @@ class BackgroundTasks:
     def start_queued(self, queued: _Queued) -> None:
         if queued in self._queued:  # else a drain closed it
             self._queued.remove(queued)
-            if queued.hold is not None:
-                queued.hold.started()
-            self._start(queued.coro, queued.name, give_way=False, context=queued.context)
+            self._start(queued.coro, queued.name, give_way=False, context=queued.context, hold=queued.hold)
 
     def _start(
         self,
@@ -101,19 +100,28 @@ class BackgroundTasks:
         *,
         give_way: bool,
         context: contextvars.Context | None = None,
+        hold: Hold | None = None,
     ) -> None:
-        task = asyncio.create_task(self._guarded(coro, name, give_way=give_way), name=name, context=context)
+        task = asyncio.create_task(
+            self._guarded(coro, name, give_way=give_way, hold=hold), name=name, context=context
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guarded(self, coro: Coroutine[Any, Any, object], name: str, *, give_way: bool) -> None:
-        if give_way and self.give_way is not None:
-            # Started at once, but a burst may have begun before its first step: it waits its turn too.
-            try:
+    async def _guarded(
+        self, coro: Coroutine[Any, Any, object], name: str, *, give_way: bool, hold: Hold | None = None
+    ) -> None:
+        try:
+            if give_way and self.give_way is not None:
+                # Started at once, but a burst may have begun before its first step: it waits its turn too.
                 await self.give_way.turn()
-            except asyncio.CancelledError:
-                coro.close()  # cancelled (a drain) before it started
-                raise
+            if hold is not None:
+                # Its held mark gone first: a process killed from here on leaves the work's own marks (an
+                # asking, a run's lease) to tell its person, never a held mark saying it did not start.
+                await hold.started()
+        except asyncio.CancelledError:
+            coro.close()  # cancelled (a drain) before it started
+            raise
         try:
             await coro
         except asyncio.CancelledError:

@@ -10,9 +10,11 @@ from there. If the process dies first, another replica's sweep (bot/runs/sweeps.
 nothing was run and to send it again.
 
 The marks are not awaited by the ack: the acks of a burst are the one thing that must stay fast. The marks
-and clears of each `WRITE_EVERY_SECONDS` go to Redis as one script call, one call at a time and in order,
-so that a clear never overtakes its mark. Work that starts at once (no burst) is never marked: it costs a
-normal request nothing.
+of each `WRITE_EVERY_SECONDS` go to Redis as one script call, one call at a time. When held work starts,
+its mark is cleared first, after any write of marks in flight, and the work's own steps wait for it: a
+process killed in between leaves either the held mark (the work had not started, and its person is told
+so) or no mark and no step taken yet, but never a held mark beside work that asked Zapier or ran. Work that
+starts at once (no burst) is never marked: it costs a normal request nothing.
 """
 
 from __future__ import annotations
@@ -74,9 +76,9 @@ class Held:
         self._asking = Asking(secrets.token_hex(8), where.team, where.channel, where.user, what, held=True)
         self._work.mark(self._asking)
 
-    def started(self) -> None:
+    async def started(self) -> None:
         if self._asking is not None:
-            self._work.clear(self._asking.id)
+            await self._work.cleared(self._asking.id)
 
 
 class HeldWork:
@@ -84,7 +86,7 @@ class HeldWork:
         self._runs = runs
         self._asking = asking  # the ids this process renews (bot/runs/keeper.py), shared with `Runs`
         self._marks: dict[str, Asking] = {}
-        self._clears: list[str] = []
+        self._clears: list[str] = []  # clears that failed when their work started: tried again once
         self._writer: asyncio.Task[None] | None = None
         self._script = runs.store.redis.register_script(_HOLD)
 
@@ -97,14 +99,23 @@ class HeldWork:
         self._marks[asking.id] = asking
         self._wake()
 
-    def clear(self, asking_id: str) -> None:
+    async def cleared(self, asking_id: str) -> None:
+        """Until the mark of work that starts now is gone from Redis (at once when it was never written)."""
         self._asking.discard(asking_id)
-        if self._marks.pop(asking_id, None) is None:  # else it was never written: nothing to clear
+        if self._marks.pop(asking_id, None) is not None:
+            return  # still waiting to be written: now it never will be
+        await self.flushed()  # a write in flight may carry the mark: the clear goes after it
+        try:
+            await self._send([], [asking_id])
+        except BotError as exc:
+            # The work meets Redis's failure at its own first step; the clear is tried again with the next
+            # marks, or the mark, no longer renewed, would lapse and be taken for work that never started.
+            log.warning("could not clear the mark of a started piece of work: %s", exc)
             self._clears.append(asking_id)
             self._wake()
 
     async def flushed(self) -> None:
-        """Until every mark and clear asked for so far has been sent (tests, and a clean stop)."""
+        """Until every mark asked for so far has been sent (tests, and a clean stop)."""
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
@@ -121,9 +132,8 @@ class HeldWork:
                 await self._send(list(marks.values()), clears)
             except BotError as exc:
                 # The work will meet Redis's failure at its own first step, and tell the person then.
-                log.warning(
-                    "could not mark %d held and %d started pieces of work: %s", len(marks), len(clears), exc
-                )
+                held, started = len(marks), len(clears)
+                log.warning("could not mark %d held and clear %d started pieces: %s", held, started, exc)
 
     async def _send(self, marks: list[Asking], clears: list[str]) -> None:
         runs = self._runs

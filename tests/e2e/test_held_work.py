@@ -125,7 +125,33 @@ async def test_a_mark_and_its_clear_in_the_same_turn_never_reach_redis(
     work = HeldWork(runs, renewing)
     hold = work.hold(WHERE, "/zap apps gmail")
     hold.held()
-    hold.started()
+    await hold.started()
     await work.flushed()
     assert renewing == set()
     assert await redis_client.zcard("zapbot:runs:asking") == 0
+
+
+async def test_held_work_begins_only_once_its_mark_is_gone(redis_client: redis.asyncio.Redis) -> None:
+    """A process killed just after held work began must not leave a mark saying it never started: by the
+    work's first step, the mark is gone from Redis (so another replica can only hear of the work's own
+    steps: its asking marker, its run's lease)."""
+    clock = Clock()
+    gate = GiveWay(quiet=0.01, max_wait=30, clock=clock)
+    tasks = BackgroundTasks(give_way=gate)
+    work = HeldWork(RunStore(TeamStore(redis_client)), set())
+    marks_at_start: list[int] = []
+
+    async def job() -> None:
+        marks_at_start.append(await redis_client.zcard("zapbot:runs:asking"))
+
+    gate.request_arrived()
+    gate.request_arrived()
+    tasks.spawn(job(), name="held", hold=work.hold(WHERE, "/zap apps gmail"))
+    await work.flushed()
+    assert await redis_client.zcard("zapbot:runs:asking") == 1
+
+    clock.now += 1  # requests pause: the work starts
+    async with asyncio.timeout(5):
+        while not marks_at_start:  # noqa: ASYNC110 - the job's own record is what we wait for
+            await asyncio.sleep(0.01)
+    assert marks_at_start == [0]
