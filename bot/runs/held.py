@@ -20,6 +20,7 @@ starts at once (no burst) is never marked: it costs a normal request nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -88,6 +89,7 @@ class HeldWork:
         self._marks: dict[str, Asking] = {}
         self._clears: list[str] = []  # clears that failed when their work started: tried again once
         self._writer: asyncio.Task[None] | None = None
+        self._sending: asyncio.Future[None] | None = None  # the writer's call in flight
         self._script = runs.store.redis.register_script(_HOLD)
 
     def hold(self, where: Where, what: str) -> Held:
@@ -104,7 +106,11 @@ class HeldWork:
         self._asking.discard(asking_id)
         if self._marks.pop(asking_id, None) is not None:
             return  # still waiting to be written: now it never will be
-        await self.flushed()  # a write in flight may carry the mark: the clear goes after it
+        # Not waiting, so written or in the call in flight: the clear goes after that call (and only that
+        # one: marks made since, e.g. in a new burst, need not be written before this work may start).
+        if (sending := self._sending) is not None and not sending.done():
+            with contextlib.suppress(BotError):  # the writer reports it
+                await asyncio.shield(sending)
         try:
             await self._send([], [asking_id])
         except BotError as exc:
@@ -128,8 +134,9 @@ class HeldWork:
         while self._marks or self._clears:
             marks, self._marks = self._marks, {}
             clears, self._clears = self._clears, []
+            self._sending = asyncio.ensure_future(self._send(list(marks.values()), clears))
             try:
-                await self._send(list(marks.values()), clears)
+                await self._sending
             except BotError as exc:
                 # The work will meet Redis's failure at its own first step, and tell the person then.
                 held, started = len(marks), len(clears)

@@ -204,8 +204,9 @@ def _drain(deps: Deps, grace: float) -> Any:
         drained = asyncio.ensure_future(deps.tasks.drain(grace))
         if await stop_within("the background tasks' drain", drained, grace + 2) and (cut := drained.result()):
             log.warning("shutdown cut %d background tasks short", cut)
-        # Held work that started: its marks cleared before Redis is closed, or another replica would tell
-        # its people it never started. Work cut before it started keeps its mark: they are told so.
+        # Held work's marks (and any clear tried again) written before Redis is closed; work that started
+        # cleared its own mark before its first step. Work cut before it started keeps its mark: its
+        # people are told so.
         await stop_within("the held work's marks", deps.runs.held_work.flushed(), HELD_FLUSH_SECONDS)
         # Who was seen where (bot/home/presence.py): best effort, but written if Redis answers in time.
         if deps.presence is not None:

@@ -133,3 +133,32 @@ async def test_a_mark_and_its_clear_in_the_same_turn_never_reach_redis(
     await work.flushed()
     assert renewing == set()
     assert await redis_client.zcard("zapbot:runs:asking") == 0
+
+
+async def test_held_work_that_starts_does_not_wait_for_marks_made_after_its_own(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    """A new burst's marks (written after `WRITE_EVERY_SECONDS`) do not hold back work that starts now: its
+    clear waits only for a write that may carry its own mark."""
+    clock = Clock()
+    tasks = BackgroundTasks(give_way=GiveWay(quiet=0.01, max_wait=30, clock=clock))
+    assert tasks.give_way is not None
+    work = HeldWork(RunStore(TeamStore(redis_client)), set())
+    marks_at_start: list[int] = []
+
+    async def job() -> None:
+        marks_at_start.append(await redis_client.zcard("zapbot:runs:asking"))
+
+    tasks.give_way.request_arrived()
+    tasks.give_way.request_arrived()
+    tasks.spawn(job(), name="held", hold=work.hold(WHERE, "/zap apps gmail"))
+    await work.flushed()
+    work.hold(WHERE, "/zap apps slack").held()  # another mark, to be written WRITE_EVERY_SECONDS from now
+
+    clock.now += 1  # requests pause: the first work starts
+    async with asyncio.timeout(5):
+        while not marks_at_start:  # noqa: ASYNC110 - the job's own record is what we wait for
+            await asyncio.sleep(0.001)
+    assert marks_at_start == [0]  # its own mark cleared, the newer one not written yet: it did not wait
+    await work.flushed()
+    assert await redis_client.zcard("zapbot:runs:asking") == 1
